@@ -1,0 +1,85 @@
+//! The event bus: three topics, keyed messages, consumer groups, commit after the effect.
+//!
+//! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
+//! for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
+//! is the same everywhere.
+
+mod in_process;
+mod typed;
+
+use async_trait::async_trait;
+
+pub use in_process::InProcessBus;
+pub use typed::{decode, publish_json, Decoded};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// `PriceTick`s keyed by symbol.
+    PriceEvents,
+    /// `AlertChange`s keyed by symbol.
+    AlertChanges,
+    /// `TriggerEvent`s keyed by user id.
+    Notifications,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 3] = [Topic::PriceEvents, Topic::AlertChanges, Topic::Notifications];
+
+    /// The default topic name (Kafka settings may rename them).
+    pub fn default_name(&self) -> &'static str {
+        match self {
+            Topic::PriceEvents => "price-events",
+            Topic::AlertChanges => "alert-changes",
+            Topic::Notifications => "notifications",
+        }
+    }
+}
+
+/// One message as received: where it came from, so it can be committed.
+#[derive(Debug, Clone)]
+pub struct BusMessage {
+    pub topic: Topic,
+    pub key: String,
+    pub payload: Vec<u8>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the bus is closed")]
+    Closed,
+    #[error("bus transport error: {0}")]
+    Transport(String),
+    #[error("could not encode a message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Publishes one message; returns once the transport has accepted it durably
+    /// (in-process: queued for every subscribed group; Kafka: acknowledged by all replicas).
+    /// Waits while a consumer is behind instead of dropping.
+    async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError>;
+
+    /// Joins consumer group `group` on `topic`. Every group sees every message; members of one
+    /// group share them (one member per group in-process).
+    async fn subscribe(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError>;
+}
+
+#[async_trait]
+pub trait Subscription: Send {
+    /// The next message; `Err(BusError::Closed)` once the bus is shut down.
+    async fn next(&mut self) -> Result<BusMessage, BusError>;
+
+    /// The next message if one is ready now, without waiting.
+    fn try_next(&mut self) -> Result<Option<BusMessage>, BusError>;
+
+    /// Marks `message` (and everything before it in its partition) as done. Call only after
+    /// its effect is durable.
+    async fn commit(&mut self, message: &BusMessage) -> Result<(), BusError>;
+}

@@ -1,0 +1,146 @@
+//! The messages that travel on the bus. JSON with a `schema_version`, the same on every transport.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{
+    AlertCondition, AlertId, MoveDirection, NotificationChannels, Price, Symbol, TriggerPolicy,
+    UserId,
+};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// A new quote for one instrument. Keyed by symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceTick {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    pub symbol: Symbol,
+    pub price: Price,
+    pub previous_price: Option<Price>,
+    pub currency: String,
+    /// `coingecko`, `yahoo` or `simulated`.
+    pub source: String,
+    /// The provider's own time for the quote.
+    pub timestamp: DateTime<Utc>,
+    /// When pricealert received the quote; cooldowns and expiry are decided on this time.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The state of an alert as the evaluator needs it. Sent on every create/patch/toggle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertSnapshot {
+    pub id: AlertId,
+    pub user_id: UserId,
+    pub symbol: Symbol,
+    pub condition: AlertCondition,
+    pub target_price: Price,
+    pub target_price_high: Option<Price>,
+    pub notification_types: NotificationChannels,
+    pub cooldown_minutes: i64,
+    pub active: bool,
+    pub trigger: TriggerPolicy,
+    pub direction: Option<MoveDirection>,
+    pub window_minutes: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_triggered_at: Option<DateTime<Utc>>,
+    /// Bumped on every change; a fire re-checks it so a late change is never overtaken.
+    pub version: i64,
+}
+
+/// A change to the set of alerts. Keyed by symbol so it stays ordered with that symbol's ticks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertChange {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub kind: AlertChangeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum AlertChangeKind {
+    Upserted { alert: AlertSnapshot },
+    Deleted { alert_id: AlertId, symbol: Symbol },
+}
+
+impl AlertChange {
+    pub fn upserted(alert: AlertSnapshot) -> Self {
+        AlertChange {
+            schema_version: SCHEMA_VERSION,
+            kind: AlertChangeKind::Upserted { alert },
+        }
+    }
+
+    pub fn deleted(alert_id: AlertId, symbol: Symbol) -> Self {
+        AlertChange {
+            schema_version: SCHEMA_VERSION,
+            kind: AlertChangeKind::Deleted { alert_id, symbol },
+        }
+    }
+
+    pub fn symbol(&self) -> &Symbol {
+        match &self.kind {
+            AlertChangeKind::Upserted { alert } => &alert.symbol,
+            AlertChangeKind::Deleted { symbol, .. } => symbol,
+        }
+    }
+}
+
+/// One fire of one alert: everything the notifier needs. Keyed by user id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerEvent {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// Stable across redeliveries: the notifier deduplicates on (event_id, channel).
+    pub event_id: Uuid,
+    pub alert_id: AlertId,
+    pub user_id: UserId,
+    pub user_email: String,
+    pub user_phone: Option<String>,
+    pub symbol: Symbol,
+    pub condition: AlertCondition,
+    pub target_price: Price,
+    pub target_price_high: Option<Price>,
+    pub current_price: Price,
+    pub previous_price: Option<Price>,
+    pub currency: String,
+    pub notification_types: NotificationChannels,
+    /// When the triggering tick was received.
+    pub timestamp: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_changes_round_trip_with_exact_prices() {
+        let change = AlertChange::upserted(AlertSnapshot {
+            id: 7,
+            user_id: 1,
+            symbol: "BTC".parse().expect("symbol"),
+            condition: AlertCondition::Range,
+            target_price: "0.1".parse().expect("price"),
+            target_price_high: Some("67187.3358936566".parse().expect("price")),
+            notification_types: "email,sms".parse().expect("channels"),
+            cooldown_minutes: 60,
+            active: true,
+            trigger: TriggerPolicy::Repeat,
+            direction: None,
+            window_minutes: None,
+            expires_at: None,
+            last_triggered_at: None,
+            version: 3,
+        });
+        let json = serde_json::to_string(&change).expect("serialises");
+        assert!(json.contains(r#""target_price":0.1"#), "{json}");
+        let back: AlertChange = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, change);
+    }
+}

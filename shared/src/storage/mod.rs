@@ -1,0 +1,135 @@
+//! Storage on PostgreSQL or SQLite, picked by the `DATABASE_URL` scheme.
+//!
+//! Queries are written once in the SQL both engines accept (`$n` placeholders, `returning`)
+//! and run through [`on_pool!`], which expands them once per engine so each is type-checked
+//! against its own driver. Each engine has its own migrations folder.
+
+mod alerts;
+mod prices;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
+pub use prices::LatestPrice;
+pub use users::UserRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("unsupported database url (expected postgres:// or sqlite://)")]
+    UnsupportedUrl,
+    #[error("a record with this key already exists")]
+    Conflict,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StorageError {
+    /// Unique-key violations become `Conflict` so callers can answer 400/409, never 500.
+    fn from_write(error: sqlx::Error) -> StorageError {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict,
+            _ => StorageError::Database(error),
+        }
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A connection pool on one of the two engines. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the engine's own pool type.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Database::Postgres($pool) => $body,
+            $crate::storage::Database::Sqlite($pool) => $body,
+        }
+    };
+}
+pub use on_pool;
+
+impl Database {
+    /// Connects and runs the engine's migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Database::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.clamp(1, 8))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Database::Sqlite(pool)
+        } else {
+            return Err(StorageError::UnsupportedUrl);
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// The embedded default: `pricealert.db` in `data_dir`.
+    pub fn sqlite_url_in(data_dir: &Path) -> String {
+        format!("sqlite://{}", data_dir.join("pricealert.db").display())
+    }
+
+    pub async fn migrate(&self) -> StorageResult<()> {
+        match self {
+            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Database::Postgres(_) => "postgres",
+            Database::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// `select 1`, for health checks.
+    pub async fn ping(&self) -> StorageResult<()> {
+        on_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// The current time at the precision both engines keep (microseconds), so what is written
+/// reads back equal.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

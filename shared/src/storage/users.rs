@@ -1,0 +1,71 @@
+use chrono::{DateTime, Utc};
+
+use super::{now, Database, StorageError, StorageResult};
+use crate::domain::{Email, PhoneNumber, UserId};
+use crate::on_pool;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub phone: Option<String>,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, phone, is_active, created_at";
+
+impl Database {
+    /// Creates a user; `Conflict` when the email (case-insensitively) is taken.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_user(
+        &self,
+        email: &Email,
+        password_hash: &str,
+        phone: Option<&PhoneNumber>,
+    ) -> StorageResult<UserRecord> {
+        let sql = format!(
+            "insert into users (email, password_hash, phone, is_active, created_at, updated_at) \
+             values ($1, $2, $3, true, $4, $4) returning {USER_COLUMNS}"
+        );
+        let created = now();
+        on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(email.as_str())
+            .bind(password_hash)
+            .bind(phone.map(PhoneNumber::as_str))
+            .bind(created)
+            .fetch_one(pool)
+            .await)
+        .map_err(StorageError::from_write)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn user_by_email(&self, email: &Email) -> StorageResult<Option<UserRecord>> {
+        let sql = format!("select {USER_COLUMNS} from users where lower(email) = lower($1)");
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn user_by_id(&self, id: UserId) -> StorageResult<Option<UserRecord>> {
+        let sql = format!("select {USER_COLUMNS} from users where id = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Deletes a user and (by cascade) everything they own. Returns whether one existed.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
+        let result = on_pool!(self, pool => sqlx::query("delete from users where id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(result > 0)
+    }
+}

@@ -1,0 +1,74 @@
+//! Test support (feature `test-support`): a fresh database per test on either engine.
+
+use std::path::PathBuf;
+
+use sqlx::{Connection, PgConnection};
+
+use crate::storage::Database;
+
+/// Which engine a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+/// The server tests create their databases on: `TEST_DATABASE_URL`, else the local PostgreSQL.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A freshly created, migrated, empty database, and its URL (for other processes).
+pub struct TestDatabase {
+    pub db: Database,
+    pub url: String,
+    /// Keeps a SQLite database's directory alive for the test's duration.
+    _dir: Option<TempDir>,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new empty URL of `engine` (PostgreSQL: a new database named `pa_test_…`).
+pub async fn fresh_database_url(engine: Engine) -> (String, Option<TempDir>) {
+    match engine {
+        Engine::Postgres => {
+            let admin = postgres_admin_url();
+            let name = format!("pa_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL server (TEST_DATABASE_URL)");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            (format!("{base}/{name}"), None)
+        }
+        Engine::Sqlite => {
+            let dir = TempDir::new("pa-test-sqlite");
+            (Database::sqlite_url_in(&dir.0), Some(dir))
+        }
+    }
+}
+
+pub async fn fresh_database(engine: Engine) -> TestDatabase {
+    let (url, dir) = fresh_database_url(engine).await;
+    let db = Database::connect(&url, 8).await.expect("connect and migrate");
+    TestDatabase { db, url, _dir: dir }
+}
