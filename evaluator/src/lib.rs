@@ -1,1 +1,7 @@
+//! The evaluator service.
 
+mod error;
+mod startup;
+
+pub use error::EvaluatorError;
+pub use startup::Application;

@@ -347,10 +347,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             "GATEWAY_PORT" => s.gateway.port = parse_env(name, value)?,
             "GATEWAY_HOST" => s.gateway.host = parse_env(name, value)?,
             "CORS_ORIGINS" => {
-                s.gateway.cors_origins = value
-                    .split(',')
-                    .filter_map(non_empty)
-                    .collect::<Vec<_>>()
+                s.gateway.cors_origins = value.split(',').filter_map(non_empty).collect::<Vec<_>>()
             }
             "MAX_ACTIVE_ALERTS_PER_USER" => {
                 s.gateway.max_active_alerts_per_user = parse_env(name, value)?
@@ -362,9 +359,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             "KAFKA_PRICE_EVENTS_TOPIC" => s.bus.kafka.price_events_topic = value.to_owned(),
             "KAFKA_NOTIFICATIONS_TOPIC" => s.bus.kafka.notifications_topic = value.to_owned(),
             "KAFKA_ALERT_CHANGES_TOPIC" => s.bus.kafka.alert_changes_topic = value.to_owned(),
-            "KAFKA_CONSUMER_GROUP_PREFIX" => {
-                s.bus.kafka.consumer_group_prefix = value.to_owned()
-            }
+            "KAFKA_CONSUMER_GROUP_PREFIX" => s.bus.kafka.consumer_group_prefix = value.to_owned(),
             "SMTP_HOST" => s.notifier.smtp.host = non_empty(value),
             "SMTP_PORT" => s.notifier.smtp.port = parse_env(name, value)?,
             "SMTP_USER" => s.notifier.smtp.user = non_empty(value),
@@ -409,8 +404,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pa-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("settings.toml");
-        std::fs::write(&path, "[gateway]\nport = 9000\nmax_active_alerts_per_user = 5\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "[gateway]\nport = 9000\nmax_active_alerts_per_user = 5\n",
+        )
+        .expect("write");
         let settings = Settings::load(
             Some(&path),
             &env(&[
@@ -422,7 +420,11 @@ mod tests {
         assert_eq!(settings.gateway.port, 9100);
         assert_eq!(settings.gateway.max_active_alerts_per_user, 5);
         assert_eq!(
-            settings.database.url.as_ref().map(|u| u.expose_secret().to_owned()),
+            settings
+                .database
+                .url
+                .as_ref()
+                .map(|u| u.expose_secret().to_owned()),
             Some("postgres://localhost/test".to_owned())
         );
     }
@@ -451,7 +453,10 @@ mod tests {
     fn secrets_are_redacted_in_debug_output() {
         let settings = Settings::load(
             None,
-            &env(&[("SMTP_PASSWORD", "hunter2-very-secret"), ("JWT_SECRET", &"x".repeat(40))]),
+            &env(&[
+                ("SMTP_PASSWORD", "hunter2-very-secret"),
+                ("JWT_SECRET", &"x".repeat(40)),
+            ]),
         )
         .expect("loads");
         let debug = format!("{settings:?}");

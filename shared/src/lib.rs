@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod catalogue;
 pub mod config;
+pub mod context;
 pub mod domain;
 pub mod events;
 pub mod metrics;

@@ -20,7 +20,8 @@ pub fn service_registry(service: &str) -> Registry {
         &["name", "version"],
     )
     .expect("valid metric definition");
-    info.with_label_values(&[service, env!("CARGO_PKG_VERSION")]).set(1);
+    info.with_label_values(&[service, env!("CARGO_PKG_VERSION")])
+        .set(1);
     register(&registry, info);
     #[cfg(target_os = "linux")]
     registry
@@ -32,7 +33,10 @@ pub fn service_registry(service: &str) -> Registry {
 }
 
 /// Registers a collector built from constant definitions; a clash is a programming error.
-pub fn register<C: prometheus::core::Collector + Clone + 'static>(registry: &Registry, collector: C) -> C {
+pub fn register<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: C,
+) -> C {
     registry
         .register(Box::new(collector.clone()))
         .expect("metric registered once per registry");
@@ -43,11 +47,7 @@ pub fn register<C: prometheus::core::Collector + Clone + 'static>(registry: &Reg
 pub fn render(registry: &Registry) -> Response {
     let mut buffer = Vec::new();
     match TextEncoder::new().encode(&registry.gather(), &mut buffer) {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
-            buffer,
-        )
-            .into_response(),
+        Ok(()) => ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], buffer).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "could not encode metrics");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -69,6 +69,8 @@ pub async fn fresh_database_url(engine: Engine) -> (String, Option<TempDir>) {
 
 pub async fn fresh_database(engine: Engine) -> TestDatabase {
     let (url, dir) = fresh_database_url(engine).await;
-    let db = Database::connect(&url, 8).await.expect("connect and migrate");
+    let db = Database::connect(&url, 8)
+        .await
+        .expect("connect and migrate");
     TestDatabase { db, url, _dir: dir }
 }

@@ -1,7 +1,9 @@
 //! Storage behaves the same on PostgreSQL and SQLite.
 
 use shared::domain::{Email, Price};
-use shared::storage::{AlertFilter, AlertPatch, AlertWriteOutcome, LatestPrice, NewAlert, StorageError};
+use shared::storage::{
+    AlertFilter, AlertPatch, AlertWriteOutcome, LatestPrice, NewAlert, StorageError,
+};
 use shared::testing::{fresh_database, Engine};
 
 fn new_alert(symbol: &str, target: &str) -> NewAlert {
@@ -31,7 +33,11 @@ async fn prices_round_trip_exactly(engine: Engine) {
             .expect("insert")
             .expect("under quota");
         assert_eq!(alert.target_price.to_string(), text);
-        let read = db.user_alert(user.id, alert.id).await.expect("read").expect("exists");
+        let read = db
+            .user_alert(user.id, alert.id)
+            .await
+            .expect("read")
+            .expect("exists");
         assert_eq!(read.target_price, text.parse::<Price>().expect("price"));
         assert_eq!(read.notification_types.to_string(), "email,sms");
     }
@@ -62,22 +68,52 @@ async fn emails_are_unique_case_insensitively(engine: Engine) {
 async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) {
     let test = fresh_database(engine).await;
     let db = &test.db;
-    let alice = db.create_user(&"a@example.com".parse().expect("e"), "h", None).await.expect("u");
-    let eve = db.create_user(&"e@example.com".parse().expect("e"), "h", None).await.expect("u");
-    let first = db.create_alert(alice.id, &new_alert("BTC", "1"), 2).await.expect("ok").expect("created");
-    db.create_alert(alice.id, &new_alert("ETH", "2"), 2).await.expect("ok").expect("created");
-    assert!(db.create_alert(alice.id, &new_alert("ETH", "3"), 2).await.expect("ok").is_none());
+    let alice = db
+        .create_user(&"a@example.com".parse().expect("e"), "h", None)
+        .await
+        .expect("u");
+    let eve = db
+        .create_user(&"e@example.com".parse().expect("e"), "h", None)
+        .await
+        .expect("u");
+    let first = db
+        .create_alert(alice.id, &new_alert("BTC", "1"), 2)
+        .await
+        .expect("ok")
+        .expect("created");
+    db.create_alert(alice.id, &new_alert("ETH", "2"), 2)
+        .await
+        .expect("ok")
+        .expect("created");
+    assert!(db
+        .create_alert(alice.id, &new_alert("ETH", "3"), 2)
+        .await
+        .expect("ok")
+        .is_none());
     assert!(db.user_alert(eve.id, first.id).await.expect("ok").is_none());
     assert_eq!(db.delete_alert(eve.id, first.id).await.expect("ok"), None);
 
     let listed = db
-        .list_alerts(alice.id, &AlertFilter { limit: 50, ..Default::default() })
+        .list_alerts(
+            alice.id,
+            &AlertFilter {
+                limit: 50,
+                ..Default::default()
+            },
+        )
         .await
         .expect("list");
     assert_eq!(listed.len(), 2);
     assert!(listed[0].id > listed[1].id, "newest first");
     let btc = db
-        .list_alerts(alice.id, &AlertFilter { symbol: Some("BTC".parse().expect("s")), limit: 50, ..Default::default() })
+        .list_alerts(
+            alice.id,
+            &AlertFilter {
+                symbol: Some("BTC".parse().expect("s")),
+                limit: 50,
+                ..Default::default()
+            },
+        )
         .await
         .expect("list");
     assert_eq!(btc.len(), 1);
@@ -93,20 +129,36 @@ async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) 
         window_minutes: None,
         expires_at: None,
     };
-    let (outcome, updated) = db.update_alert(alice.id, first.id, &patch, 2).await.expect("patch");
+    let (outcome, updated) = db
+        .update_alert(alice.id, first.id, &patch, 2)
+        .await
+        .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::Done);
     let updated = updated.expect("row");
     assert_eq!(updated.version, first.version + 1);
     assert!(!updated.active);
-    db.create_alert(alice.id, &new_alert("SOL", "3"), 2).await.expect("ok").expect("room again");
+    db.create_alert(alice.id, &new_alert("SOL", "3"), 2)
+        .await
+        .expect("ok")
+        .expect("room again");
     patch.active = true;
-    let (outcome, _) = db.update_alert(alice.id, first.id, &patch, 2).await.expect("patch");
+    let (outcome, _) = db
+        .update_alert(alice.id, first.id, &patch, 2)
+        .await
+        .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::QuotaExceeded);
-    let (outcome, _) = db.update_alert(eve.id, first.id, &patch, 2).await.expect("patch");
+    let (outcome, _) = db
+        .update_alert(eve.id, first.id, &patch, 2)
+        .await
+        .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::NotFound);
 
     assert!(db.delete_user(alice.id).await.expect("delete"));
-    assert!(db.user_alert(alice.id, first.id).await.expect("ok").is_none());
+    assert!(db
+        .user_alert(alice.id, first.id)
+        .await
+        .expect("ok")
+        .is_none());
     assert!(db.active_alerts().await.expect("ok").is_empty());
 }
 

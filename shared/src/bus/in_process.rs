@@ -36,7 +36,12 @@ impl InProcessBus {
         }
     }
 
-    fn senders_for(&self, topic: Topic, key: &str, payload: &[u8]) -> Vec<(mpsc::Sender<BusMessage>, BusMessage)> {
+    fn senders_for(
+        &self,
+        topic: Topic,
+        key: &str,
+        payload: &[u8],
+    ) -> Vec<(mpsc::Sender<BusMessage>, BusMessage)> {
         let mut groups = self.inner.groups.lock().unwrap_or_else(|p| p.into_inner());
         groups.retain(|_, g| !g.sender.is_closed());
         groups
@@ -118,10 +123,18 @@ mod tests {
     #[tokio::test]
     async fn every_group_gets_every_message_in_order() {
         let bus = InProcessBus::new(4);
-        let mut a = bus.subscribe(Topic::PriceEvents, "a").await.expect("subscribe");
-        let mut b = bus.subscribe(Topic::PriceEvents, "b").await.expect("subscribe");
+        let mut a = bus
+            .subscribe(Topic::PriceEvents, "a")
+            .await
+            .expect("subscribe");
+        let mut b = bus
+            .subscribe(Topic::PriceEvents, "b")
+            .await
+            .expect("subscribe");
         for i in 0..3u8 {
-            bus.publish(Topic::PriceEvents, "BTC", vec![i]).await.expect("publish");
+            bus.publish(Topic::PriceEvents, "BTC", vec![i])
+                .await
+                .expect("publish");
         }
         for sub in [&mut a, &mut b] {
             for i in 0..3u8 {
@@ -135,12 +148,17 @@ mod tests {
     #[tokio::test]
     async fn a_full_channel_makes_the_publisher_wait_instead_of_dropping() {
         let bus = InProcessBus::new(2);
-        let mut sub = bus.subscribe(Topic::Notifications, "n").await.expect("subscribe");
+        let mut sub = bus
+            .subscribe(Topic::Notifications, "n")
+            .await
+            .expect("subscribe");
         let publisher = {
             let bus = bus.clone();
             tokio::spawn(async move {
                 for i in 0..10u8 {
-                    bus.publish(Topic::Notifications, "1", vec![i]).await.expect("publish");
+                    bus.publish(Topic::Notifications, "1", vec![i])
+                        .await
+                        .expect("publish");
                 }
             })
         };
@@ -159,8 +177,13 @@ mod tests {
     #[tokio::test]
     async fn topics_are_kept_apart() {
         let bus = InProcessBus::new(4);
-        let mut prices = bus.subscribe(Topic::PriceEvents, "g").await.expect("subscribe");
-        bus.publish(Topic::AlertChanges, "BTC", vec![1]).await.expect("publish");
+        let mut prices = bus
+            .subscribe(Topic::PriceEvents, "g")
+            .await
+            .expect("subscribe");
+        bus.publish(Topic::AlertChanges, "BTC", vec![1])
+            .await
+            .expect("publish");
         assert!(prices.try_next().expect("open").is_none());
     }
 }

@@ -23,7 +23,11 @@ pub enum Topic {
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::PriceEvents, Topic::AlertChanges, Topic::Notifications];
+    pub const ALL: [Topic; 3] = [
+        Topic::PriceEvents,
+        Topic::AlertChanges,
+        Topic::Notifications,
+    ];
 
     /// The default topic name (Kafka settings may rename them).
     pub fn default_name(&self) -> &'static str {
@@ -64,11 +68,8 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Joins consumer group `group` on `topic`. Every group sees every message; members of one
     /// group share them (one member per group in-process).
-    async fn subscribe(
-        &self,
-        topic: Topic,
-        group: &str,
-    ) -> Result<Box<dyn Subscription>, BusError>;
+    async fn subscribe(&self, topic: Topic, group: &str)
+        -> Result<Box<dyn Subscription>, BusError>;
 }
 
 #[async_trait]

@@ -149,6 +149,9 @@ mod tests {
     #[test]
     fn unknown_and_empty_are_rejected() {
         assert!("email,fax".parse::<NotificationChannels>().is_err());
-        assert_eq!("".parse::<NotificationChannels>(), Err(ChannelsError::Empty));
+        assert_eq!(
+            "".parse::<NotificationChannels>(),
+            Err(ChannelsError::Empty)
+        );
     }
 }

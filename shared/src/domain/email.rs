@@ -61,7 +61,14 @@ mod tests {
 
     #[test]
     fn invalid_emails_are_rejected() {
-        for bad in ["", "alice", "alice@", "@example.com", "a b@example.com", "a@localhost"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "a@localhost",
+        ] {
             assert_eq!(bad.parse::<Email>(), Err(EmailError), "{bad}");
         }
     }

@@ -95,7 +95,10 @@ impl TryFrom<AlertRow> for AlertRecord {
             id,
             user_id: row.user_id,
             symbol: row.symbol.parse().map_err(|_| corrupt("symbol", id))?,
-            condition: row.condition.parse().map_err(|_| corrupt("condition", id))?,
+            condition: row
+                .condition
+                .parse()
+                .map_err(|_| corrupt("condition", id))?,
             target_price: row.target_price,
             target_price_high: row.target_price_high,
             notification_types: row
@@ -104,7 +107,10 @@ impl TryFrom<AlertRow> for AlertRecord {
                 .map_err(|_| corrupt("notification_types", id))?,
             cooldown_minutes: row.cooldown_minutes,
             active: row.active,
-            trigger: row.trigger_policy.parse().map_err(|_| corrupt("trigger", id))?,
+            trigger: row
+                .trigger_policy
+                .parse()
+                .map_err(|_| corrupt("trigger", id))?,
             direction: row
                 .direction
                 .map(|d| d.parse())
@@ -233,7 +239,11 @@ impl Database {
 
     /// One alert of this user; another user's alert is `None`, exactly like a missing one.
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
-    pub async fn user_alert(&self, user_id: UserId, id: AlertId) -> StorageResult<Option<AlertRecord>> {
+    pub async fn user_alert(
+        &self,
+        user_id: UserId,
+        id: AlertId,
+    ) -> StorageResult<Option<AlertRecord>> {
         let sql = format!("select {ALERT_COLUMNS} from alerts where id = $1 and user_id = $2");
         let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
@@ -287,7 +297,11 @@ impl Database {
 
     /// Deletes one of the user's alerts; returns its symbol when it existed.
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
-    pub async fn delete_alert(&self, user_id: UserId, id: AlertId) -> StorageResult<Option<Symbol>> {
+    pub async fn delete_alert(
+        &self,
+        user_id: UserId,
+        id: AlertId,
+    ) -> StorageResult<Option<Symbol>> {
         let symbol: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
             "delete from alerts where id = $1 and user_id = $2 returning symbol")
             .bind(id)

@@ -36,7 +36,8 @@ impl Database {
     }
 
     pub async fn latest_prices(&self) -> StorageResult<Vec<LatestPrice>> {
-        const SQL: &str = "select symbol, price, currency, source, quoted_at from latest_prices order by symbol";
+        const SQL: &str =
+            "select symbol, price, currency, source, quoted_at from latest_prices order by symbol";
         Ok(on_pool!(self, pool => sqlx::query_as::<_, LatestPrice>(SQL).fetch_all(pool).await)?)
     }
 }
