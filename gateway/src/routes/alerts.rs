@@ -439,12 +439,7 @@ pub async fn get_alert(
     AuthUser(user): AuthUser,
     AlertIdPath(id): AlertIdPath,
 ) -> ApiResult<Json<AlertView>> {
-    let alert = state
-        .db
-        .user_alert(user.id, id)
-        .await?
-        .ok_or_else(ApiError::alert_not_found)?;
-    Ok(Json(AlertView::from(alert)))
+    Ok(Json(AlertView::from(owned_alert(&state, &user, id).await?)))
 }
 
 #[utoipa::path(patch, path = "/alerts/{alert_id}", tag = "alerts", security(("bearer" = [])),
@@ -456,11 +451,7 @@ pub async fn patch_alert(
     AlertIdPath(id): AlertIdPath,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<AlertView>> {
-    let current = state
-        .db
-        .user_alert(user.id, id)
-        .await?
-        .ok_or_else(ApiError::alert_not_found)?;
+    let current = owned_alert(&state, &user, id).await?;
     let mut fields = Fields::body(body);
     let provided: Vec<String> = [
         "target_price",
@@ -533,6 +524,15 @@ pub async fn patch_alert(
     write_patch(&state, &user, id, &patch).await
 }
 
+/// The caller's alert `id`; another user's alert is "not found" exactly like a missing one.
+async fn owned_alert(state: &AppState, user: &UserRecord, id: i64) -> ApiResult<AlertRecord> {
+    state
+        .db
+        .user_alert(user.id, id)
+        .await?
+        .ok_or_else(ApiError::alert_not_found)
+}
+
 async fn write_patch(
     state: &AppState,
     user: &UserRecord,
@@ -577,21 +577,10 @@ pub async fn toggle_alert(
     AuthUser(user): AuthUser,
     AlertIdPath(id): AlertIdPath,
 ) -> ApiResult<Json<AlertView>> {
-    let current = state
-        .db
-        .user_alert(user.id, id)
-        .await?
-        .ok_or_else(ApiError::alert_not_found)?;
+    let current = owned_alert(&state, &user, id).await?;
     let patch = AlertPatch {
-        target_price: current.target_price,
-        target_price_high: current.target_price_high,
-        notification_types: current.notification_types.clone(),
-        cooldown_minutes: current.cooldown_minutes,
         active: !current.active,
-        trigger: current.trigger,
-        direction: current.direction,
-        window_minutes: current.window_minutes,
-        expires_at: current.expires_at,
+        ..AlertPatch::unchanged(&current)
     };
     write_patch(&state, &user, id, &patch).await
 }
