@@ -63,7 +63,10 @@ fn every_rule_file_passes_promtool_check_rules() {
 #[test]
 fn promtool_unit_tests_pass_for_every_alerting_rule() {
     let files = relative_yml_files("tests");
-    assert!(!files.is_empty(), "no promtool unit tests in prometheus/tests");
+    assert!(
+        !files.is_empty(),
+        "no promtool unit tests in prometheus/tests"
+    );
     let mut args = vec!["test", "rules"];
     args.extend(files.iter().map(String::as_str));
     let printed = PROMTOOL.run_ok(&prometheus_dir(), &args);
@@ -147,9 +150,18 @@ fn the_alertmanager_config_passes_amtool_check_config() {
 #[test]
 fn alertmanager_routes_pages_to_the_pager_and_warnings_to_the_team_channel() {
     for (labels, receiver) in [
-        (vec!["severity=page", "alertname=ServiceDown"], "on-call-pager"),
-        (vec!["severity=page", "alertname=NotificationsDeadLettered"], "on-call-pager"),
-        (vec!["severity=warning", "alertname=KafkaConsumerLagGrowing"], "team-channel"),
+        (
+            vec!["severity=page", "alertname=ServiceDown"],
+            "on-call-pager",
+        ),
+        (
+            vec!["severity=page", "alertname=NotificationsDeadLettered"],
+            "on-call-pager",
+        ),
+        (
+            vec!["severity=warning", "alertname=KafkaConsumerLagGrowing"],
+            "team-channel",
+        ),
         (vec!["alertname=SomethingUnlabelled"], "team-channel"),
     ] {
         let verify = format!("--verify.receivers={receiver}");
@@ -180,10 +192,26 @@ fn each_service_is_scraped_from_its_own_target_file_and_compose_targets_use_defa
     }
     for (job, file, target) in [
         ("pricealert-gateway", "targets/gateway.json", "gateway:8000"),
-        ("pricealert-ingestor", "targets/ingestor.json", "ingestor:8001"),
-        ("pricealert-evaluator", "targets/evaluator.json", "evaluator:8002"),
-        ("pricealert-notifier", "targets/notifier.json", "notifier:8003"),
-        ("kafka-exporter", "targets/kafka-exporter.json", "kafka-exporter:9308"),
+        (
+            "pricealert-ingestor",
+            "targets/ingestor.json",
+            "ingestor:8001",
+        ),
+        (
+            "pricealert-evaluator",
+            "targets/evaluator.json",
+            "evaluator:8002",
+        ),
+        (
+            "pricealert-notifier",
+            "targets/notifier.json",
+            "notifier:8003",
+        ),
+        (
+            "kafka-exporter",
+            "targets/kafka-exporter.json",
+            "kafka-exporter:9308",
+        ),
     ] {
         assert_eq!(jobs.get(job), Some(&vec![file.to_owned()]), "job {job}");
         let text = std::fs::read_to_string(prometheus_dir().join(file)).expect("targets file");

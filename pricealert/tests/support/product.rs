@@ -65,22 +65,23 @@ impl Product {
             _data_dir: data_dir,
         };
         let client = reqwest::Client::new();
-        for port in [ports.gateway, ports.ingestor, ports.evaluator, ports.notifier] {
+        for port in [
+            ports.gateway,
+            ports.ingestor,
+            ports.evaluator,
+            ports.notifier,
+        ] {
             let url = format!("http://127.0.0.1:{port}/health");
-            poll_until(
-                &format!("{url} to answer"),
-                Duration::from_secs(60),
-                || {
-                    let request = client.get(&url).send();
-                    async move {
-                        match request.await {
-                            Ok(response) if response.status().is_success() => Ok(()),
-                            Ok(response) => Err(format!("status {}", response.status())),
-                            Err(e) => Err(e.to_string()),
-                        }
+            poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
+                let request = client.get(&url).send();
+                async move {
+                    match request.await {
+                        Ok(response) if response.status().is_success() => Ok(()),
+                        Ok(response) => Err(format!("status {}", response.status())),
+                        Err(e) => Err(e.to_string()),
                     }
-                },
-            )
+                }
+            })
             .await;
         }
         product

@@ -27,8 +27,14 @@ pub fn write_config(dir: &Path, ports: &ServicePorts, interval: &str) -> PathBuf
     let mut config = std::fs::read_to_string(shipped.join("prometheus.yml"))
         .expect("read prometheus/prometheus.yml");
     for (from, to) in [
-        ("scrape_interval: 15s", format!("scrape_interval: {interval}")),
-        ("evaluation_interval: 15s", format!("evaluation_interval: {interval}")),
+        (
+            "scrape_interval: 15s",
+            format!("scrape_interval: {interval}"),
+        ),
+        (
+            "evaluation_interval: 15s",
+            format!("evaluation_interval: {interval}"),
+        ),
         ("scrape_timeout: 10s", format!("scrape_timeout: {interval}")),
     ] {
         assert_eq!(
@@ -91,7 +97,10 @@ impl PrometheusServer {
         let log_file = std::fs::File::create(&log).expect("create prometheus log");
         let child = tokio::process::Command::new(PROMETHEUS.path())
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.0.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.0.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())

@@ -5,14 +5,45 @@ use std::collections::BTreeSet;
 /// Words that are PromQL syntax, not metric names (aggregation operators are keywords in PromQL's
 /// lexer too, and may be followed by `by (...)` rather than their parenthesis).
 const KEYWORDS: &[&str] = &[
-    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "offset", "bool", "inf", "nan", "atan2", "sum", "min", "max", "avg", "group", "stddev",
-    "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+    "and",
+    "or",
+    "unless",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "inf",
+    "nan",
+    "atan2",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
 ];
 
 /// Keywords whose parenthesised list holds label names, not expressions.
-const LABEL_LIST_KEYWORDS: &[&str] =
-    &["by", "without", "on", "ignoring", "group_left", "group_right"];
+const LABEL_LIST_KEYWORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
 
 /// The metric names `expr` selects (identifiers not used as functions, keywords or labels).
 pub fn metric_names(expr: &str) -> BTreeSet<String> {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
 
 pub fn load(path: &Path) -> Yaml {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     YamlLoader::load_from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()))
         .into_iter()
