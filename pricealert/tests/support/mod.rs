@@ -10,6 +10,7 @@ pub mod prometheus_server;
 pub mod promql;
 pub mod smtp;
 pub mod tools;
+pub mod traffic;
 pub mod yaml;
 
 use std::path::PathBuf;
