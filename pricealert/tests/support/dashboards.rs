@@ -126,7 +126,7 @@ pub fn substitute(expr: &str, dashboard: &Dashboard, time: TimeVariables) -> Str
         replacements.push((name.to_owned(), variable_value(variable)));
     }
     // Longest names first, so `$__range_s` is not read as `$__range` followed by `_s`.
-    replacements.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    replacements.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
     let mut out = expr.to_owned();
     for (name, value) in &replacements {
         out = out
