@@ -72,13 +72,15 @@ impl Product {
             ports.notifier,
         ] {
             let url = format!("http://127.0.0.1:{port}/health");
+            let log = &product.log;
             poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
                 let request = client.get(&url).send();
                 async move {
+                    // The log says why when the process exited or failed to bind.
                     match request.await {
                         Ok(response) if response.status().is_success() => Ok(()),
                         Ok(response) => Err(format!("status {}", response.status())),
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(format!("{e}; pricealert log:\n{}", tail(log))),
                     }
                 }
             })
