@@ -82,6 +82,39 @@ fn has_data(samples: &[Sample]) -> bool {
     samples.iter().any(|sample| sample.value.is_finite())
 }
 
+/// Every dashboard variable (`label_values(metric, label)`) offers at least one value.
+async fn assert_variables_have_values(prometheus: &PrometheusServer) {
+    for dashboard in load_all() {
+        for variable in dashboard.variables() {
+            let definition = variable["definition"].as_str().unwrap_or_default();
+            let Some((metric, label)) = definition
+                .strip_prefix("label_values(")
+                .and_then(|args| args.strip_suffix(')'))
+                .and_then(|args| args.split_once(','))
+            else {
+                panic!(
+                    "{}: unexpected variable query {definition}",
+                    dashboard.name()
+                );
+            };
+            let (metric, label) = (metric.trim(), label.trim());
+            poll_until(
+                &format!("{} variable {definition} to list values", dashboard.name()),
+                Duration::from_secs(30),
+                || async {
+                    let values = prometheus.label_values(metric, label).await?;
+                    if values.is_empty() {
+                        Err("no values".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                },
+            )
+            .await;
+        }
+    }
+}
+
 /// Polls until every query returns data; the failure lists each query still empty.
 async fn assert_every_query_returns_data(
     prometheus: &PrometheusServer,
@@ -319,6 +352,7 @@ async fn every_dashboard_panel_returns_data_from_prometheus_scraping_the_embedde
     .await;
 
     assert_documented_metrics_present(&prometheus).await;
+    assert_variables_have_values(&prometheus).await;
     assert_every_query_returns_data(
         &prometheus,
         &queries_for(Needs::Services),

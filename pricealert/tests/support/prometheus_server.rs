@@ -165,6 +165,26 @@ impl PrometheusServer {
         }
     }
 
+    /// What Grafana's `label_values(metric, label)` variable query lists.
+    pub async fn label_values(&self, metric: &str, label: &str) -> Result<Vec<String>, String> {
+        let mut url = reqwest::Url::parse(&format!("{}/api/v1/label/{label}/values", self.url))
+            .map_err(|e| e.to_string())?;
+        url.query_pairs_mut().append_pair("match[]", metric);
+        let body: Value = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("label values request failed: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("label values answer is not JSON: {e}"))?;
+        Ok(super::dashboards::array(&body["data"])
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect())
+    }
+
     pub fn log_tail(&self) -> String {
         tail(&self.log)
     }
