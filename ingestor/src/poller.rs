@@ -1,0 +1,160 @@
+//! One provider's loop: every interval, unless its circuit breaker is open, poll it, judge each
+//! quote and publish what passes. Each provider has its own poller task, so one provider's
+//! trouble never delays another.
+
+use futures::StreamExt;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::breaker::{CircuitBreaker, Transition};
+use crate::filter::{QuoteFilter, Verdict};
+use crate::metrics::IngestorMetrics;
+use crate::providers::{Observation, PriceProvider, Quote};
+use crate::publisher::Publisher;
+use crate::skip::SkipReason;
+use crate::IngestorError;
+
+pub struct Poller {
+    provider: Box<dyn PriceProvider>,
+    breaker: CircuitBreaker,
+    sink: Sink,
+}
+
+/// Where observations go: the filter, the publisher and the metrics.
+struct Sink {
+    source: &'static str,
+    filter: QuoteFilter,
+    publisher: Publisher,
+    metrics: IngestorMetrics,
+}
+
+/// What one cycle amounted to, for the breaker and one summary log line.
+#[derive(Default)]
+struct CycleOutcome {
+    quotes: usize,
+    failures: usize,
+    first_failure: Option<String>,
+}
+
+impl Poller {
+    pub fn new(
+        provider: Box<dyn PriceProvider>,
+        breaker: CircuitBreaker,
+        filter: QuoteFilter,
+        publisher: Publisher,
+        metrics: IngestorMetrics,
+    ) -> Poller {
+        let source = provider.source();
+        Poller {
+            provider,
+            breaker,
+            sink: Sink {
+                source,
+                filter,
+                publisher,
+                metrics,
+            },
+        }
+    }
+
+    /// Polls until `shutdown`; the first cycle starts at once.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let source = self.sink.source;
+        let mut ticker = tokio::time::interval(self.provider.interval());
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tracing::info!(source, "price polling started");
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            if !self.breaker.permits(Instant::now()) {
+                continue;
+            }
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                outcome = self.cycle() => outcome,
+            };
+            self.record(outcome);
+        }
+        tracing::info!(source, "price polling stopped");
+    }
+
+    async fn cycle(&mut self) -> CycleOutcome {
+        let mut outcome = CycleOutcome::default();
+        let mut observations = self.provider.poll();
+        while let Some(observation) = observations.next().await {
+            self.sink.accept(observation, &mut outcome).await;
+        }
+        outcome
+    }
+
+    fn record(&mut self, outcome: CycleOutcome) {
+        let source = self.sink.source;
+        if let Some(error) = &outcome.first_failure {
+            tracing::warn!(
+                source,
+                failed_calls = outcome.failures,
+                quotes = outcome.quotes,
+                error = %error,
+                "provider calls failed this cycle"
+            );
+        }
+        let transition = if outcome.quotes == 0 && outcome.failures > 0 {
+            self.breaker.record_failure(Instant::now())
+        } else {
+            self.breaker.record_success()
+        };
+        match transition {
+            Transition::Opened => tracing::warn!(source, "circuit opened: provider paused"),
+            Transition::Closed => tracing::info!(source, "circuit closed: provider is back"),
+            Transition::None => {}
+        }
+        self.sink
+            .metrics
+            .set_circuit_open(source, self.breaker.is_open());
+    }
+}
+
+impl Sink {
+    async fn accept(&mut self, observation: Observation, outcome: &mut CycleOutcome) {
+        match observation {
+            Observation::Quote(quote) => {
+                outcome.quotes += 1;
+                self.metrics
+                    .price_fetched(self.source, quote.symbol.as_str());
+                self.judge_and_publish(quote).await;
+            }
+            Observation::Skipped { reason, .. } => self.metrics.quote_skipped(self.source, reason),
+            Observation::Failed { error, affected } => {
+                outcome.failures += 1;
+                if matches!(error, IngestorError::Malformed(_)) {
+                    // HTTP failures were counted per attempt by the client; an unreadable
+                    // answer is only known here.
+                    self.metrics.fetch_error(self.source);
+                    for _ in &affected {
+                        self.metrics
+                            .quote_skipped(self.source, SkipReason::Malformed);
+                    }
+                }
+                outcome
+                    .first_failure
+                    .get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+
+    async fn judge_and_publish(&mut self, quote: Quote) {
+        match self.filter.judge(&quote) {
+            Verdict::Skip(reason) => self.metrics.quote_skipped(self.source, reason),
+            Verdict::Publish { previous } => {
+                match self.publisher.publish(self.source, &quote, previous).await {
+                    Ok(()) => self.filter.published(&quote),
+                    Err(error) => {
+                        tracing::warn!(source = self.source, symbol = %quote.symbol, error = %error, "could not publish a tick")
+                    }
+                }
+            }
+        }
+    }
+}
