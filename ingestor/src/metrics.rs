@@ -89,6 +89,7 @@ impl IngestorMetrics {
         }
         for source in SOURCES {
             metrics.fetch_errors.with_label_values(&[source]);
+            metrics.fetch_latency.with_label_values(&[source]);
             metrics.circuit_open.with_label_values(&[source]).set(0);
             for reason in SkipReason::ALL {
                 metrics

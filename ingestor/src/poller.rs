@@ -71,22 +71,29 @@ impl Poller {
             if !self.breaker.permits(Instant::now()) {
                 continue;
             }
-            let outcome = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                outcome = self.cycle() => outcome,
-            };
-            self.record(outcome);
+            match self.cycle(&shutdown).await {
+                Some(outcome) => self.record(outcome),
+                None => break,
+            }
         }
         tracing::info!(source, "price polling stopped");
     }
 
-    async fn cycle(&mut self) -> CycleOutcome {
+    /// One cycle; `None` when stopped by `shutdown`. Waiting on a provider is cut short by
+    /// shutdown, publishing an observation is not (a tick out is also stored).
+    async fn cycle(&mut self, shutdown: &CancellationToken) -> Option<CycleOutcome> {
         let mut outcome = CycleOutcome::default();
         let mut observations = self.provider.poll();
-        while let Some(observation) = observations.next().await {
-            self.sink.accept(observation, &mut outcome).await;
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                next = observations.next() => next,
+            };
+            match next {
+                Some(observation) => self.sink.accept(observation, &mut outcome).await,
+                None => return Some(outcome),
+            }
         }
-        outcome
     }
 
     fn record(&mut self, outcome: CycleOutcome) {
