@@ -115,7 +115,10 @@ impl QuoteFilter {
         if reference <= Decimal::ZERO {
             return true;
         }
-        ((price.as_decimal() - reference) / reference).abs() <= self.band
+        // Checked: a far-out quote against a tiny reference must not overflow (it is a jump).
+        (price.as_decimal() - reference)
+            .checked_div(reference)
+            .is_some_and(|change| change.abs() <= self.band)
     }
 }
 
@@ -243,6 +246,16 @@ mod tests {
         run(&mut strict, quote("100", 1));
         assert_eq!(
             run(&mut strict, quote("106", 2)),
+            Verdict::Skip(SkipReason::Glitch)
+        );
+    }
+
+    #[test]
+    fn absurd_prices_are_judged_without_overflowing() {
+        let mut filter = QuoteFilter::new(Decimal::from(25), &[]);
+        run(&mut filter, quote("0.0000000000000000000000000001", 1));
+        assert_eq!(
+            run(&mut filter, quote("79228162514264337593543950335", 2)),
             Verdict::Skip(SkipReason::Glitch)
         );
     }

@@ -51,10 +51,10 @@ struct Walker {
 
 impl Walker {
     fn step(&mut self, rng: &mut StdRng) {
-        let deviation = (self.price - self.anchor) / self.anchor;
-        let pull = (-deviation * Decimal::from(PULL_PPM))
-            .round()
-            .to_i64()
+        let pull = (self.anchor - self.price)
+            .checked_div(self.anchor)
+            .and_then(|d| d.checked_mul(Decimal::from(PULL_PPM)))
+            .and_then(|p| p.round().to_i64())
             .unwrap_or(0);
         let shock = rng.gen_range(-self.volatility_ppm..=self.volatility_ppm);
         let mut step = shock + pull;
@@ -66,12 +66,15 @@ impl Walker {
             };
         }
         let factor = Decimal::ONE + Decimal::from(step) / Decimal::from(MILLION);
-        let next = (self.price * factor).round_dp(self.decimals);
-        // Rounding can only stall a price that is already at its last decimal; keep it moving.
-        self.price = if next > Decimal::ZERO && next != self.price {
-            next
-        } else {
-            self.anchor
+        // Checked: a stored price near Decimal's limit must not overflow. Rounding can only
+        // stall a price already at its last decimal; either way the walk restarts at the anchor.
+        self.price = match self
+            .price
+            .checked_mul(factor)
+            .map(|p| p.round_dp(self.decimals))
+        {
+            Some(next) if next > Decimal::ZERO && next != self.price => next,
+            _ => self.anchor,
         };
     }
 }
@@ -233,6 +236,21 @@ mod tests {
                 ratio > Decimal::new(85, 2) && ratio < Decimal::new(115, 2),
                 "{symbol} wandered to {price} from {start}"
             );
+        }
+    }
+
+    #[test]
+    fn a_price_near_the_decimal_limit_does_not_overflow() {
+        let catalogue = Catalogue::default();
+        let btc: Symbol = "BTC".parse().expect("symbol");
+        let stored = HashMap::from([(btc.clone(), Price::new(Decimal::MAX))]);
+        let mut walk = Simulated::new(
+            catalogue.instruments().filter(|i| i.symbol == btc),
+            &stored,
+            &SimulatedSettings::default(),
+        );
+        for _ in 0..100 {
+            assert!(prices(&mut walk)[0].1.is_positive());
         }
     }
 

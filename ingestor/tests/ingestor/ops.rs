@@ -132,3 +132,15 @@ async fn every_metric_series_exists_at_zero_before_the_first_answer() {
         zero("ingestor_fetch_errors_total", &[("source", source)]);
     }
 }
+
+#[test]
+fn the_example_catalogue_file_loads_as_exactly_the_built_in_catalogue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue.example.toml");
+    let settings = shared::config::Settings::load(Some(&path), &Default::default())
+        .expect("the example settings file loads");
+    let mut from_file = settings.ingestor.instruments.expect("instruments set");
+    let mut built_in = shared::catalogue::default_instruments();
+    from_file.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    built_in.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    assert_eq!(from_file, built_in);
+}
