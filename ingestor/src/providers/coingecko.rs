@@ -57,7 +57,7 @@ impl CoinGecko {
             ("include_last_updated_at", "true"),
         ];
         match self.http.get(&self.url, &query, &self.headers).await {
-            Ok(body) => parse_simple_price(&body, &self.coins, Utc::now()),
+            Ok(body) => parse_simple_price(&body, &self.coins, shared::storage::now()),
             Err(error) => vec![Observation::Failed {
                 error,
                 affected: self.coins.iter().map(|c| c.symbol.clone()).collect(),

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::stream::{self, BoxStream, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -145,7 +144,8 @@ impl PriceProvider for Simulated {
     }
 
     fn poll(&mut self) -> BoxStream<'_, Observation> {
-        let now = Utc::now();
+        // Microseconds: the precision both databases keep, so a stored time reads back equal.
+        let now = shared::storage::now();
         let rng = &mut self.rng;
         let quotes: Vec<Observation> = self
             .walkers

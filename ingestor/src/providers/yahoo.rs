@@ -55,7 +55,7 @@ impl Yahoo {
         );
         let query = [("interval", "1d"), ("range", "1d")];
         match self.http.get(&url, &query, &self.no_headers).await {
-            Ok(body) => parse_chart(&body, ticker, Utc::now()),
+            Ok(body) => parse_chart(&body, ticker, shared::storage::now()),
             Err(IngestorError::NotFound) => Observation::Skipped {
                 symbol: ticker.symbol.clone(),
                 reason: SkipReason::Missing,
