@@ -28,12 +28,23 @@ struct Sink {
     metrics: IngestorMetrics,
 }
 
-/// What one cycle amounted to, for the breaker and one summary log line.
+/// What one cycle amounted to, for the breaker and a summary log line (never one per quote).
 #[derive(Default)]
 struct CycleOutcome {
     quotes: usize,
     failures: usize,
     first_failure: Option<String>,
+    /// Ticks the bus refused, or prices the database did not take.
+    delivery_failures: usize,
+    first_delivery_failure: Option<String>,
+}
+
+impl CycleOutcome {
+    fn delivery_failed(&mut self, error: impl std::fmt::Display) {
+        self.delivery_failures += 1;
+        self.first_delivery_failure
+            .get_or_insert_with(|| error.to_string());
+    }
 }
 
 impl Poller {
@@ -107,6 +118,14 @@ impl Poller {
                 "provider calls failed this cycle"
             );
         }
+        if let Some(error) = &outcome.first_delivery_failure {
+            tracing::warn!(
+                source,
+                failures = outcome.delivery_failures,
+                error = %error,
+                "could not publish or store some prices this cycle"
+            );
+        }
         let transition = if outcome.quotes == 0 && outcome.failures > 0 {
             self.breaker.record_failure(Instant::now())
         } else {
@@ -130,7 +149,7 @@ impl Sink {
                 outcome.quotes += 1;
                 self.metrics
                     .price_fetched(self.source, quote.symbol.as_str());
-                self.judge_and_publish(quote).await;
+                self.judge_and_publish(quote, outcome).await;
             }
             Observation::Skipped { reason, .. } => self.metrics.quote_skipped(self.source, reason),
             Observation::Failed { error, affected } => {
@@ -151,17 +170,19 @@ impl Sink {
         }
     }
 
-    async fn judge_and_publish(&mut self, quote: Quote) {
-        match self.filter.judge(&quote) {
-            Verdict::Skip(reason) => self.metrics.quote_skipped(self.source, reason),
-            Verdict::Publish { previous } => {
-                match self.publisher.publish(self.source, &quote, previous).await {
-                    Ok(()) => self.filter.published(&quote),
-                    Err(error) => {
-                        tracing::warn!(source = self.source, symbol = %quote.symbol, error = %error, "could not publish a tick")
-                    }
-                }
-            }
+    async fn judge_and_publish(&mut self, quote: Quote, outcome: &mut CycleOutcome) {
+        let previous = match self.filter.judge(&quote) {
+            Verdict::Skip(reason) => return self.metrics.quote_skipped(self.source, reason),
+            Verdict::Publish { previous } => previous,
+        };
+        if let Err(error) = self.publisher.send(self.source, &quote, previous).await {
+            // Not remembered as published: the same quote is tried again next cycle.
+            return outcome.delivery_failed(error);
+        }
+        self.filter.published(&quote);
+        if let Err(error) = self.publisher.store(self.source, &quote).await {
+            // The tick is out; the next one stores its price.
+            outcome.delivery_failed(error);
         }
     }
 }

@@ -1,12 +1,12 @@
-//! Carries out a publish: the tick on the bus (keyed by symbol), then the latest price stored
-//! so `GET /prices` answers after a restart.
+//! Carries out a publish: the tick on the bus (keyed by symbol), and the latest price stored so
+//! `GET /prices` answers after a restart.
 
 use std::sync::Arc;
 
 use shared::bus::{publish_json, BusError, EventBus, Topic};
 use shared::domain::Price;
 use shared::events::{PriceTick, SCHEMA_VERSION};
-use shared::storage::{Database, LatestPrice};
+use shared::storage::{Database, LatestPrice, StorageError};
 
 use crate::metrics::IngestorMetrics;
 use crate::providers::Quote;
@@ -35,10 +35,11 @@ impl Publisher {
         }
     }
 
-    /// Publishes first, then stores: a crash in between re-publishes on restart (at least
-    /// once) rather than storing a price no consumer ever saw.
+    /// Sends the tick on the bus. The poller stores the price only after this succeeded: a
+    /// crash in between re-publishes on restart (at least once) rather than storing a price no
+    /// consumer ever saw.
     #[tracing::instrument(skip_all, fields(symbol = %quote.symbol))]
-    pub async fn publish(
+    pub async fn send(
         &self,
         source: &str,
         quote: &Quote,
@@ -62,6 +63,12 @@ impl Publisher {
         )
         .await?;
         self.metrics.message_sent(&self.topic_name);
+        Ok(())
+    }
+
+    /// Stores the quote as its symbol's latest price.
+    #[tracing::instrument(skip_all, fields(symbol = %quote.symbol))]
+    pub async fn store(&self, source: &str, quote: &Quote) -> Result<(), StorageError> {
         let latest = LatestPrice {
             symbol: quote.symbol.to_string(),
             price: quote.price,
@@ -69,10 +76,6 @@ impl Publisher {
             source: source.to_owned(),
             quoted_at: quote.timestamp,
         };
-        if let Err(error) = self.db.upsert_latest_price(&latest).await {
-            // The tick is out; the next one will store its price.
-            tracing::warn!(error = %error, "could not store the latest price");
-        }
-        Ok(())
+        self.db.upsert_latest_price(&latest).await
     }
 }

@@ -129,6 +129,7 @@ async fn a_429_with_retry_after_is_waited_out_before_the_next_call() {
         waited >= Duration::from_secs(2),
         "retried after only {waited:?}"
     );
+    eprintln!("measured: CoinGecko retried {waited:?} after a 429 with Retry-After: 2");
     let errors = ingestor
         .metric("ingestor_fetch_errors_total", &[("source", "coingecko")])
         .await;

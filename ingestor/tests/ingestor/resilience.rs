@@ -36,6 +36,7 @@ async fn the_circuit_breaker_pauses_a_failing_provider_and_closes_once_it_recove
     // Two failed cycles 50 ms apart opened it; the trial came only after the pause.
     let paused = calls[2].at - calls[1].at;
     assert!(paused >= Duration::from_millis(1_500), "{paused:?}");
+    eprintln!("measured: breaker opened after 2 failed cycles, trial call {paused:?} later");
     assert!(calls[1].at - calls[0].at < Duration::from_millis(1_000));
 }
 

@@ -150,6 +150,7 @@ async fn server_errors_are_retried_with_exponential_backoff() {
     // Retry n waits between half and all of 200 ms * 2^(n-1).
     assert!(first_wait >= Duration::from_millis(100), "{first_wait:?}");
     assert!(second_wait >= Duration::from_millis(200), "{second_wait:?}");
+    eprintln!("measured: retries after 500 and 502 waited {first_wait:?} then {second_wait:?}");
     let errors = ingestor
         .metric("ingestor_fetch_errors_total", &[("source", "yahoo")])
         .await;
