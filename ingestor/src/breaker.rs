@@ -56,7 +56,10 @@ impl CircuitBreaker {
             return Transition::None;
         }
         let was_open = self.open_until.is_some();
-        self.open_until = Some(now + self.open_for);
+        self.open_until = Some(
+            now.checked_add(self.open_for)
+                .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600)),
+        );
         if was_open {
             Transition::None
         } else {

@@ -21,6 +21,8 @@ pub enum IngestorError {
     Transport(#[source] reqwest::Error),
     #[error("the provider's answer could not be read: {0}")]
     Malformed(String),
+    #[error("the provider's answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
 }
 
 impl IngestorError {

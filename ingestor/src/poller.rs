@@ -2,6 +2,8 @@
 //! quote and publish what passes. Each provider has its own poller task, so one provider's
 //! trouble never delays another.
 
+use std::time::Duration;
+
 use futures::StreamExt;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -71,7 +73,8 @@ impl Poller {
     /// Polls until `shutdown`; the first cycle starts at once.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let source = self.sink.source;
-        let mut ticker = tokio::time::interval(self.provider.interval());
+        let period = self.provider.interval().max(Duration::from_millis(1));
+        let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tracing::info!(source, "price polling started");
         loop {
@@ -155,9 +158,14 @@ impl Sink {
             Observation::Failed { error, affected } => {
                 outcome.failures += 1;
                 if matches!(error, IngestorError::Malformed(_)) {
-                    // HTTP failures were counted per attempt by the client; an unreadable
-                    // answer is only known here.
+                    // HTTP failures were counted per attempt by the client; an answer that
+                    // arrived but could not be read is only known here.
                     self.metrics.fetch_error(self.source);
+                }
+                if matches!(
+                    error,
+                    IngestorError::Malformed(_) | IngestorError::TooLarge { .. }
+                ) {
                     for _ in &affected {
                         self.metrics
                             .quote_skipped(self.source, SkipReason::Malformed);

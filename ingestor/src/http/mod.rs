@@ -130,8 +130,7 @@ impl PoliteClient {
             .map_err(IngestorError::Transport)?;
         let status = response.status();
         if status.is_success() {
-            let body = response.bytes().await.map_err(IngestorError::Transport)?;
-            return Ok(body.to_vec());
+            return read_body(response).await;
         }
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
@@ -150,4 +149,20 @@ impl PoliteClient {
             }),
         }
     }
+}
+
+/// Price answers are a few kilobytes; anything far larger is not one, and is not kept in memory.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, IngestorError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(IngestorError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(IngestorError::TooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -13,7 +13,11 @@ pub struct PauseGate {
 impl PauseGate {
     /// Holds every request back for `wait` from now (a longer pause already set is kept).
     pub fn pause_for(&self, wait: Duration) {
-        let target = Instant::now() + wait;
+        let now = Instant::now();
+        // An absurd wait must not overflow the clock: a year is "not any time soon" enough.
+        let target = now
+            .checked_add(wait)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         let mut until = self.until.lock().unwrap_or_else(|p| p.into_inner());
         *until = Some(until.map_or(target, |current| current.max(target)));
     }

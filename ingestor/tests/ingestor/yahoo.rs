@@ -73,6 +73,7 @@ async fn bad_answers_are_each_counted_and_skipped_while_the_other_instruments_pu
         vec![],
         Canned::json(yahoo_chart_with_null_prices("GC=F")),
     );
+    fake.script_yahoo("AMZN", vec![], Canned::json(" ".repeat(3 * 1024 * 1024)));
     // NVDA is not scripted: the fake answers Yahoo's 404 "No data found".
     let settings = with_instruments(
         test_settings(&fake),
@@ -83,6 +84,7 @@ async fn bad_answers_are_each_counted_and_skipped_while_the_other_instruments_pu
             instrument("META", ProviderKind::Yahoo, "META", "USD"),
             instrument("GOLD", ProviderKind::Yahoo, "GC=F", "USD"),
             instrument("NVIDIA", ProviderKind::Yahoo, "NVDA", "USD"),
+            instrument("AMAZON", ProviderKind::Yahoo, "AMZN", "USD"),
         ],
     );
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
@@ -90,7 +92,7 @@ async fn bad_answers_are_each_counted_and_skipped_while_the_other_instruments_pu
     let ticks = ingestor.first_ticks(2).await;
 
     assert_eq!(ticks.keys().collect::<Vec<_>>(), ["APPLE", "WASHTEC"]);
-    for (reason, count) in [("malformed", 2.0), ("null_price", 1.0), ("missing", 1.0)] {
+    for (reason, count) in [("malformed", 3.0), ("null_price", 1.0), ("missing", 1.0)] {
         ingestor
             .wait_for_metric(
                 "ingestor_skipped_quotes_total",
@@ -99,14 +101,15 @@ async fn bad_answers_are_each_counted_and_skipped_while_the_other_instruments_pu
             )
             .await;
     }
-    // The HTML page and the truncated body are failed calls; the 404 and the nulls are not.
+    // The HTML page, the truncated body and the 3 MB answer are failed calls; the 404 and the
+    // nulls are not.
     let errors = ingestor
         .metric("ingestor_fetch_errors_total", &[("source", "yahoo")])
         .await;
-    assert_eq!(errors, Some(2.0));
+    assert_eq!(errors, Some(3.0));
     assert_eq!(
         fake.requests("yahoo").len(),
-        6,
+        7,
         "no retries for permanent answers"
     );
     assert!(ingestor.published_so_far().is_empty());
