@@ -6,6 +6,7 @@ mod pause;
 mod retry_after;
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use tokio::time::Instant;
 
 pub use backoff::Backoff;
 pub use pause::PauseGate;
-pub use retry_after::parse_retry_after;
+pub use retry_after::{parse_retry_after, rate_limit_pause};
 
 use crate::metrics::IngestorMetrics;
 use crate::IngestorError;
@@ -47,6 +48,8 @@ pub struct PoliteClient {
     max_attempts: u32,
     default_retry_after: Duration,
     max_retry_after: Duration,
+    /// 429s since the provider last answered normally.
+    rate_limits_in_a_row: AtomicU32,
     metrics: IngestorMetrics,
 }
 
@@ -70,6 +73,7 @@ impl PoliteClient {
             max_attempts: retry.max_attempts.max(1),
             default_retry_after: Duration::from_millis(retry.default_retry_after_ms),
             max_retry_after: Duration::from_millis(retry.max_retry_after_ms),
+            rate_limits_in_a_row: AtomicU32::new(0),
             metrics,
         }
     }
@@ -94,8 +98,14 @@ impl PoliteClient {
             self.metrics
                 .observe_latency(self.source, started.elapsed().as_secs_f64());
             let error = match result {
-                Ok(body) => return Ok(body),
-                Err(IngestorError::NotFound) => return Err(IngestorError::NotFound),
+                Ok(body) => {
+                    self.rate_limits_in_a_row.store(0, Ordering::Relaxed);
+                    return Ok(body);
+                }
+                Err(IngestorError::NotFound) => {
+                    self.rate_limits_in_a_row.store(0, Ordering::Relaxed);
+                    return Err(IngestorError::NotFound);
+                }
                 Err(error) => error,
             };
             self.metrics.fetch_error(self.source);
@@ -134,13 +144,18 @@ impl PoliteClient {
         }
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = response
+                let asked = response
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, chrono::Utc::now()))
-                    .unwrap_or(self.default_retry_after)
-                    .min(self.max_retry_after);
+                    .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+                let in_a_row = self.rate_limits_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                let retry_after = rate_limit_pause(
+                    asked,
+                    in_a_row,
+                    self.default_retry_after,
+                    self.max_retry_after,
+                );
                 Err(IngestorError::RateLimited { retry_after })
             }
             StatusCode::NOT_FOUND => Err(IngestorError::NotFound),
