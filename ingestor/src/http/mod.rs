@@ -83,6 +83,7 @@ impl PoliteClient {
     /// Every attempt waits for the provider-wide pause (set by any 429) and for the call budget.
     /// 429, 5xx, 408, timeouts and connection errors are retried up to `max_attempts`; a 404 is
     /// returned at once as [`IngestorError::NotFound`].
+    #[tracing::instrument(skip_all, fields(source = self.source, url))]
     pub async fn get(
         &self,
         url: &str,
