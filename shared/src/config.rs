@@ -10,7 +10,12 @@ use std::str::FromStr;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::catalogue::Instrument;
+mod ingestor;
+
+pub use ingestor::{
+    CircuitBreakerSettings, CoinGeckoPlan, CoinGeckoSettings, HttpClientSettings, IngestorSettings,
+    PriceSource, RetrySettings, SimulatedSettings, YahooSettings,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -177,23 +182,6 @@ impl Default for GatewaySettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct IngestorSettings {
-    pub port: u16,
-    /// Replace the default catalogue (API.md's 55) with this list.
-    pub instruments: Option<Vec<Instrument>>,
-}
-
-impl Default for IngestorSettings {
-    fn default() -> Self {
-        IngestorSettings {
-            port: 8001,
-            instruments: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct EvaluatorSettings {
     pub port: u16,
 }
@@ -304,6 +292,7 @@ impl Settings {
                 "bus.channel_capacity must be at least 1".to_owned(),
             ));
         }
+        self.ingestor.validate()?;
         Ok(())
     }
 
@@ -381,7 +370,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
                 s.notifier.twilio.auth_token = non_empty(value).map(|v| secret(&v))
             }
             "TWILIO_PHONE_NUMBER" => s.notifier.twilio.phone_number = non_empty(value),
-            _ => {}
+            other => ingestor::apply_env(&mut s.ingestor, other, value)?,
         }
     }
     Ok(())
