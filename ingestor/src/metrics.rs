@@ -16,15 +16,16 @@ pub struct IngestorMetrics {
     messages_sent: IntCounterVec,
     skipped_quotes: IntCounterVec,
     circuit_open: IntGaugeVec,
+    instrument_info: IntGaugeVec,
 }
 
 impl IngestorMetrics {
     /// Declares the metrics on `registry`, with every known series initialised to 0.
     ///
-    /// `instruments` are (source, symbol) pairs; `topic` is the price topic's name.
+    /// `instruments` are (source, symbol, asset class) triples; `topic` is the price topic's name.
     pub fn register<'a>(
         registry: &Registry,
-        instruments: impl IntoIterator<Item = (&'a str, &'a str)>,
+        instruments: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
         topic: &str,
     ) -> IngestorMetrics {
         let metrics = IngestorMetrics {
@@ -83,9 +84,24 @@ impl IngestorMetrics {
                 )
                 .expect("valid metric definition"),
             ),
+            instrument_info: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "ingestor_instrument_info",
+                        "1 per configured instrument; lets alert rules group ticks by asset class",
+                    ),
+                    &["symbol", "source", "asset_class"],
+                )
+                .expect("valid metric definition"),
+            ),
         };
-        for (source, symbol) in instruments {
+        for (source, symbol, asset_class) in instruments {
             metrics.prices_fetched.with_label_values(&[source, symbol]);
+            metrics
+                .instrument_info
+                .with_label_values(&[symbol, source, asset_class])
+                .set(1);
         }
         for source in SOURCES {
             metrics.fetch_errors.with_label_values(&[source]);

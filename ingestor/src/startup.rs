@@ -38,10 +38,13 @@ impl Application {
         let topic = context.settings.bus.kafka.price_events_topic.clone();
         let metrics = IngestorMetrics::register(
             &registry,
-            context
-                .catalogue
-                .instruments()
-                .map(|i| (source_of(settings, i.provider), i.symbol.as_str())),
+            context.catalogue.instruments().map(|i| {
+                (
+                    source_of(settings, i.provider),
+                    i.symbol.as_str(),
+                    i.asset_class.as_str(),
+                )
+            }),
             &topic,
         );
         let publisher = Publisher::new(
