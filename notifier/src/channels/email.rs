@@ -1,0 +1,89 @@
+//! Email over SMTP with lettre: STARTTLS, implicit TLS or plain, optional credentials.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use shared::config::{SmtpSettings, SmtpTls};
+
+use super::SendOutcome;
+use crate::message::Outgoing;
+use crate::NotifierError;
+
+pub struct EmailSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl EmailSender {
+    /// `None` when no SMTP host is configured.
+    pub fn from_settings(settings: &SmtpSettings) -> Result<Option<EmailSender>, NotifierError> {
+        let Some(host) = settings.host.as_deref() else {
+            return Ok(None);
+        };
+        let builder = match settings.tls {
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+            SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                host,
+            )),
+        }
+        .map_err(|e| NotifierError::Config(format!("SMTP host {host}: {e}")))?;
+        let mut builder = builder
+            .port(settings.port)
+            .timeout(Some(Duration::from_secs(settings.timeout_seconds.max(1))));
+        if let Some(user) = &settings.user {
+            let password = settings
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        let from = settings
+            .from_email
+            .parse()
+            .map_err(|e| NotifierError::Config(format!("FROM_EMAIL: {e}")))?;
+        Ok(Some(EmailSender {
+            transport: builder.build(),
+            from,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(message_id = %outgoing.id, events = outgoing.events.len()))]
+    pub async fn send(&self, outgoing: &Outgoing) -> SendOutcome {
+        let Some(latest) = outgoing.latest() else {
+            return SendOutcome::Permanent("nothing to send".to_owned());
+        };
+        let to: Mailbox = match latest.user_email.parse() {
+            Ok(to) => to,
+            Err(_) => return SendOutcome::Permanent("the recipient address is invalid".to_owned()),
+        };
+        let message_id = outgoing.message_id();
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(outgoing.subject())
+            .message_id(Some(message_id.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                outgoing.text_body(),
+                outgoing.html_body(),
+            ));
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => return SendOutcome::Permanent(format!("could not build the email: {e}")),
+        };
+        match self.transport.send(message).await {
+            Ok(response) => SendOutcome::Sent {
+                provider_id: Some(message_id),
+                provider_status: Some(response.code().to_string()),
+            },
+            // 5xx: the relay refuses this message for good.
+            Err(e) if e.is_permanent() => SendOutcome::Permanent(format!("SMTP: {e}")),
+            // 4xx, timeouts, refused connections, TLS trouble: the relay may accept it later.
+            Err(e) => SendOutcome::Retryable(format!("SMTP: {e}")),
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Sends what the delivery table says is due, one task per (user, channel) at a time.
+//!
+//! The table is the only queue: the dispatcher scans it at start and whenever woken, so a
+//! restart resumes every pending or deferred delivery. Each attempt first claims its row
+//! (counting the attempt), then settles it; a claim that outlives `claim_timeout` means the
+//! notifier stopped mid-send.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use shared::config::NotifierSettings;
+use shared::domain::{Channel, UserId};
+use shared::events::TriggerEvent;
+use shared::storage::{now, Database, DeliveryStatus, OpenDelivery, Settlement, StorageResult};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::channels::{SendOutcome, Senders};
+use crate::limiter::DeliveryRateLimiter;
+use crate::message::Outgoing;
+use crate::metrics::{NotifierMetrics, SentStatus};
+
+type Key = (UserId, Channel);
+
+/// Keys looked at per scan; more wait for the next scan.
+const KEYS_PER_SCAN: i64 = 256;
+/// Shortest pause between scans, so a burst of wake-ups costs few queries.
+const MIN_SCAN_PAUSE: Duration = Duration::from_millis(10);
+
+pub struct Dispatcher {
+    pub db: Database,
+    pub senders: Arc<Senders>,
+    pub limiter: Arc<DeliveryRateLimiter>,
+    pub metrics: NotifierMetrics,
+    pub settings: NotifierSettings,
+    pub wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// Spends the rate-limit budget already used in the current period, so a restart does not
+    /// grant a fresh one.
+    pub async fn restore_rate_limits(&self) -> StorageResult<()> {
+        let period = chrono::Duration::from_std(self.limiter.period())
+            .unwrap_or_else(|_| chrono::Duration::minutes(1));
+        for (user_id, channel, sent) in self.db.recent_sends(now() - period).await? {
+            self.limiter.spend(user_id, channel, sent);
+        }
+        Ok(())
+    }
+
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut in_flight: HashSet<Key> = HashSet::new();
+        let mut tasks: JoinSet<Key> = JoinSet::new();
+        let mut scans: u64 = 0;
+        while !shutdown.is_cancelled() {
+            if let Err(e) = self.start_due(&mut in_flight, &mut tasks).await {
+                tracing::error!(error = %e, "could not scan the delivery table");
+            }
+            scans += 1;
+            if scans % 1000 == 0 {
+                self.limiter.forget_idle();
+            }
+            let pause = self.pause_until_next_due().await;
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    finished(&mut in_flight, done);
+                }
+            }
+            while let Some(done) = tasks.try_join_next() {
+                finished(&mut in_flight, done);
+            }
+        }
+        // Let sends in flight settle; each is bounded by its channel's timeout.
+        while let Some(done) = tasks.join_next().await {
+            finished(&mut in_flight, done);
+        }
+    }
+
+    async fn start_due(
+        self: &Arc<Self>,
+        in_flight: &mut HashSet<Key>,
+        tasks: &mut JoinSet<Key>,
+    ) -> StorageResult<()> {
+        let at = now();
+        let interrupted = self.db.expire_interrupted_sms(at).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                deliveries = interrupted,
+                "sms deliveries interrupted mid-send are now unknown"
+            );
+            self.metrics
+                .settled(Channel::Sms, SentStatus::Error, interrupted);
+        }
+        for key in self.db.due_delivery_keys(at, KEYS_PER_SCAN).await? {
+            if in_flight.insert(key) {
+                let dispatcher = Arc::clone(self);
+                tasks.spawn(async move {
+                    if let Err(e) = dispatcher.process_key(key).await {
+                        tracing::error!(user_id = key.0, channel = key.1.as_str(), error = %e,
+                            "could not process deliveries; they stay open");
+                    }
+                    key
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn pause_until_next_due(&self) -> Duration {
+        let longest = Duration::from_millis(self.settings.poll_interval_ms.max(1));
+        match self.db.next_delivery_due_at().await {
+            Ok(Some(due)) => (due - now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(MIN_SCAN_PAUSE, longest),
+            Ok(None) => longest,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the next due delivery");
+                longest
+            }
+        }
+    }
+
+    /// One pass over the open deliveries of one user on one channel.
+    async fn process_key(&self, (user_id, channel): Key) -> StorageResult<()> {
+        let at = now();
+        let limit =
+            i64::try_from(self.settings.digest_max_items.saturating_mul(4)).unwrap_or(i64::MAX);
+        let open = self.db.open_deliveries(user_id, channel, at, limit).await?;
+        let (admitted, fresh): (Vec<OpenDelivery>, Vec<OpenDelivery>) =
+            open.into_iter().partition(|d| d.attempts > 0);
+
+        // Retries were admitted by the rate limit on their first attempt; a digest is
+        // retried as the same digest.
+        let mut retries: BTreeMap<String, Vec<OpenDelivery>> = BTreeMap::new();
+        for delivery in admitted.into_iter().filter(|d| d.next_attempt_at <= at) {
+            let group = delivery
+                .digest_id
+                .clone()
+                .unwrap_or_else(|| delivery.event_id.to_string());
+            retries.entry(group).or_default().push(delivery);
+        }
+        for group in retries.into_values() {
+            self.attempt(channel, group).await?;
+        }
+
+        if fresh.iter().any(|d| d.status == DeliveryStatus::Deferred) {
+            // A queue of held-back deliveries exists: newcomers join it, and it goes out as
+            // one digest as soon as the budget allows.
+            match self.limiter.check(user_id, channel) {
+                Ok(()) => {
+                    let batch: Vec<OpenDelivery> = fresh
+                        .into_iter()
+                        .take(self.settings.digest_max_items)
+                        .collect();
+                    self.attempt(channel, batch).await?;
+                }
+                Err(wait) => self.defer(channel, &fresh, wait).await?,
+            }
+            return Ok(());
+        }
+        for (index, delivery) in fresh.iter().enumerate() {
+            match self.limiter.check(user_id, channel) {
+                Ok(()) => self.attempt(channel, vec![delivery.clone()]).await?,
+                Err(wait) => {
+                    self.defer(channel, &fresh[index..], wait).await?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn defer(
+        &self,
+        channel: Channel,
+        deliveries: &[OpenDelivery],
+        wait: Duration,
+    ) -> StorageResult<()> {
+        let until = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+        let mut newly_deferred = 0;
+        for delivery in deliveries {
+            let open = self
+                .db
+                .defer_delivery(delivery.event_id, channel, until)
+                .await?;
+            if open && delivery.status == DeliveryStatus::Pending {
+                newly_deferred += 1;
+            }
+        }
+        if newly_deferred > 0 {
+            tracing::info!(
+                user_id = deliveries.first().map(|d| d.user_id),
+                channel = channel.as_str(),
+                deliveries = newly_deferred,
+                "rate limit reached; deliveries held back for a digest"
+            );
+            self.metrics.deferred(channel, newly_deferred);
+        }
+        Ok(())
+    }
+
+    /// Claims `deliveries`, sends them as one message (a digest when more than one) and
+    /// settles each with the outcome.
+    async fn attempt(&self, channel: Channel, deliveries: Vec<OpenDelivery>) -> StorageResult<()> {
+        let digest_id = match deliveries.as_slice() {
+            [] => return Ok(()),
+            [single] => single.digest_id.clone(),
+            [first, ..] => Some(
+                first
+                    .digest_id
+                    .clone()
+                    .unwrap_or_else(|| Uuid::now_v7().to_string()),
+            ),
+        };
+        let claim_until = now()
+            + chrono::Duration::seconds(
+                i64::try_from(self.settings.claim_timeout_seconds).unwrap_or(i64::MAX / 1000),
+            );
+        let mut claimed = Vec::with_capacity(deliveries.len());
+        let mut events = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            if !self
+                .db
+                .claim_delivery(
+                    delivery.event_id,
+                    channel,
+                    digest_id.as_deref(),
+                    claim_until,
+                )
+                .await?
+            {
+                continue;
+            }
+            match serde_json::from_str::<TriggerEvent>(&delivery.payload) {
+                Ok(event) => {
+                    events.push(event);
+                    claimed.push(delivery);
+                }
+                Err(e) => {
+                    let error = format!("the stored trigger event is unreadable: {e}");
+                    self.settle(channel, &[delivery], &Settlement::Failed { error })
+                        .await?;
+                    self.metrics.settled(channel, SentStatus::Failed, 1);
+                }
+            }
+        }
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let id = match (&digest_id, claimed.as_slice()) {
+            (Some(digest), _) => digest.parse().unwrap_or_else(|_| Uuid::now_v7()),
+            (None, [first, ..]) => first.event_id,
+            (None, []) => return Ok(()),
+        };
+        let outgoing = Outgoing {
+            id,
+            channel,
+            events,
+        };
+        let started = Instant::now();
+        let outcome = self.senders.send(&self.db, &outgoing).await;
+        self.metrics
+            .observe_latency(channel, started.elapsed().as_secs_f64());
+        self.record_outcome(channel, &claimed, &outgoing, outcome)
+            .await
+    }
+
+    async fn record_outcome(
+        &self,
+        channel: Channel,
+        claimed: &[OpenDelivery],
+        outgoing: &Outgoing,
+        outcome: SendOutcome,
+    ) -> StorageResult<()> {
+        let count = claimed.len() as u64;
+        // Every row of one message was attempted the same number of times in practice; the
+        // highest count decides whether the budget is spent.
+        let attempts = claimed.iter().map(|d| d.attempts + 1).max().unwrap_or(1);
+        let (settlement, status) = match outcome {
+            SendOutcome::Sent {
+                provider_id,
+                provider_status,
+            } => {
+                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id,
+                    deliveries = count, provider_id, provider_status, "notification sent");
+                (Settlement::Sent { provider_id }, Some(SentStatus::Success))
+            }
+            SendOutcome::Permanent(error) => {
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification failed permanently");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::OptedOut(error) => {
+                if let Some(event) = outgoing.latest() {
+                    if let Some(phone) = event.user_phone.as_deref() {
+                        self.db.mark_phone_opted_out(event.user_id, phone).await?;
+                    }
+                }
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "recipient opted out of sms");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::Unknown(error) => {
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification outcome unknown; not resending");
+                (Settlement::Unknown { error }, Some(SentStatus::Error))
+            }
+            SendOutcome::Retryable(error)
+                if attempts >= i64::from(self.settings.retry.max_attempts) =>
+            {
+                let error = format!("gave up after {attempts} attempts: {error}");
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification dead-lettered");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::Retryable(error) => {
+                let next_attempt_at = self.next_attempt_at(attempts);
+                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    attempts, %next_attempt_at, "notification will be retried");
+                self.metrics.retried(channel, count);
+                (
+                    Settlement::Retry {
+                        error,
+                        next_attempt_at,
+                    },
+                    None,
+                )
+            }
+        };
+        self.settle(channel, claimed, &settlement).await?;
+        if let Some(status) = status {
+            self.metrics.settled(channel, status, count);
+        }
+        Ok(())
+    }
+
+    async fn settle(
+        &self,
+        channel: Channel,
+        deliveries: &[OpenDelivery],
+        settlement: &Settlement,
+    ) -> StorageResult<()> {
+        for delivery in deliveries {
+            self.db
+                .settle_delivery(delivery.event_id, channel, settlement)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Exponential backoff with up to 10 % jitter, capped.
+    fn next_attempt_at(&self, attempts: i64) -> DateTime<Utc> {
+        let retry = &self.settings.retry;
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let base_ms = retry
+            .initial_backoff_ms
+            .saturating_mul(1u64 << exponent)
+            .min(retry.max_backoff_seconds.saturating_mul(1000));
+        let jitter_ms = rand::thread_rng().gen_range(0..=base_ms / 10);
+        let delay_ms = i64::try_from(base_ms + jitter_ms).unwrap_or(i64::MAX / 2);
+        now() + chrono::Duration::milliseconds(delay_ms)
+    }
+}
+
+fn finished(in_flight: &mut HashSet<Key>, done: Result<Key, tokio::task::JoinError>) {
+    match done {
+        Ok(key) => {
+            in_flight.remove(&key);
+        }
+        Err(e) => {
+            // A panicking task loses its key; clearing all lets every key be scanned again
+            // (claims keep rows from being taken twice).
+            tracing::error!(error = %e, "a delivery task failed");
+            in_flight.clear();
+        }
+    }
+}
