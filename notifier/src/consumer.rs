@@ -62,7 +62,7 @@ impl Consumer {
                 );
             }
             Decoded::Ok(event) => loop {
-                match self.record(&event, message).await {
+                match record(&self.db, &self.wake, &event, message).await {
                     Ok(()) => break,
                     Err(e) => {
                         tracing::error!(event_id = %event.event_id, error = %e,
@@ -87,40 +87,45 @@ impl Consumer {
             }
         }
     }
+}
 
-    async fn record(&self, event: &TriggerEvent, message: &BusMessage) -> StorageResult<()> {
-        // The payload as received: the dispatcher resends from it after a restart.
-        let payload = String::from_utf8_lossy(&message.payload);
-        let mut inserted = false;
-        for channel in event.notification_types.iter() {
-            let outcome = self
-                .db
-                .record_delivery(&NewDelivery {
-                    event_id: event.event_id,
-                    channel,
-                    alert_id: event.alert_id,
-                    user_id: event.user_id,
-                    payload: &payload,
-                })
-                .await?;
-            match outcome {
-                RecordOutcome::Inserted => inserted = true,
-                RecordOutcome::AlreadyRecorded => tracing::debug!(
-                    event_id = %event.event_id, channel = channel.as_str(),
-                    "redelivered trigger event; delivery already recorded"
-                ),
-                RecordOutcome::UserGone => {
-                    tracing::info!(event_id = %event.event_id, user_id = event.user_id,
+/// Inserts one delivery per channel of `event` (if absent) and wakes the dispatcher.
+async fn record(
+    db: &Database,
+    wake: &Notify,
+    event: &TriggerEvent,
+    message: &BusMessage,
+) -> StorageResult<()> {
+    // The payload as received: the dispatcher resends from it after a restart.
+    let payload = String::from_utf8_lossy(&message.payload);
+    let mut inserted = false;
+    for channel in event.notification_types.iter() {
+        let outcome = db
+            .record_delivery(&NewDelivery {
+                event_id: event.event_id,
+                channel,
+                alert_id: event.alert_id,
+                user_id: event.user_id,
+                payload: &payload,
+            })
+            .await?;
+        match outcome {
+            RecordOutcome::Inserted => inserted = true,
+            RecordOutcome::AlreadyRecorded => tracing::debug!(
+                event_id = %event.event_id, channel = channel.as_str(),
+                "redelivered trigger event; delivery already recorded"
+            ),
+            RecordOutcome::UserGone => {
+                tracing::info!(event_id = %event.event_id, user_id = event.user_id,
                         "trigger event for a deleted user; nothing to deliver");
-                    break;
-                }
+                break;
             }
         }
-        if inserted {
-            self.wake.notify_one();
-        }
-        Ok(())
     }
+    if inserted {
+        wake.notify_one();
+    }
+    Ok(())
 }
 
 /// Waits before a retry; `true` when shut down meanwhile.

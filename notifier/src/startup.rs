@@ -71,11 +71,16 @@ impl Application {
     /// Resumes whatever the delivery table holds open, then consumes and sends until
     /// `shutdown`. Everything runs inside this future: dropping it stops it all.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), NotifierError> {
-        self.dispatcher.restore_rate_limits().await?;
+        let Application {
+            ops,
+            consumer,
+            dispatcher,
+        } = self;
+        dispatcher.restore_rate_limits().await?;
         let (served, (), ()) = tokio::join!(
-            self.ops.run(shutdown.clone()),
-            self.consumer.run(shutdown.clone()),
-            Arc::clone(&self.dispatcher).run(shutdown.clone()),
+            ops.run(shutdown.clone()),
+            consumer.run(shutdown.clone()),
+            dispatcher.run(shutdown.clone()),
         );
         served.map_err(NotifierError::Serve)
     }

@@ -382,6 +382,14 @@ impl NotifierSettings {
                 "notifier timeouts must be positive".to_owned(),
             ));
         }
+        let longest_send = (self.smtp.timeout_seconds as f64)
+            .max(self.twilio.timeout_seconds)
+            .max(self.webhook.timeout_seconds);
+        if (self.claim_timeout_seconds as f64) <= longest_send {
+            return Err(ConfigError::Invalid(
+                "notifier.claim_timeout_seconds must be longer than every send timeout".to_owned(),
+            ));
+        }
         if self.retry.max_attempts == 0 || self.digest_max_items == 0 {
             return Err(ConfigError::Invalid(
                 "notifier.retry.max_attempts and notifier.digest_max_items must be at least 1"

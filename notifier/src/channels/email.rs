@@ -15,6 +15,9 @@ use crate::NotifierError;
 pub struct EmailSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// lettre bounds only the TCP connect; a relay that accepts and then stalls would hold
+    /// the delivery forever, so the whole SMTP exchange gets this budget.
+    timeout: Duration,
 }
 
 impl EmailSender {
@@ -31,9 +34,8 @@ impl EmailSender {
             )),
         }
         .map_err(|e| NotifierError::Config(format!("SMTP host {host}: {e}")))?;
-        let mut builder = builder
-            .port(settings.port)
-            .timeout(Some(Duration::from_secs(settings.timeout_seconds.max(1))));
+        let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        let mut builder = builder.port(settings.port).timeout(Some(timeout));
         if let Some(user) = &settings.user {
             let password = settings
                 .password
@@ -49,6 +51,7 @@ impl EmailSender {
         Ok(Some(EmailSender {
             transport: builder.build(),
             from,
+            timeout,
         }))
     }
 
@@ -75,7 +78,16 @@ impl EmailSender {
             Ok(message) => message,
             Err(e) => return SendOutcome::Permanent(format!("could not build the email: {e}")),
         };
-        match self.transport.send(message).await {
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(message)).await;
+        let Ok(sent) = sent else {
+            // Possibly accepted just before the deadline: a resend carries the same
+            // Message-ID, so mail systems can recognise the duplicate.
+            return SendOutcome::Retryable(format!(
+                "SMTP: no answer within {} s",
+                self.timeout.as_secs()
+            ));
+        };
+        match sent {
             Ok(response) => SendOutcome::Sent {
                 provider_id: Some(message_id),
                 provider_status: Some(response.code().to_string()),
