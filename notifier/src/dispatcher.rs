@@ -31,6 +31,8 @@ type Key = (UserId, Channel);
 const KEYS_PER_SCAN: i64 = 256;
 /// Shortest pause between scans, so a burst of wake-ups costs few queries.
 const MIN_SCAN_PAUSE: Duration = Duration::from_millis(10);
+/// How often users whose budget is full again are dropped from the limiter's memory.
+const LIMITER_CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Dispatcher {
     pub db: Database,
@@ -56,14 +58,14 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut in_flight: HashSet<Key> = HashSet::new();
         let mut tasks: JoinSet<Key> = JoinSet::new();
-        let mut scans: u64 = 0;
+        let mut last_cleanup = Instant::now();
         while !shutdown.is_cancelled() {
             if let Err(e) = self.start_due(&mut in_flight, &mut tasks).await {
                 tracing::error!(error = %e, "could not scan the delivery table");
             }
-            scans += 1;
-            if scans % 1000 == 0 {
+            if last_cleanup.elapsed() >= LIMITER_CLEANUP_EVERY {
                 self.limiter.forget_idle();
+                last_cleanup = Instant::now();
             }
             let pause = self.pause_until_next_due().await;
             tokio::select! {

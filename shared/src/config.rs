@@ -623,6 +623,55 @@ mod tests {
     }
 
     #[test]
+    fn notifier_settings_come_from_the_documented_environment() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("SMTP_HOST", "relay.internal"),
+                ("SMTP_PORT", "25"),
+                ("SMTP_TLS", "none"),
+                ("TWILIO_BASE_URL", "http://127.0.0.1:9999"),
+                ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+                ("NOTIFIER_RATE_LIMIT_PER_PERIOD", "5"),
+                ("NOTIFIER_RATE_LIMIT_PERIOD_SECONDS", "30"),
+                ("NOTIFIER_MAX_ATTEMPTS", "3"),
+            ]),
+        )
+        .expect("loads");
+        let notifier = &settings.notifier;
+        assert_eq!(notifier.smtp.host.as_deref(), Some("relay.internal"));
+        assert_eq!(notifier.smtp.port, 25);
+        assert_eq!(notifier.smtp.tls, SmtpTls::None);
+        assert_eq!(notifier.twilio.base_url, "http://127.0.0.1:9999");
+        assert!(notifier.webhook.allow_private_addresses);
+        assert_eq!(notifier.rate_limit.max_per_period, 5);
+        assert_eq!(notifier.rate_limit.period_seconds, 30.0);
+        assert_eq!(notifier.retry.max_attempts, 3);
+        let defaults = Settings::load(None, &env(&[])).expect("defaults");
+        assert_eq!(defaults.notifier.rate_limit.max_per_period, 10);
+        assert_eq!(defaults.notifier.rate_limit.period_seconds, 60.0);
+        assert_eq!(defaults.notifier.webhook.timeout_seconds, 5.0);
+        assert!(!defaults.notifier.webhook.allow_private_addresses);
+    }
+
+    #[test]
+    fn notifier_settings_that_could_send_twice_or_never_are_rejected() {
+        assert!(matches!(
+            Settings::load(None, &env(&[("SMTP_TLS", "ssl3")])),
+            Err(ConfigError::Env { .. })
+        ));
+        assert!(matches!(
+            Settings::load(None, &env(&[("NOTIFIER_RATE_LIMIT_PER_PERIOD", "0")])),
+            Err(ConfigError::Invalid(_))
+        ));
+        // A claim shorter than a send would let a second attempt start while the first runs.
+        assert!(matches!(
+            Settings::load(None, &env(&[("SMTP_TIMEOUT_SECONDS", "600")])),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug_output() {
         let settings = Settings::load(
             None,

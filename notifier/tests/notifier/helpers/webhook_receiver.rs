@@ -28,11 +28,14 @@ impl HookRequest {
     }
 }
 
+/// A scripted answer: status, and the `Location` header for redirects.
+type Answer = (u16, Option<String>);
+
 #[derive(Clone, Default)]
 struct State {
     requests: Arc<Mutex<Vec<HookRequest>>>,
     /// (status, Location header) answers, then 204 to everything.
-    script: Arc<Mutex<VecDeque<(u16, Option<String>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 pub struct WebhookReceiver {
@@ -41,7 +44,7 @@ pub struct WebhookReceiver {
 }
 
 impl WebhookReceiver {
-    pub async fn start(script: Vec<(u16, Option<String>)>) -> WebhookReceiver {
+    pub async fn start(script: Vec<Answer>) -> WebhookReceiver {
         let state = State {
             requests: Arc::default(),
             script: Arc::new(Mutex::new(script.into())),
