@@ -29,3 +29,20 @@ impl Resolve for PublicOnlyResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_resolving_only_to_loopback_is_refused() {
+        let name = Name::from_str("localhost").expect("a valid name");
+        let error = match PublicOnlyResolver.resolve(name).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(error) => error,
+        };
+        assert!(error.is::<ForbiddenTarget>(), "{error}");
+    }
+}

@@ -154,6 +154,28 @@ async fn an_invalid_number_fails_without_retry() {
 }
 
 #[tokio::test]
+async fn rejected_credentials_fail_without_retry() {
+    let test = fresh_database(Engine::Sqlite).await;
+    let twilio = FakeTwilio::start(vec![Reply::fixture(
+        401,
+        "twilio_error_20003_auth_401.captured.json",
+    )])
+    .await;
+    let notifier = TestNotifier::spawn(&test.db, with_twilio(test_settings(), &twilio)).await;
+    let jo = user(&test.db, "jo@example.com", Some(PHONE)).await;
+    let event = trigger(&jo, 30, "sms");
+
+    notifier.publish(&event).await;
+    let record = settled(&test.db, event.event_id, Channel::Sms).await;
+
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.attempts, 1);
+    assert!(record.last_error.is_some_and(|e| e.contains("20003")));
+    assert_eq!(twilio.requests().len(), 1);
+    notifier.stop().await;
+}
+
+#[tokio::test]
 async fn a_timed_out_sms_is_recorded_as_unknown_and_never_resent() {
     let test = fresh_database(Engine::Sqlite).await;
     let twilio = FakeTwilio::start(vec![Reply::Hang]).await;
