@@ -294,7 +294,13 @@ impl Dispatcher {
             } => {
                 tracing::info!(channel = channel.as_str(), message_id = %outgoing.id,
                     deliveries = count, provider_id, provider_status, "notification sent");
-                (Settlement::Sent { provider_id }, Some(SentStatus::Success))
+                (
+                    Settlement::Sent {
+                        provider_id,
+                        provider_status,
+                    },
+                    Some(SentStatus::Success),
+                )
             }
             SendOutcome::Permanent(error) => {
                 tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,

@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use shared::config::NotifierRateLimitSettings;
 use shared::domain::{Channel, UserId};
@@ -40,7 +40,7 @@ impl DeliveryRateLimiter {
     pub fn check(&self, user_id: UserId, channel: Channel) -> Result<(), Duration> {
         self.limiter
             .check_key(&(user_id, channel))
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
     }
 
     /// Spends what was already sent in the current period (read back from the delivery table

@@ -45,6 +45,7 @@ async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
         Channel::Email,
         &Settlement::Sent {
             provider_id: Some("<m1>".into()),
+            provider_status: Some("250".into()),
         },
     )
     .await
@@ -80,6 +81,13 @@ async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
     );
     assert_eq!(sent.provider_id.as_deref(), Some("<m1>"));
     assert!(sent.sent_at.is_some());
+    assert_eq!(
+        db.delivery_provider_status(first, Channel::Email)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("250")
+    );
     let json = serde_json::to_value(sent).expect("serialises");
     for field in [
         "event_id",
@@ -231,6 +239,7 @@ async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once(engine: E
             Channel::Email,
             &Settlement::Sent {
                 provider_id: Some(digest.clone()),
+                provider_status: None,
             },
         )
         .await

@@ -52,6 +52,14 @@ async fn a_conforming_sms_is_sent_and_its_sid_recorded(engine: Engine) {
         record.provider_id.as_deref(),
         Some("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
     );
+    assert_eq!(
+        test.db
+            .delivery_provider_status(event.event_id, Channel::Sms)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("queued")
+    );
     let requests = twilio.requests();
     assert_eq!(requests.len(), 1);
     assert_is_a_valid_create_message(&requests[0]);

@@ -9,7 +9,9 @@ create table deliveries (
     -- pending | deferred | sent | failed | unknown
     status text not null,
     attempts integer not null default 0,
+    -- the provider's id (email Message-ID, Twilio SID) and status (SMTP code, Twilio status)
     provider_id text,
+    provider_status text,
     last_error text,
     next_attempt_at text not null,
     -- set while a send is in flight; an expired claim means the sender was interrupted

@@ -145,6 +145,7 @@ pub enum RecordOutcome {
 pub enum Settlement {
     Sent {
         provider_id: Option<String>,
+        provider_status: Option<String>,
     },
     Failed {
         error: String,
@@ -316,9 +317,11 @@ impl Database {
         at: DateTime<Utc>,
         limit: i64,
     ) -> StorageResult<Vec<(UserId, Channel)>> {
+        // Longest-waiting first, so a busy user cannot starve the others.
         let sql = format!(
-            "select distinct user_id, channel from deliveries \
-             where next_attempt_at <= $1 and {} limit $2",
+            "select user_id, channel from deliveries \
+             where next_attempt_at <= $1 and {} group by user_id, channel \
+             order by min(next_attempt_at) limit $2",
             claimable("$1")
         );
         let rows: Vec<(i64, String)> = on_pool!(self, pool => sqlx::query_as(&sql)
@@ -422,27 +425,28 @@ impl Database {
         settlement: &Settlement,
     ) -> StorageResult<()> {
         let at = now();
-        let (status, provider_id, error, next_attempt_at, sent_at) = match settlement {
-            Settlement::Sent { provider_id } => {
-                ("sent", provider_id.as_deref(), None, at, Some(at))
+        let mut provider = (None, None);
+        let (status, error, next_attempt_at, sent_at) = match settlement {
+            Settlement::Sent {
+                provider_id,
+                provider_status,
+            } => {
+                provider = (provider_id.as_deref(), provider_status.as_deref());
+                ("sent", None, at, Some(at))
             }
-            Settlement::Failed { error } => ("failed", None, Some(error.as_str()), at, None),
-            Settlement::Unknown { error } => ("unknown", None, Some(error.as_str()), at, None),
+            Settlement::Failed { error } => ("failed", Some(error.as_str()), at, None),
+            Settlement::Unknown { error } => ("unknown", Some(error.as_str()), at, None),
             Settlement::Retry {
                 error,
                 next_attempt_at,
-            } => (
-                "pending",
-                None,
-                Some(error.as_str()),
-                *next_attempt_at,
-                None,
-            ),
+            } => ("pending", Some(error.as_str()), *next_attempt_at, None),
         };
+        let (provider_id, provider_status) = provider;
         const SQL: &str = "update deliveries set status = $3, \
              provider_id = coalesce($4, provider_id), last_error = coalesce($5, last_error), \
              next_attempt_at = $6, sent_at = coalesce($7, sent_at), claimed_until = null, \
-             updated_at = $8 where event_id = $1 and channel = $2";
+             updated_at = $8, provider_status = coalesce($9, provider_status) \
+             where event_id = $1 and channel = $2";
         on_pool!(self, pool => sqlx::query(SQL)
             .bind(event_id.to_string())
             .bind(channel.as_str())
@@ -452,6 +456,7 @@ impl Database {
             .bind(next_attempt_at)
             .bind(sent_at)
             .bind(at)
+            .bind(provider_status)
             .execute(pool)
             .await
             .map(|_| ()))?;
@@ -470,6 +475,22 @@ impl Database {
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?)
+    }
+
+    /// The provider's status of a sent delivery (`queued` from Twilio, the SMTP reply code).
+    pub async fn delivery_provider_status(
+        &self,
+        event_id: Uuid,
+        channel: Channel,
+    ) -> StorageResult<Option<String>> {
+        const SQL: &str =
+            "select provider_status from deliveries where event_id = $1 and channel = $2";
+        let status: Option<Option<String>> = on_pool!(self, pool => sqlx::query_scalar(SQL)
+            .bind(event_id.to_string())
+            .bind(channel.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        Ok(status.flatten())
     }
 
     /// Messages sent since `since` per (user, channel), a digest counting once: what the
