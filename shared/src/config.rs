@@ -149,6 +149,8 @@ pub struct GatewaySettings {
     /// Requests in flight at once; beyond it the gateway answers 503 at once instead of queueing.
     pub max_in_flight_requests: usize,
     pub request_timeout_seconds: u64,
+    /// Seconds of client silence after which the WebSocket sends a heartbeat.
+    pub websocket_heartbeat_seconds: u64,
 }
 
 impl Default for GatewaySettings {
@@ -168,6 +170,7 @@ impl Default for GatewaySettings {
             max_concurrent_password_hashes: 2,
             max_in_flight_requests: 2048,
             request_timeout_seconds: 30,
+            websocket_heartbeat_seconds: 30,
         }
     }
 }
@@ -502,6 +505,14 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             }
             "MAX_ACTIVE_ALERTS_PER_USER" => {
                 s.gateway.max_active_alerts_per_user = parse_env(name, value)?
+            }
+            "API_RATE_LIMIT_PER_SECOND" => {
+                s.gateway.api_requests_per_second_per_user = parse_env(name, value)?
+            }
+            "LOGIN_RATE_LIMIT_PER_MINUTE" => {
+                let limit: u32 = parse_env(name, value)?;
+                s.gateway.login_attempts_per_minute_per_account = limit;
+                s.gateway.login_attempts_per_minute_per_ip = limit.saturating_mul(3);
             }
             "INGESTOR_PORT" => s.ingestor.port = parse_env(name, value)?,
             "EVALUATOR_PORT" => s.evaluator.port = parse_env(name, value)?,
