@@ -8,6 +8,7 @@ mod error;
 mod limiter;
 mod message;
 mod metrics;
+mod settle;
 mod startup;
 mod stats;
 

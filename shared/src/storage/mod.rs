@@ -8,6 +8,7 @@ mod alerts;
 mod deliveries;
 mod prices;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,10 +22,10 @@ use sqlx::{PgPool, SqlitePool};
 pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
 pub use deliveries::{
     DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
-    WebhookRecord,
 };
 pub use prices::LatestPrice;
 pub use users::UserRecord;
+pub use webhooks::WebhookRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
