@@ -10,10 +10,12 @@ use crate::helpers::{
     delivery, eventually, metric, settled, test_settings, trigger, user, with_smtp, TestNotifier,
 };
 
-fn limited(smtp: &SmtpServer, period_seconds: f64) -> shared::config::Settings {
+/// The default limit, 10 per minute: a burst of 10, then one message slot every 6 s — far
+/// more than the test needs to publish 25 triggers, so which ones are held back is certain.
+fn limited(smtp: &SmtpServer) -> shared::config::Settings {
     let mut settings = with_smtp(test_settings(), smtp.port);
     settings.notifier.rate_limit.max_per_period = 10;
-    settings.notifier.rate_limit.period_seconds = period_seconds;
+    settings.notifier.rate_limit.period_seconds = 60.0;
     settings
 }
 
@@ -62,7 +64,7 @@ fn assert_ten_singles_then_one_digest(smtp: &SmtpServer, events: &[TriggerEvent]
 async fn twenty_five_emails_in_a_second_send_ten_then_one_digest_of_fifteen(engine: Engine) {
     let test = fresh_database(engine).await;
     let smtp = SmtpServer::start();
-    let notifier = TestNotifier::spawn(&test.db, limited(&smtp, 20.0)).await;
+    let notifier = TestNotifier::spawn(&test.db, limited(&smtp)).await;
     let sam = user(&test.db, "sam@example.com", None).await;
     let events: Vec<_> = (1..=25).map(|i| trigger(&sam, i, "email")).collect();
 
@@ -119,9 +121,9 @@ async fn twenty_five_emails_in_a_second_send_ten_then_one_digest_of_fifteen_on_p
 async fn held_back_emails_survive_a_restart_and_arrive_in_one_digest(engine: Engine) {
     let test = fresh_database(engine).await;
     let smtp = SmtpServer::start();
-    // The default period: nothing is released before the restart, and after it the budget
-    // spent before the kill still counts (the digest waits for the next message slot).
-    let settings = limited(&smtp, 60.0);
+    // Nothing is released before the restart; after it, the budget spent before the kill
+    // still counts (the digest waits for the next message slot instead of ten more singles).
+    let settings = limited(&smtp);
     let first_run = TestNotifier::spawn(&test.db, settings.clone()).await;
     let tia = user(&test.db, "tia@example.com", None).await;
     let events: Vec<_> = (1..=25).map(|i| trigger(&tia, i, "email")).collect();
