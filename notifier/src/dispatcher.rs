@@ -1,4 +1,5 @@
-//! Sends what the delivery table says is due, one task per (user, channel) at a time.
+//! Sends what the delivery table says is due, one task per (user, channel) at a time, at
+//! most `max_concurrent_sends` tasks at once.
 //!
 //! The table is the only queue: the dispatcher scans it at start and whenever woken, so a
 //! restart resumes every pending or deferred delivery. Each attempt first claims its row
@@ -58,14 +59,19 @@ impl Dispatcher {
         let mut tasks: JoinSet<Key> = JoinSet::new();
         let mut last_cleanup = Instant::now();
         while !shutdown.is_cancelled() {
+            let mut pause = None;
             if let Err(e) = self.start_due(&mut in_flight, &mut tasks).await {
                 tracing::error!(error = %e, "could not scan the delivery table");
+                pause = Some(self.poll_interval());
             }
             if last_cleanup.elapsed() >= LIMITER_CLEANUP_EVERY {
                 self.limiter.forget_idle();
                 last_cleanup = Instant::now();
             }
-            let pause = self.pause_until_next_due().await;
+            let pause = match pause {
+                Some(pause) => pause,
+                None => self.pause_until_next_due().await,
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = self.wake.notified() => {}
@@ -99,13 +105,23 @@ impl Dispatcher {
             self.metrics
                 .settled(Channel::Sms, SentStatus::Error, interrupted);
         }
+        let room = self.settings.max_concurrent_sends.max(1);
+        if tasks.len() >= room {
+            return Ok(());
+        }
         for key in self.db.due_delivery_keys(at, KEYS_PER_SCAN).await? {
+            if tasks.len() >= room {
+                // The rest are picked up as running tasks finish.
+                break;
+            }
             if in_flight.insert(key) {
                 let dispatcher = Arc::clone(self);
                 tasks.spawn(async move {
                     if let Err(e) = dispatcher.process_key(key).await {
                         tracing::error!(user_id = key.0, channel = key.1.as_str(), error = %e,
                             "could not process deliveries; they stay open");
+                        // Hold the key a while so a failing database is not hammered.
+                        tokio::time::sleep(dispatcher.poll_interval()).await;
                     }
                     key
                 });
@@ -114,8 +130,12 @@ impl Dispatcher {
         Ok(())
     }
 
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.settings.poll_interval_ms.max(1))
+    }
+
     async fn pause_until_next_due(&self) -> Duration {
-        let longest = Duration::from_millis(self.settings.poll_interval_ms.max(1));
+        let longest = self.poll_interval();
         match self.db.next_delivery_due_at().await {
             Ok(Some(due)) => (due - now())
                 .to_std()

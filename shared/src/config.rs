@@ -221,6 +221,8 @@ pub struct NotifierSettings {
     pub poll_interval_ms: u64,
     /// At most this many held-back deliveries go into one digest message.
     pub digest_max_items: usize,
+    /// Users (per channel) served at once; bounds connections to the providers.
+    pub max_concurrent_sends: usize,
 }
 
 impl Default for NotifierSettings {
@@ -235,6 +237,7 @@ impl Default for NotifierSettings {
             claim_timeout_seconds: 120,
             poll_interval_ms: 1000,
             digest_max_items: 50,
+            max_concurrent_sends: 32,
         }
     }
 }
@@ -393,9 +396,13 @@ impl NotifierSettings {
                 "notifier.claim_timeout_seconds must be longer than every send timeout".to_owned(),
             ));
         }
-        if self.retry.max_attempts == 0 || self.digest_max_items == 0 {
+        if self.retry.max_attempts == 0
+            || self.digest_max_items == 0
+            || self.max_concurrent_sends == 0
+        {
             return Err(ConfigError::Invalid(
-                "notifier.retry.max_attempts and notifier.digest_max_items must be at least 1"
+                "notifier.retry.max_attempts, digest_max_items and max_concurrent_sends must be \
+                 at least 1"
                     .to_owned(),
             ));
         }
