@@ -169,3 +169,46 @@ async fn held_back_emails_survive_a_restart_and_arrive_in_one_digest_on_sqlite()
 async fn held_back_emails_survive_a_restart_and_arrive_in_one_digest_on_postgres() {
     held_back_emails_survive_a_restart_and_arrive_in_one_digest(Engine::Postgres).await;
 }
+
+#[tokio::test]
+async fn held_back_webhooks_arrive_as_one_signed_digest() {
+    let test = fresh_database(Engine::Sqlite).await;
+    let receiver = crate::helpers::webhook_receiver::WebhookReceiver::start(vec![]).await;
+    let mut settings = test_settings();
+    // Two per 4 s: the third trigger waits 2 s for the next slot.
+    settings.notifier.rate_limit.max_per_period = 2;
+    settings.notifier.rate_limit.period_seconds = 4.0;
+    let notifier = TestNotifier::spawn(&test.db, settings).await;
+    let uma = user(&test.db, "uma@example.com", None).await;
+    test.db
+        .set_webhook(uma.id, &receiver.url, "secret")
+        .await
+        .expect("set");
+    let events: Vec<_> = (1..=5).map(|i| trigger(&uma, i, "webhook")).collect();
+
+    for event in &events {
+        notifier.publish(event).await;
+    }
+    for event in &events {
+        settled(&test.db, event.event_id, Channel::Webhook).await;
+    }
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 3, "two single webhooks and one digest");
+    let digest = requests[2].json();
+    assert_eq!(digest["type"], "price_alert_digest");
+    assert_eq!(digest["count"], 3);
+    let alert_ids: Vec<i64> = digest["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| a["alert_id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(alert_ids, vec![3, 4, 5]);
+    assert_eq!(
+        requests[2].header("x-pricealert-event"),
+        Some(digest["digest_id"].as_str().expect("digest id").to_owned())
+    );
+    assert!(requests[2].header("x-pricealert-signature").is_some());
+    notifier.stop().await;
+}

@@ -159,3 +159,43 @@ async fn a_webhook_for_a_user_without_one_fails_without_retry() {
     assert_eq!(record.attempts, 1);
     notifier.stop().await;
 }
+
+#[tokio::test]
+async fn a_webhook_failing_past_the_retry_budget_is_kept_as_a_dead_letter() {
+    let test = fresh_database(Engine::Postgres).await;
+    let receiver = WebhookReceiver::start(vec![(500, None); 10]).await;
+    let mut settings = test_settings();
+    settings.notifier.retry.max_attempts = 3;
+    let notifier = TestNotifier::spawn(&test.db, settings).await;
+    let olga = user(&test.db, "olga@example.com", None).await;
+    test.db
+        .set_webhook(olga.id, &receiver.url, SECRET)
+        .await
+        .expect("set");
+    let event = trigger(&olga, 37, "webhook");
+
+    notifier.publish(&event).await;
+    let record = settled(&test.db, event.event_id, Channel::Webhook).await;
+
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.attempts, 3);
+    assert!(record
+        .last_error
+        .is_some_and(|e| e.contains("gave up after 3 attempts") && e.contains("500")));
+    assert_eq!(receiver.requests().len(), 3);
+    let listed = test
+        .db
+        .deliveries_for_alert(olga.id, 37)
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1, "the dead letter is kept");
+    assert_eq!(
+        crate::helpers::metric(&notifier, r#"notifier_dead_letters_total{type="webhook"}"#).await,
+        1.0
+    );
+    assert_eq!(
+        crate::helpers::metric(&notifier, r#"notifier_retries_total{type="webhook"}"#).await,
+        2.0
+    );
+    notifier.stop().await;
+}
