@@ -99,3 +99,46 @@ impl EmailSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The pooled transport runs its pool on the Tokio runtime.
+    #[tokio::test]
+    async fn every_tls_mode_builds_a_transport_with_or_without_credentials() {
+        for tls in [SmtpTls::Starttls, SmtpTls::Tls, SmtpTls::None] {
+            for user in [None, Some("mailer".to_owned())] {
+                let settings = SmtpSettings {
+                    host: Some("smtp.example.com".to_owned()),
+                    port: 2525,
+                    tls,
+                    user: user.clone(),
+                    password: user.as_ref().map(|_| "pw".to_owned().into()),
+                    ..SmtpSettings::default()
+                };
+                let sender = EmailSender::from_settings(&settings).expect("builds");
+                assert!(sender.is_some(), "{tls:?} with user {user:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn no_host_means_email_is_not_configured() {
+        let sender = EmailSender::from_settings(&SmtpSettings::default()).expect("builds");
+        assert!(sender.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_invalid_from_address_is_a_configuration_error() {
+        let settings = SmtpSettings {
+            host: Some("localhost".to_owned()),
+            from_email: "not an address".to_owned(),
+            ..SmtpSettings::default()
+        };
+        assert!(matches!(
+            EmailSender::from_settings(&settings),
+            Err(NotifierError::Config(_))
+        ));
+    }
+}
