@@ -54,6 +54,7 @@ impl Application {
                 settings.token_ttl_seconds,
             ),
             passwords,
+            users: Default::default(),
             limits: Limits::new(settings),
             metrics,
             registry,

@@ -6,7 +6,7 @@ use shared::config::GatewaySettings;
 use shared::storage::Database;
 use tokio::sync::broadcast;
 
-use crate::auth::{JwtKeys, Passwords};
+use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::metrics::GatewayMetrics;
 use crate::rate_limit::Limits;
 use crate::routes::prices::PriceView;
@@ -20,6 +20,7 @@ pub struct AppState {
     pub settings: Arc<GatewaySettings>,
     pub jwt: JwtKeys,
     pub passwords: Passwords,
+    pub users: UserCache,
     pub limits: Limits,
     pub metrics: GatewayMetrics,
     pub registry: prometheus::Registry,

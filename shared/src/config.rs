@@ -10,7 +10,12 @@ use std::str::FromStr;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::catalogue::Instrument;
+mod ingestor;
+
+pub use ingestor::{
+    CircuitBreakerSettings, CoinGeckoPlan, CoinGeckoSettings, HttpClientSettings, IngestorSettings,
+    PriceSource, RetrySettings, SimulatedSettings, YahooSettings,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -177,23 +182,6 @@ impl Default for GatewaySettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct IngestorSettings {
-    pub port: u16,
-    /// Replace the default catalogue (API.md's 55) with this list.
-    pub instruments: Option<Vec<Instrument>>,
-}
-
-impl Default for IngestorSettings {
-    fn default() -> Self {
-        IngestorSettings {
-            port: 8001,
-            instruments: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct EvaluatorSettings {
     pub port: u16,
 }
@@ -212,7 +200,7 @@ pub struct NotifierSettings {
     pub twilio: TwilioSettings,
     pub webhook: WebhookSettings,
     pub rate_limit: NotifierRateLimitSettings,
-    pub retry: RetrySettings,
+    pub retry: NotifierRetrySettings,
     /// How long one attempt may hold a delivery. Longer than any send timeout: a claim that
     /// outlives it means the notifier stopped mid-send (email/webhook are then resent with the
     /// same Message-ID / event id; an SMS becomes `unknown`).
@@ -233,7 +221,7 @@ impl Default for NotifierSettings {
             twilio: TwilioSettings::default(),
             webhook: WebhookSettings::default(),
             rate_limit: NotifierRateLimitSettings::default(),
-            retry: RetrySettings::default(),
+            retry: NotifierRetrySettings::default(),
             claim_timeout_seconds: 120,
             poll_interval_ms: 1000,
             digest_max_items: 50,
@@ -358,15 +346,15 @@ impl Default for NotifierRateLimitSettings {
 /// until `max_attempts`; then the delivery is `failed` and kept as a dead letter.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RetrySettings {
+pub struct NotifierRetrySettings {
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_seconds: u64,
 }
 
-impl Default for RetrySettings {
+impl Default for NotifierRetrySettings {
     fn default() -> Self {
-        RetrySettings {
+        NotifierRetrySettings {
             max_attempts: 8,
             initial_backoff_ms: 2000,
             max_backoff_seconds: 600,
@@ -462,6 +450,7 @@ impl Settings {
                 "bus.channel_capacity must be at least 1".to_owned(),
             ));
         }
+        self.ingestor.validate()?;
         Ok(())
     }
 
@@ -561,7 +550,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
                 s.notifier.rate_limit.period_seconds = parse_env(name, value)?
             }
             "NOTIFIER_MAX_ATTEMPTS" => s.notifier.retry.max_attempts = parse_env(name, value)?,
-            _ => {}
+            other => ingestor::apply_env(&mut s.ingestor, other, value)?,
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 mod jwt;
 mod password;
 pub mod secret;
+mod user_cache;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -11,6 +12,7 @@ use shared::storage::UserRecord;
 
 pub use jwt::JwtKeys;
 pub use password::Passwords;
+pub use user_cache::UserCache;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,12 +40,16 @@ impl FromRequestParts<AppState> for AuthUser {
         };
         let user_id = state.jwt.verify(token).ok_or(ApiError::InvalidToken)?;
         state.limits.check_api(user_id, &state.metrics)?;
+        if let Some(user) = state.users.get(user_id) {
+            return Ok(AuthUser(user));
+        }
         let user = state
             .db
             .user_by_id(user_id)
             .await?
             .filter(|u| u.is_active)
             .ok_or(ApiError::InvalidToken)?;
+        state.users.insert(user.clone());
         Ok(AuthUser(user))
     }
 }

@@ -12,7 +12,7 @@ use super::{free_port, poll_until};
 
 /// INTEGRATOR: the setting that switches the ingestor to its simulated provider (issue 5),
 /// as `(environment variable, value)`. Set it to the name the ingestor documents.
-pub const SIMULATED_PROVIDER_SWITCH: (&str, &str) = ("INGESTOR_SIMULATED", "true");
+pub const SIMULATED_PROVIDER_SWITCH: (&str, &str) = ("PRICEALERT_PRICE_SOURCE", "simulated");
 
 /// A running `pricealert all`, killed when dropped.
 pub struct Product {

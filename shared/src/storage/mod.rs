@@ -77,8 +77,11 @@ impl Database {
     pub async fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
+            // No ping before every acquire: it doubles round trips, and a broken connection
+            // surfaces as a query error that sqlx then discards anyway.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -92,6 +95,7 @@ impl Database {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, 8))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
