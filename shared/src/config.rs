@@ -198,6 +198,19 @@ pub struct NotifierSettings {
     pub port: u16,
     pub smtp: SmtpSettings,
     pub twilio: TwilioSettings,
+    pub webhook: WebhookSettings,
+    pub rate_limit: NotifierRateLimitSettings,
+    pub retry: NotifierRetrySettings,
+    /// How long one attempt may hold a delivery. Longer than any send timeout: a claim that
+    /// outlives it means the notifier stopped mid-send (email/webhook are then resent with the
+    /// same Message-ID / event id; an SMS becomes `unknown`).
+    pub claim_timeout_seconds: u64,
+    /// Longest pause between scans of the delivery table (new events wake it at once).
+    pub poll_interval_ms: u64,
+    /// At most this many held-back deliveries go into one digest message.
+    pub digest_max_items: usize,
+    /// Users (per channel) served at once; bounds connections to the providers.
+    pub max_concurrent_sends: usize,
 }
 
 impl Default for NotifierSettings {
@@ -206,6 +219,38 @@ impl Default for NotifierSettings {
             port: 8003,
             smtp: SmtpSettings::default(),
             twilio: TwilioSettings::default(),
+            webhook: WebhookSettings::default(),
+            rate_limit: NotifierRateLimitSettings::default(),
+            retry: NotifierRetrySettings::default(),
+            claim_timeout_seconds: 120,
+            poll_interval_ms: 1000,
+            digest_max_items: 50,
+            max_concurrent_sends: 32,
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    Starttls,
+    /// Implicit TLS from the first byte, usually port 465.
+    Tls,
+    /// No encryption: a local relay such as a sidecar MTA, usually port 25.
+    None,
+}
+
+impl FromStr for SmtpTls {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Ok(SmtpTls::Starttls),
+            "tls" | "implicit" => Ok(SmtpTls::Tls),
+            "none" | "plain" => Ok(SmtpTls::None),
+            other => Err(format!("'{other}' is not one of starttls, tls, none")),
         }
     }
 }
@@ -216,9 +261,12 @@ pub struct SmtpSettings {
     /// Unset: email is not configured.
     pub host: Option<String>,
     pub port: u16,
+    pub tls: SmtpTls,
+    /// Optional: a local relay needs no credentials.
     pub user: Option<String>,
     pub password: Option<SecretString>,
     pub from_email: String,
+    pub timeout_seconds: u64,
 }
 
 impl Default for SmtpSettings {
@@ -226,19 +274,128 @@ impl Default for SmtpSettings {
         SmtpSettings {
             host: None,
             port: 587,
+            tls: SmtpTls::Starttls,
             user: None,
             password: None,
             from_email: "alerts@pricealert.local".to_owned(),
+            timeout_seconds: 30,
         }
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TwilioSettings {
     pub account_sid: Option<String>,
     pub auth_token: Option<SecretString>,
     pub phone_number: Option<String>,
+    /// `https://api.twilio.com`; tests point it at a local server.
+    pub base_url: String,
+    /// A request without an answer by then has an unknown outcome and is not resent.
+    pub timeout_seconds: f64,
+}
+
+impl Default for TwilioSettings {
+    fn default() -> Self {
+        TwilioSettings {
+            account_sid: None,
+            auth_token: None,
+            phone_number: None,
+            base_url: "https://api.twilio.com".to_owned(),
+            timeout_seconds: 10.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub timeout_seconds: f64,
+    /// Allow loopback/private/link-local targets (tests, trusted networks). Off by default.
+    pub allow_private_addresses: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            timeout_seconds: 5.0,
+            allow_private_addresses: false,
+        }
+    }
+}
+
+/// Per user and channel: at most `max_per_period` messages per `period_seconds`; the excess
+/// is held back and sent as one digest when the budget allows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifierRateLimitSettings {
+    pub max_per_period: u32,
+    pub period_seconds: f64,
+}
+
+impl Default for NotifierRateLimitSettings {
+    fn default() -> Self {
+        NotifierRateLimitSettings {
+            max_per_period: 10,
+            period_seconds: 60.0,
+        }
+    }
+}
+
+/// Retries of transient failures: exponential backoff from `initial_backoff_ms`, capped,
+/// until `max_attempts`; then the delivery is `failed` and kept as a dead letter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifierRetrySettings {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for NotifierRetrySettings {
+    fn default() -> Self {
+        NotifierRetrySettings {
+            max_attempts: 8,
+            initial_backoff_ms: 2000,
+            max_backoff_seconds: 600,
+        }
+    }
+}
+
+impl NotifierSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |value: f64| value.is_finite() && value > 0.0;
+        if self.rate_limit.max_per_period == 0 || !positive(self.rate_limit.period_seconds) {
+            return Err(ConfigError::Invalid(
+                "notifier.rate_limit needs max_per_period >= 1 and a positive period_seconds"
+                    .to_owned(),
+            ));
+        }
+        if !positive(self.twilio.timeout_seconds) || !positive(self.webhook.timeout_seconds) {
+            return Err(ConfigError::Invalid(
+                "notifier timeouts must be positive".to_owned(),
+            ));
+        }
+        let longest_send = (self.smtp.timeout_seconds as f64)
+            .max(self.twilio.timeout_seconds)
+            .max(self.webhook.timeout_seconds);
+        if (self.claim_timeout_seconds as f64) <= longest_send {
+            return Err(ConfigError::Invalid(
+                "notifier.claim_timeout_seconds must be longer than every send timeout".to_owned(),
+            ));
+        }
+        if self.retry.max_attempts == 0
+            || self.digest_max_items == 0
+            || self.max_concurrent_sends == 0
+        {
+            return Err(ConfigError::Invalid(
+                "notifier.retry.max_attempts, digest_max_items and max_concurrent_sends must be \
+                 at least 1"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -287,6 +444,7 @@ impl Settings {
                 ));
             }
         }
+        self.notifier.validate()?;
         if self.bus.channel_capacity == 0 {
             return Err(ConfigError::Invalid(
                 "bus.channel_capacity must be at least 1".to_owned(),
@@ -370,6 +528,28 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
                 s.notifier.twilio.auth_token = non_empty(value).map(|v| secret(&v))
             }
             "TWILIO_PHONE_NUMBER" => s.notifier.twilio.phone_number = non_empty(value),
+            "SMTP_TLS" => {
+                s.notifier.smtp.tls = value.parse().map_err(|reason| ConfigError::Env {
+                    name: name.to_owned(),
+                    reason,
+                })?
+            }
+            "SMTP_TIMEOUT_SECONDS" => s.notifier.smtp.timeout_seconds = parse_env(name, value)?,
+            "TWILIO_BASE_URL" => s.notifier.twilio.base_url = value.trim().to_owned(),
+            "TWILIO_TIMEOUT_SECONDS" => s.notifier.twilio.timeout_seconds = parse_env(name, value)?,
+            "WEBHOOK_TIMEOUT_SECONDS" => {
+                s.notifier.webhook.timeout_seconds = parse_env(name, value)?
+            }
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES" => {
+                s.notifier.webhook.allow_private_addresses = parse_env(name, value)?
+            }
+            "NOTIFIER_RATE_LIMIT_PER_PERIOD" => {
+                s.notifier.rate_limit.max_per_period = parse_env(name, value)?
+            }
+            "NOTIFIER_RATE_LIMIT_PERIOD_SECONDS" => {
+                s.notifier.rate_limit.period_seconds = parse_env(name, value)?
+            }
+            "NOTIFIER_MAX_ATTEMPTS" => s.notifier.retry.max_attempts = parse_env(name, value)?,
             other => ingestor::apply_env(&mut s.ingestor, other, value)?,
         }
     }
@@ -446,6 +626,55 @@ mod tests {
         assert!(matches!(
             Settings::load(None, &env(&[("GATEWAY_PORT", "eighty")])),
             Err(ConfigError::Env { .. })
+        ));
+    }
+
+    #[test]
+    fn notifier_settings_come_from_the_documented_environment() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("SMTP_HOST", "relay.internal"),
+                ("SMTP_PORT", "25"),
+                ("SMTP_TLS", "none"),
+                ("TWILIO_BASE_URL", "http://127.0.0.1:9999"),
+                ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+                ("NOTIFIER_RATE_LIMIT_PER_PERIOD", "5"),
+                ("NOTIFIER_RATE_LIMIT_PERIOD_SECONDS", "30"),
+                ("NOTIFIER_MAX_ATTEMPTS", "3"),
+            ]),
+        )
+        .expect("loads");
+        let notifier = &settings.notifier;
+        assert_eq!(notifier.smtp.host.as_deref(), Some("relay.internal"));
+        assert_eq!(notifier.smtp.port, 25);
+        assert_eq!(notifier.smtp.tls, SmtpTls::None);
+        assert_eq!(notifier.twilio.base_url, "http://127.0.0.1:9999");
+        assert!(notifier.webhook.allow_private_addresses);
+        assert_eq!(notifier.rate_limit.max_per_period, 5);
+        assert_eq!(notifier.rate_limit.period_seconds, 30.0);
+        assert_eq!(notifier.retry.max_attempts, 3);
+        let defaults = Settings::load(None, &env(&[])).expect("defaults");
+        assert_eq!(defaults.notifier.rate_limit.max_per_period, 10);
+        assert_eq!(defaults.notifier.rate_limit.period_seconds, 60.0);
+        assert_eq!(defaults.notifier.webhook.timeout_seconds, 5.0);
+        assert!(!defaults.notifier.webhook.allow_private_addresses);
+    }
+
+    #[test]
+    fn notifier_settings_that_could_send_twice_or_never_are_rejected() {
+        assert!(matches!(
+            Settings::load(None, &env(&[("SMTP_TLS", "ssl3")])),
+            Err(ConfigError::Env { .. })
+        ));
+        assert!(matches!(
+            Settings::load(None, &env(&[("NOTIFIER_RATE_LIMIT_PER_PERIOD", "0")])),
+            Err(ConfigError::Invalid(_))
+        ));
+        // A claim shorter than a send would let a second attempt start while the first runs.
+        assert!(matches!(
+            Settings::load(None, &env(&[("SMTP_TIMEOUT_SECONDS", "600")])),
+            Err(ConfigError::Invalid(_))
         ));
     }
 

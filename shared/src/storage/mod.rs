@@ -5,8 +5,10 @@
 //! against its own driver. Each engine has its own migrations folder.
 
 mod alerts;
+mod deliveries;
 mod prices;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -18,8 +20,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
+pub use deliveries::{
+    DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
+};
 pub use prices::LatestPrice;
 pub use users::UserRecord;
+pub use webhooks::WebhookRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
