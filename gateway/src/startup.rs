@@ -59,6 +59,7 @@ impl Application {
             metrics,
             registry,
             ticks: tick_sender,
+            webhook_allow_private: context.settings.notifier.webhook.allow_private_addresses,
         };
         let listener = TcpListener::bind(SocketAddr::new(settings.host, settings.port))
             .await

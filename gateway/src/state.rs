@@ -26,4 +26,6 @@ pub struct AppState {
     pub registry: prometheus::Registry,
     /// Live ticks for WebSocket clients; lossy by design (a slow socket skips ahead).
     pub ticks: broadcast::Sender<PriceView>,
+    /// Whether webhook URLs may point at private addresses (the notifier's setting).
+    pub webhook_allow_private: bool,
 }

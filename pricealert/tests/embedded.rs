@@ -92,6 +92,10 @@ async fn within_15_seconds_every_instrument_has_a_moving_price_over_rest_and_web
             ticked.insert(symbol.to_owned());
         }
     }
-    assert_eq!(snapshot_size, Some(ALL_INSTRUMENTS), "the snapshot comes first");
+    assert_eq!(
+        snapshot_size,
+        Some(ALL_INSTRUMENTS),
+        "the snapshot comes first"
+    );
     product.stop();
 }

@@ -196,6 +196,7 @@ const MAX_WINDOW_MINUTES: i64 = 1_440;
 fn check_shape(
     shape: &AlertShape,
     user: &UserRecord,
+    has_webhook: bool,
     fields: &mut Fields,
     changed: &dyn Fn(&str) -> bool,
 ) {
@@ -233,6 +234,13 @@ fn check_shape(
             "value_error",
             "notification_types",
             "Value error, sms notifications need a phone number on the account",
+        );
+    }
+    if shape.notification_types.contains(Channel::Webhook) && !has_webhook {
+        fields.error(
+            "value_error",
+            "notification_types",
+            "Value error, webhook notifications need a webhook (PUT /auth/me/webhook)",
         );
     }
     if let Some(expiry) = shape.expires_at {
@@ -273,6 +281,19 @@ fn check_shape(
                 "Value error, window_minutes applies to percent_move alerts only",
             );
         }
+    }
+}
+
+/// Whether the user has a webhook, looked up only when the alert asks for one.
+async fn needs_webhook_check(
+    state: &AppState,
+    user: &UserRecord,
+    shape: &AlertShape,
+) -> ApiResult<bool> {
+    if shape.notification_types.contains(Channel::Webhook) {
+        Ok(state.db.webhook(user.id).await?.is_some())
+    } else {
+        Ok(true)
     }
 }
 
@@ -354,7 +375,8 @@ pub async fn create_alert(
         window_minutes,
         expires_at,
     };
-    check_shape(&shape, &user, &mut fields, &|_| true);
+    let has_webhook = needs_webhook_check(&state, &user, &shape).await?;
+    check_shape(&shape, &user, has_webhook, &mut fields, &|_| true);
     fields.finish()?;
 
     let new_alert = NewAlert {
@@ -507,7 +529,8 @@ pub async fn patch_alert(
             "Value error, range alerts need target_price_high",
         );
     }
-    check_shape(&shape, &user, &mut fields, &has);
+    let has_webhook = needs_webhook_check(&state, &user, &shape).await?;
+    check_shape(&shape, &user, has_webhook, &mut fields, &has);
     fields.finish()?;
 
     let patch = AlertPatch {
@@ -525,7 +548,7 @@ pub async fn patch_alert(
 }
 
 /// The caller's alert `id`; another user's alert is "not found" exactly like a missing one.
-async fn owned_alert(state: &AppState, user: &UserRecord, id: i64) -> ApiResult<AlertRecord> {
+pub async fn owned_alert(state: &AppState, user: &UserRecord, id: i64) -> ApiResult<AlertRecord> {
     state
         .db
         .user_alert(user.id, id)

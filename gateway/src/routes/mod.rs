@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod notifications;
 pub mod prices;
 pub mod ws;
 
@@ -30,11 +31,14 @@ use crate::state::AppState;
         auth::register, auth::login, auth::me, auth::delete_me,
         alerts::list_alerts, alerts::create_alert, alerts::get_alert, alerts::patch_alert,
         alerts::delete_alert, alerts::toggle_alert,
+        notifications::alert_notifications, notifications::put_webhook,
+        notifications::get_webhook, notifications::delete_webhook,
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
     ),
     components(schemas(
         auth::UserView, auth::RegisterRequest, auth::TokenView,
         alerts::AlertView, alerts::CreateAlertRequest, alerts::PatchAlertRequest,
+        notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
         prices::PriceView, prices::PricesView, prices::SymbolsView,
     )),
     modifiers(&BearerAuth),
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(alerts::router())
+        .merge(notifications::router())
         .merge(prices::router())
         .route("/metrics", get(metrics_endpoint))
         .route("/health", get(shared::metrics::health))

@@ -4,5 +4,6 @@ mod alerts;
 mod auth;
 mod errors;
 mod helpers;
+mod notifications;
 mod prices;
 mod tokens;
