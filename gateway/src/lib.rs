@@ -1,5 +1,6 @@
 //! The HTTP API: auth, alerts, prices, the live price WebSocket, OpenAPI docs.
 
+mod alert_cache;
 mod auth;
 mod error;
 mod extract;

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use shared::bus::{decode, Decoded, Subscription, Topic};
 use shared::context::ServiceContext;
-use shared::events::PriceTick;
+use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::metrics::service_registry;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::alert_cache::AlertCache;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::metrics::GatewayMetrics;
 use crate::rate_limit::Limits;
@@ -22,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     ticks: Box<dyn Subscription>,
+    /// Alert changes and trigger events, which make cached alert lists stale.
+    invalidations: [Box<dyn Subscription>; 2],
 }
 
 impl Application {
@@ -41,6 +44,8 @@ impl Application {
         // Every gateway replica must see every tick: each gets a group of its own.
         let group = context.consumer_group(&format!("gateway-{}", uuid::Uuid::new_v4().simple()));
         let ticks = context.bus.subscribe(Topic::PriceEvents, &group).await?;
+        let alert_changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
+        let fires = context.bus.subscribe(Topic::Notifications, &group).await?;
         let (tick_sender, _) = broadcast::channel(1024);
         let state = AppState {
             db: context.db.clone(),
@@ -55,6 +60,7 @@ impl Application {
             ),
             passwords,
             users: Default::default(),
+            alert_lists: AlertCache::new(Duration::from_millis(settings.alert_list_cache_ms)),
             limits: Limits::new(settings),
             metrics,
             registry,
@@ -68,6 +74,7 @@ impl Application {
             listener,
             state,
             ticks,
+            invalidations: [alert_changes, fires],
         })
     }
 
@@ -80,8 +87,16 @@ impl Application {
             listener,
             state,
             ticks,
+            invalidations,
         } = self;
         tokio::spawn(forward_ticks(ticks, state.clone(), shutdown.clone()));
+        for subscription in invalidations {
+            tokio::spawn(evict_stale_lists(
+                subscription,
+                state.clone(),
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
         let app = routes::router(state);
         axum::serve(
@@ -128,6 +143,38 @@ async fn forward_ticks(
         }
         if let Err(error) = ticks.commit(&message).await {
             tracing::warn!(%error, "could not commit a price event");
+        }
+    }
+}
+
+/// Evicts the cached alert list of whoever an alert change or a fire concerns.
+async fn evict_stale_lists(
+    mut subscription: Box<dyn Subscription>,
+    state: AppState,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return,
+            message = subscription.next() => message,
+        };
+        let Ok(message) = message else { return };
+        match message.topic {
+            Topic::AlertChanges => match decode::<AlertChange>(&message) {
+                Decoded::Ok(change) => match change.kind {
+                    AlertChangeKind::Upserted { alert } => state.alert_lists.evict(alert.user_id),
+                    AlertChangeKind::Deleted { .. } => state.alert_lists.clear(),
+                },
+                Decoded::Malformed(_) => state.alert_lists.clear(),
+            },
+            Topic::Notifications => match decode::<TriggerEvent>(&message) {
+                Decoded::Ok(event) => state.alert_lists.evict(event.user_id),
+                Decoded::Malformed(_) => state.alert_lists.clear(),
+            },
+            Topic::PriceEvents => {}
+        }
+        if let Err(error) = subscription.commit(&message).await {
+            tracing::warn!(%error, "could not commit an invalidation message");
         }
     }
 }

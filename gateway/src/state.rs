@@ -6,6 +6,7 @@ use shared::config::GatewaySettings;
 use shared::storage::Database;
 use tokio::sync::broadcast;
 
+use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::metrics::GatewayMetrics;
 use crate::rate_limit::Limits;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub passwords: Passwords,
     pub users: UserCache,
+    pub alert_lists: AlertCache,
     pub limits: Limits,
     pub metrics: GatewayMetrics,
     pub registry: prometheus::Registry,

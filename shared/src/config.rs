@@ -156,6 +156,9 @@ pub struct GatewaySettings {
     pub request_timeout_seconds: u64,
     /// Seconds of client silence after which the WebSocket sends a heartbeat.
     pub websocket_heartbeat_seconds: u64,
+    /// How long a user's alert list may be served from memory (0 disables the cache). Writes
+    /// through any gateway and alert fires evict it sooner.
+    pub alert_list_cache_ms: u64,
 }
 
 impl Default for GatewaySettings {
@@ -176,6 +179,7 @@ impl Default for GatewaySettings {
             max_in_flight_requests: 2048,
             request_timeout_seconds: 30,
             websocket_heartbeat_seconds: 30,
+            alert_list_cache_ms: 1000,
         }
     }
 }
@@ -502,6 +506,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             "MAX_ACTIVE_ALERTS_PER_USER" => {
                 s.gateway.max_active_alerts_per_user = parse_env(name, value)?
             }
+            "ALERT_LIST_CACHE_MS" => s.gateway.alert_list_cache_ms = parse_env(name, value)?,
             "API_RATE_LIMIT_PER_SECOND" => {
                 s.gateway.api_requests_per_second_per_user = parse_env(name, value)?
             }

@@ -1,6 +1,8 @@
 //! `/alerts`: CRUD of the caller's alerts. Another user's alert is indistinguishable from a
 //! missing one (404).
 
+use std::sync::Arc;
+
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -13,12 +15,13 @@ use shared::bus::{publish_json, Topic};
 use shared::domain::{
     AlertCondition, Channel, MoveDirection, NotificationChannels, Price, Symbol, TriggerPolicy,
 };
-use shared::events::AlertChange;
+use shared::events::{AlertChange, AlertChangeKind};
 use shared::storage::{
     AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert, UserRecord,
 };
 use utoipa::ToSchema;
 
+use crate::alert_cache::MAX_CACHED_ALERTS;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -129,6 +132,9 @@ pub struct PatchAlertRequest {
 /// Publishes an alert change so the evaluator applies it before the next tick. The database
 /// already holds the change; a bus failure is logged (evaluators reload from storage at start).
 pub async fn announce(state: &AppState, change: AlertChange) {
+    if let AlertChangeKind::Upserted { alert } = &change.kind {
+        state.alert_lists.evict(alert.user_id);
+    }
     let key = change.symbol().to_string();
     if let Err(error) = publish_json(state.bus.as_ref(), Topic::AlertChanges, &key, &change).await {
         tracing::error!(%error, "could not publish an alert change");
@@ -449,7 +455,17 @@ pub async fn list_alerts(
         skip: skip.unwrap_or(0),
         limit: limit.unwrap_or(50),
     };
-    let alerts = state.db.list_alerts(user.id, &filter).await?;
+    let alerts = match cached_alert_list(&state, &user).await? {
+        Some(all) => all
+            .iter()
+            .filter(|a| filter.symbol.as_ref().is_none_or(|s| &a.symbol == s))
+            .filter(|a| filter.active.is_none_or(|active| a.active == active))
+            .skip(usize::try_from(filter.skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(filter.limit).unwrap_or(0))
+            .cloned()
+            .collect(),
+        None => state.db.list_alerts(user.id, &filter).await?,
+    };
     Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
 }
 
@@ -547,6 +563,32 @@ pub async fn patch_alert(
     write_patch(&state, &user, id, &patch).await
 }
 
+/// Every alert of the user, newest first, from the cache or read into it; `None` when the
+/// cache is off or the user has too many alerts to keep in memory.
+async fn cached_alert_list(
+    state: &AppState,
+    user: &UserRecord,
+) -> ApiResult<Option<Arc<Vec<AlertRecord>>>> {
+    if !state.alert_lists.enabled() {
+        return Ok(None);
+    }
+    let ticket = match state.alert_lists.get(user.id) {
+        Ok(list) => return Ok(Some(list)),
+        Err(ticket) => ticket,
+    };
+    let everything = AlertFilter {
+        limit: i64::try_from(MAX_CACHED_ALERTS + 1).unwrap_or(i64::MAX),
+        ..AlertFilter::default()
+    };
+    let list = state.db.list_alerts(user.id, &everything).await?;
+    if list.len() > MAX_CACHED_ALERTS {
+        return Ok(None);
+    }
+    let list = Arc::new(list);
+    state.alert_lists.insert(user.id, ticket, list.clone());
+    Ok(Some(list))
+}
+
 /// The caller's alert `id`; another user's alert is "not found" exactly like a missing one.
 pub async fn owned_alert(state: &AppState, user: &UserRecord, id: i64) -> ApiResult<AlertRecord> {
     state
@@ -589,6 +631,7 @@ pub async fn delete_alert(
         .delete_alert(user.id, id)
         .await?
         .ok_or_else(ApiError::alert_not_found)?;
+    state.alert_lists.evict(user.id);
     announce(&state, AlertChange::deleted(id, symbol)).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -199,6 +199,7 @@ pub async fn delete_me(
     let alerts = state.db.user_alert_keys(user.id).await?;
     state.db.delete_user(user.id).await?;
     state.users.evict(user.id);
+    state.alert_lists.evict(user.id);
     for (alert_id, symbol) in alerts {
         announce(&state, AlertChange::deleted(alert_id, symbol)).await;
     }
