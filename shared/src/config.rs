@@ -500,6 +500,38 @@ mod tests {
     }
 
     #[test]
+    fn kafka_settings_come_from_the_documented_environment() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
+                ("KAFKA_PRICE_EVENTS_TOPIC", "ticks"),
+                ("KAFKA_PARTITIONS", "12"),
+                ("KAFKA_SESSION_TIMEOUT_MS", "6000"),
+                ("KAFKA_FETCH_WAIT_MAX_MS", "5"),
+                ("KAFKA_STATISTICS_INTERVAL_MS", "1000"),
+            ]),
+        )
+        .expect("loads");
+        let kafka = &settings.bus.kafka;
+        assert_eq!(kafka.bootstrap_servers.as_deref(), Some("kafka:9092"));
+        assert_eq!(kafka.price_events_topic, "ticks");
+        assert_eq!(kafka.notifications_topic, "notifications");
+        assert_eq!(kafka.partitions, 12);
+        assert_eq!(kafka.session_timeout_ms, 6000);
+        assert_eq!(kafka.fetch_wait_max_ms, 5);
+        assert_eq!(kafka.statistics_interval_ms, 1000);
+        assert!(matches!(
+            Settings::load(None, &env(&[("KAFKA_NOTIFICATIONS_TOPIC", "price-events")])),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Settings::load(None, &env(&[("KAFKA_PARTITIONS", "0")])),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug_output() {
         let settings = Settings::load(
             None,

@@ -1,6 +1,7 @@
 //! Topic creation at start: create what is missing, keep what exists, and carry on where the
 //! broker cannot create topics (librdkafka's mock cluster).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -11,20 +12,34 @@ use super::{client_config, drop_off_async_thread, on_blocking_thread};
 use crate::bus::BusError;
 use crate::config::KafkaSettings;
 
-/// Creates the bus's three topics with the configured partitions and replicas if missing.
+/// Creates those of the bus's topics that are missing, with the configured partitions and
+/// replicas. Fails if the cluster cannot be reached; only warns if it cannot create topics
+/// (no CreateTopics support, no permission, no controller answering): they must then be
+/// created by an operator, and consumers wait for them.
 #[tracing::instrument(skip_all, fields(bootstrap_servers))]
 pub(crate) async fn ensure_topics(
     settings: &KafkaSettings,
     bootstrap_servers: &str,
     topics: &[&str],
 ) -> Result<(), BusError> {
+    let timeout = Duration::from_millis(u64::from(settings.admin_timeout_ms));
     let config = client_config::admin(bootstrap_servers);
-    let admin: AdminClient<DefaultClientContext> =
-        on_blocking_thread(move || config.create())
-            .await?
-            .map_err(|e| BusError::Transport(format!("could not create the admin client: {e}")))?;
-    let new_topics: Vec<NewTopic<'_>> = topics
+    // Creating the client and fetching metadata both block: one trip to the blocking pool.
+    let (admin, existing) = on_blocking_thread(move || {
+        let admin: AdminClient<DefaultClientContext> = config.create()?;
+        let metadata = admin.inner().fetch_metadata(None, timeout)?;
+        let existing: HashSet<String> = metadata
+            .topics()
+            .iter()
+            .map(|topic| topic.name().to_owned())
+            .collect();
+        Ok::<_, KafkaError>((admin, existing))
+    })
+    .await?
+    .map_err(|e| BusError::Transport(format!("could not reach the kafka cluster: {e}")))?;
+    let missing: Vec<NewTopic<'_>> = topics
         .iter()
+        .filter(|name| !existing.contains(**name))
         .map(|name| {
             NewTopic::new(
                 name,
@@ -33,11 +48,14 @@ pub(crate) async fn ensure_topics(
             )
         })
         .collect();
-    let timeout = Duration::from_millis(u64::from(settings.admin_timeout_ms));
+    if missing.is_empty() {
+        drop_off_async_thread(admin);
+        return Ok(());
+    }
     let options = AdminOptions::new()
         .operation_timeout(Some(timeout))
         .request_timeout(Some(timeout));
-    let outcome = admin.create_topics(&new_topics, &options).await;
+    let outcome = admin.create_topics(&missing, &options).await;
     drop_off_async_thread(admin);
     match outcome {
         Ok(results) => {
@@ -48,7 +66,7 @@ pub(crate) async fn ensure_topics(
                         tracing::debug!(topic, "kafka topic already exists")
                     }
                     Err((topic, code)) if cannot_create_topics(code) => {
-                        tracing::warn!(topic, error = %code, "the broker cannot create topics; it must exist already")
+                        tracing::warn!(topic, error = %code, "the broker cannot create topics; it must be created by an operator")
                     }
                     Err((topic, code)) => {
                         return Err(BusError::Transport(format!(
@@ -60,7 +78,7 @@ pub(crate) async fn ensure_topics(
             Ok(())
         }
         Err(KafkaError::AdminOp(code)) if cannot_create_topics(code) => {
-            tracing::warn!(error = %code, "the broker cannot create topics; they must exist already");
+            tracing::warn!(error = %code, "the broker cannot create topics; they must be created by an operator");
             Ok(())
         }
         Err(error) => Err(BusError::Transport(format!(
@@ -78,5 +96,9 @@ fn cannot_create_topics(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::InvalidRequest
             | RDKafkaErrorCode::ClusterAuthorizationFailed
             | RDKafkaErrorCode::TopicAuthorizationFailed
+            // The cluster answered metadata, so a timeout here means nobody serves CreateTopics
+            // (librdkafka's mock cluster waits for a controller that never answers).
+            | RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::RequestTimedOut
     )
 }

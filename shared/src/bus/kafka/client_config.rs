@@ -56,7 +56,10 @@ pub(crate) fn consumer(
                 StartFrom::Latest => "latest",
             },
         )
-        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+        .set(
+            "session.timeout.ms",
+            settings.session_timeout_ms.to_string(),
+        )
         .set("heartbeat.interval.ms", heartbeat_ms.to_string())
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
         .set(
