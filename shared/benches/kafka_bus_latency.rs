@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 use rdkafka::mocking::MockCluster;
 use serde::{Deserialize, Serialize};
 use shared::bus::kafka::{KafkaSubscription, StartFrom};
-use shared::bus::{decode, publish_json, Decoded, EventBus, KafkaBus, Subscription, Topic};
+use shared::bus::{decode, publish_json, BusMessage, Decoded, KafkaBus, Subscription, Topic};
 use shared::config::KafkaSettings;
 
 #[derive(Serialize, Deserialize)]
 struct Stamped {
-    seq: u64,
     /// Nanoseconds since the benchmark's start when publishing began (same process, same clock).
     sent_at_nanos: u64,
 }
@@ -59,7 +58,8 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn receive(consumer: &mut KafkaSubscription, start: Instant) -> (Stamped, Duration) {
+/// The next message and how long after its publish began it arrived.
+async fn receive(consumer: &mut KafkaSubscription, start: Instant) -> (BusMessage, Duration) {
     let message = tokio::time::timeout(Duration::from_secs(30), consumer.next())
         .await
         .expect("a message within 30 s")
@@ -68,7 +68,7 @@ async fn receive(consumer: &mut KafkaSubscription, start: Instant) -> (Stamped, 
     match decode::<Stamped>(&message) {
         Decoded::Ok(stamped) => {
             let latency = now.saturating_sub(Duration::from_nanos(stamped.sent_at_nanos));
-            (stamped, latency)
+            (message, latency)
         }
         Decoded::Malformed(reason) => panic!("malformed benchmark message: {reason}"),
     }
@@ -76,7 +76,6 @@ async fn receive(consumer: &mut KafkaSubscription, start: Instant) -> (Stamped, 
 
 async fn publish(bus: &KafkaBus, seq: u64, start: Instant) {
     let stamped = Stamped {
-        seq,
         sent_at_nanos: start.elapsed().as_nanos() as u64,
     };
     publish_json(
@@ -133,7 +132,7 @@ async fn run(settings: KafkaSettings) {
         publish(&bus, seq, start).await;
     }
     for _ in 0..200 {
-        let (_, _) = receive(&mut consumer, start).await;
+        receive(&mut consumer, start).await;
     }
 
     // 1. One message at a time: publish (acks=all), receive, commit.
@@ -142,19 +141,7 @@ async fn run(settings: KafkaSettings) {
     let mut commits = Vec::new();
     for seq in 0..ONE_BY_ONE {
         publish(&bus, seq, start).await;
-        let message_latency;
-        let message = {
-            let message = tokio::time::timeout(Duration::from_secs(30), consumer.next())
-                .await
-                .expect("a message")
-                .expect("open");
-            let now = start.elapsed();
-            let Decoded::Ok(stamped) = decode::<Stamped>(&message) else {
-                panic!("malformed");
-            };
-            message_latency = now.saturating_sub(Duration::from_nanos(stamped.sent_at_nanos));
-            message
-        };
+        let (message, message_latency) = receive(&mut consumer, start).await;
         publish_to_receive.push(message_latency);
         let before_commit = Instant::now();
         consumer.commit(&message).await.expect("committed");
@@ -220,5 +207,4 @@ async fn run(settings: KafkaSettings) {
         elapsed.as_secs_f64(),
         BURST as f64 / elapsed.as_secs_f64()
     );
-    let _ = &bus as &dyn EventBus;
 }
