@@ -474,3 +474,34 @@ async fn startup_carries_on_when_the_broker_cannot_create_a_missing_topic() {
         .await
         .expect("the mock cluster has no CreateTopics; startup only warns");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_subscriber_gets_only_what_is_published_after_it_joined() {
+    let cluster = TestCluster::start(2);
+    let bus = cluster.bus().await;
+    for seq in 0..5 {
+        publish_numbered(&bus, "BTC", seq).await;
+    }
+    let mut live = bus
+        .subscribe_latest(Topic::PriceEvents, &cluster.group("gateway-replica-1"))
+        .await
+        .expect("subscribes");
+    // The end of the log is looked up after the assignment; until a fresh message arrives the
+    // subscriber may still be positioning, so keep publishing fresh ones until one arrives.
+    let until = deadline(30);
+    let mut seq = 100;
+    let first = loop {
+        publish_numbered(&bus, "BTC", seq).await;
+        match timeout(Duration::from_millis(200), live.next()).await {
+            Ok(message) => break message.expect("open"),
+            Err(_) => {
+                assert!(tokio::time::Instant::now() < until, "nothing arrived");
+                seq += 1;
+            }
+        }
+    };
+    assert!(
+        numbered(&first).seq >= 100,
+        "a message from before the subscription was delivered"
+    );
+}

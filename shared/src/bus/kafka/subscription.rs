@@ -24,6 +24,8 @@ pub struct KafkaSubscription {
     /// `None` only while being dropped.
     consumer: Option<Arc<BusConsumer>>,
     state: Arc<ConsumerState>,
+    /// The last consumer error logged, so a repeating one is logged once, not in a loop.
+    last_error: Option<String>,
 }
 
 impl KafkaSubscription {
@@ -38,6 +40,7 @@ impl KafkaSubscription {
             topic_name,
             consumer: Some(Arc::new(consumer)),
             state,
+            last_error: None,
         }
     }
 
@@ -53,6 +56,16 @@ impl KafkaSubscription {
 
     fn consumer(&self) -> Result<Arc<BusConsumer>, BusError> {
         self.consumer.clone().ok_or(BusError::Closed)
+    }
+
+    /// librdkafka recovers on its own from what it reports here (broker reconnects, coordinator
+    /// moves, a topic not created yet), so the consumer keeps waiting for messages.
+    fn note_consumer_error(&mut self, error: &KafkaError) {
+        let text = error.to_string();
+        if self.last_error.as_deref() != Some(text.as_str()) {
+            tracing::warn!(topic = %self.topic_name, error = %text, "kafka consumer error; still consuming");
+            self.last_error = Some(text);
+        }
     }
 
     fn to_bus_message(&self, message: &BorrowedMessage<'_>) -> BusMessage {
@@ -75,10 +88,11 @@ impl Subscription for KafkaSubscription {
         let consumer = self.consumer()?;
         loop {
             match consumer.recv().await {
-                Ok(message) => return Ok(self.to_bus_message(&message)),
-                // Already logged by the consumer context; librdkafka recovers on its own
-                // (reconnects, coordinator moves), so keep waiting for messages.
-                Err(_transient) => continue,
+                Ok(message) => {
+                    self.last_error = None;
+                    return Ok(self.to_bus_message(&message));
+                }
+                Err(error) => self.note_consumer_error(&error),
             }
         }
     }
@@ -87,8 +101,15 @@ impl Subscription for KafkaSubscription {
         let consumer = self.consumer()?;
         // `recv` is cancel-safe: polling it once either takes a ready message or nothing.
         match consumer.recv().now_or_never() {
-            Some(Ok(message)) => Ok(Some(self.to_bus_message(&message))),
-            Some(Err(_)) | None => Ok(None),
+            Some(Ok(message)) => {
+                self.last_error = None;
+                Ok(Some(self.to_bus_message(&message)))
+            }
+            Some(Err(error)) => {
+                self.note_consumer_error(&error);
+                Ok(None)
+            }
+            None => Ok(None),
         }
     }
 
