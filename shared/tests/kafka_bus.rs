@@ -505,3 +505,30 @@ async fn a_live_subscriber_gets_only_what_is_published_after_it_joined() {
         "a message from before the subscription was delivered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_context_uses_kafka_when_bootstrap_servers_are_set() {
+    let cluster = TestCluster::start(3);
+    let data_dir = std::env::temp_dir().join(format!("pa-kafka-ctx-{}", uuid::Uuid::new_v4()));
+    let mut settings = shared::config::Settings::default();
+    settings.data_dir = data_dir.clone();
+    settings.bus.kafka = cluster.settings.clone();
+    let context = shared::context::ServiceContext::from_settings(settings)
+        .await
+        .expect("context over the mock cluster");
+    let group = context.consumer_group("evaluator");
+    assert!(group.ends_with("-evaluator"));
+    let mut subscription = context
+        .bus
+        .subscribe(Topic::PriceEvents, &group)
+        .await
+        .expect("subscribes");
+    publish_numbered(context.bus.as_ref(), "ETH", 7).await;
+    let message = next_before(subscription.as_mut(), deadline(60)).await;
+    assert_eq!(numbered(&message).seq, 7);
+    assert_eq!(message.topic, Topic::PriceEvents);
+    subscription.commit(&message).await.expect("committed");
+    drop(subscription);
+    drop(context);
+    let _ = std::fs::remove_dir_all(data_dir);
+}
