@@ -510,9 +510,15 @@ async fn a_live_subscriber_gets_only_what_is_published_after_it_joined() {
 async fn a_service_context_uses_kafka_when_bootstrap_servers_are_set() {
     let cluster = TestCluster::start(3);
     let data_dir = std::env::temp_dir().join(format!("pa-kafka-ctx-{}", uuid::Uuid::new_v4()));
-    let mut settings = shared::config::Settings::default();
-    settings.data_dir = data_dir.clone();
-    settings.bus.kafka = cluster.settings.clone();
+    let defaults = shared::config::Settings::default();
+    let settings = shared::config::Settings {
+        data_dir: data_dir.clone(),
+        bus: shared::config::BusSettings {
+            kafka: cluster.settings.clone(),
+            ..defaults.bus.clone()
+        },
+        ..defaults
+    };
     let context = shared::context::ServiceContext::from_settings(settings)
         .await
         .expect("context over the mock cluster");
