@@ -7,7 +7,10 @@ mod kafka_support;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
-use kafka_support::{deadline, member, next_before, until_assigned, EffectStore, TestCluster};
+use kafka_support::{
+    deadline, member, next_before, poll_until_sample, sample, until_assigned, EffectStore,
+    TestCluster,
+};
 use prometheus::Registry;
 use serde::{Deserialize, Serialize};
 use shared::bus::{decode, publish_json, ConsumerMetrics, Decoded, EventBus, Subscription, Topic};
@@ -414,51 +417,6 @@ async fn connecting_to_an_unreachable_cluster_fails_instead_of_hanging() {
     .await
     .expect("gives up within its timeout");
     assert!(outcome.is_err());
-}
-
-/// Keeps the consumer polling (statistics are served by its poll) until the sample has `want`.
-async fn poll_until_sample(
-    consumer: &mut shared::bus::kafka::KafkaSubscription,
-    registry: &Registry,
-    name: &str,
-    labels: &[(&str, &str)],
-    want: f64,
-) {
-    let until = deadline(30);
-    while sample(registry, name, labels) != Some(want) {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "{name}{labels:?} never became {want}: {:?}",
-            sample(registry, name, labels)
-        );
-        if let Ok(message) = timeout(Duration::from_millis(50), consumer.next()).await {
-            panic!("no message expected: {message:?}");
-        }
-    }
-}
-
-/// The value of the sample of `name` with exactly `labels`, if present.
-fn sample(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let family = registry
-        .gather()
-        .into_iter()
-        .find(|f| f.get_name() == name)?;
-    family.get_metric().iter().find_map(|metric| {
-        let matches = metric.get_label().len() == labels.len()
-            && labels.iter().all(|(key, value)| {
-                metric
-                    .get_label()
-                    .iter()
-                    .any(|pair| pair.get_name() == *key && pair.get_value() == *value)
-            });
-        matches.then(|| {
-            if metric.has_gauge() {
-                metric.get_gauge().get_value()
-            } else {
-                metric.get_counter().get_value()
-            }
-        })
-    })
 }
 
 #[tokio::test]

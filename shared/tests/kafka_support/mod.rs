@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use prometheus::Registry;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use shared::bus::kafka::{KafkaSubscription, StartFrom};
@@ -127,4 +128,49 @@ impl EffectStore {
         }
         first_time
     }
+}
+
+/// Keeps the consumer polling (statistics are served by its poll) until the sample has `want`.
+pub async fn poll_until_sample(
+    consumer: &mut KafkaSubscription,
+    registry: &Registry,
+    name: &str,
+    labels: &[(&str, &str)],
+    want: f64,
+) {
+    let until = deadline(30);
+    while sample(registry, name, labels) != Some(want) {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{name}{labels:?} never became {want}: {:?}",
+            sample(registry, name, labels)
+        );
+        if let Ok(message) = timeout(Duration::from_millis(50), consumer.next()).await {
+            panic!("no message expected: {message:?}");
+        }
+    }
+}
+
+/// The value of the sample of `name` with exactly `labels`, if present.
+pub fn sample(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let family = registry
+        .gather()
+        .into_iter()
+        .find(|f| f.get_name() == name)?;
+    family.get_metric().iter().find_map(|metric| {
+        let matches = metric.get_label().len() == labels.len()
+            && labels.iter().all(|(key, value)| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|pair| pair.get_name() == *key && pair.get_value() == *value)
+            });
+        matches.then(|| {
+            if metric.has_gauge() {
+                metric.get_gauge().get_value()
+            } else {
+                metric.get_counter().get_value()
+            }
+        })
+    })
 }
