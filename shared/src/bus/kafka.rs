@@ -9,6 +9,18 @@
 //!   [`ConsumerMetrics`]).
 //! - librdkafka calls that block (client creation and destruction, synchronous commits) run on
 //!   the blocking pool, never on an async thread.
+//!
+//! For services:
+//! - Members of one group (`ServiceContext::consumer_group("evaluator")`) share the partitions;
+//!   a process that needs every message (each gateway replica) uses a group of its own, e.g.
+//!   `format!("{}-{}", context.consumer_group("gateway"), instance_id)`, with
+//!   `subscribe_latest` so it starts at the end of the log.
+//! - A message may come again after a crash or a rebalance (at-least-once): effects must be
+//!   idempotent. A commit that loses a race with a rebalance returns `Ok` (logged): the
+//!   partition's next owner re-reads from the last commit.
+//! - `ConsumerMetrics::register(&registry)`, once per service registry, then
+//!   `subscription.report_metrics_to(&metrics)` for each subscription, exports the consumers'
+//!   lag and rebalances on the service's own registry.
 
 mod admin;
 mod client_config;
