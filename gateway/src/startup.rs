@@ -43,9 +43,23 @@ impl Application {
             .map_err(|e| GatewayError::JwtSecret(format!("password hasher: {e:#}")))?;
         // Every gateway replica must see every tick: each gets a group of its own.
         let group = context.consumer_group(&format!("gateway-{}", uuid::Uuid::new_v4().simple()));
-        let ticks = context.bus.subscribe(Topic::PriceEvents, &group).await?;
-        let alert_changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
-        let fires = context.bus.subscribe(Topic::Notifications, &group).await?;
+        // Only what happens from now on matters to this replica: start at the end of the log.
+        let consumer_metrics = shared::bus::ConsumerMetrics::register(&registry);
+        let mut ticks = context
+            .bus
+            .subscribe_latest(Topic::PriceEvents, &group)
+            .await?;
+        let mut alert_changes = context
+            .bus
+            .subscribe_latest(Topic::AlertChanges, &group)
+            .await?;
+        let mut fires = context
+            .bus
+            .subscribe_latest(Topic::Notifications, &group)
+            .await?;
+        for subscription in [&mut ticks, &mut alert_changes, &mut fires] {
+            subscription.report_metrics_to(&consumer_metrics);
+        }
         let (tick_sender, _) = broadcast::channel(1024);
         let state = AppState {
             db: context.db.clone(),

@@ -31,10 +31,11 @@ impl Application {
         let metrics = NotifierMetrics::new(&registry);
         let senders = Arc::new(Senders::from_settings(&settings)?);
         let limiter = Arc::new(DeliveryRateLimiter::new(&settings.rate_limit)?);
-        let subscription = context
+        let mut subscription = context
             .bus
             .subscribe(Topic::Notifications, &context.consumer_group("notifier"))
             .await?;
+        subscription.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
         let wake = Arc::new(Notify::new());
         let router = ops_router(registry).merge(stats::router(StatsState {
             db: context.db.clone(),

@@ -104,16 +104,33 @@ impl Default for BusSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KafkaSettings {
-    /// Set to use Kafka instead of the in-process bus.
+    /// Set to use Kafka instead of the in-process bus (`KAFKA_BOOTSTRAP_SERVERS`).
     pub bootstrap_servers: Option<String>,
+    /// `PriceTick`s keyed by symbol (`KAFKA_PRICE_EVENTS_TOPIC`).
     pub price_events_topic: String,
+    /// `TriggerEvent`s keyed by user id (`KAFKA_NOTIFICATIONS_TOPIC`).
     pub notifications_topic: String,
+    /// `AlertChange`s keyed by symbol (`KAFKA_ALERT_CHANGES_TOPIC`).
     pub alert_changes_topic: String,
+    /// Consumer groups are named `{prefix}-{service}` (`KAFKA_CONSUMER_GROUP_PREFIX`).
     pub consumer_group_prefix: String,
+    /// Partitions of each topic created at start (`KAFKA_PARTITIONS`); existing topics are kept.
     pub partitions: i32,
+    /// Replicas of each topic created at start (`KAFKA_REPLICATION_FACTOR`).
     pub replication_factor: i32,
+    /// How long a silent consumer keeps its partitions (`KAFKA_SESSION_TIMEOUT_MS`): a killed
+    /// process's partitions move after this long, so keep it low.
     pub session_timeout_ms: u32,
+    /// How long a broker may hold a fetch waiting for data (`KAFKA_FETCH_WAIT_MAX_MS`); librdkafka's
+    /// 500 ms default would dominate tick-to-email latency.
     pub fetch_wait_max_ms: u32,
+    /// How long the producer waits to batch messages (`KAFKA_LINGER_MS`).
+    pub linger_ms: u32,
+    /// How often consumers report statistics, which feed `kafka_consumer_lag`
+    /// (`KAFKA_STATISTICS_INTERVAL_MS`; 0 turns statistics and the lag gauge off).
+    pub statistics_interval_ms: u32,
+    /// How long a topic creation at start may take (`KAFKA_ADMIN_TIMEOUT_MS`).
+    pub admin_timeout_ms: u32,
 }
 
 impl Default for KafkaSettings {
@@ -128,6 +145,9 @@ impl Default for KafkaSettings {
             replication_factor: 1,
             session_timeout_ms: 10_000,
             fetch_wait_max_ms: 10,
+            linger_ms: 2,
+            statistics_interval_ms: 5_000,
+            admin_timeout_ms: 10_000,
         }
     }
 }
@@ -449,6 +469,27 @@ impl Settings {
             }
         }
         self.notifier.validate()?;
+        let kafka = &self.bus.kafka;
+        if kafka.partitions < 1 || kafka.replication_factor < 1 {
+            return Err(ConfigError::Invalid(
+                "bus.kafka.partitions and bus.kafka.replication_factor must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        let topics = [
+            &kafka.price_events_topic,
+            &kafka.alert_changes_topic,
+            &kafka.notifications_topic,
+        ];
+        if topics.iter().any(|t| t.trim().is_empty())
+            || topics[0] == topics[1]
+            || topics[1] == topics[2]
+            || topics[0] == topics[2]
+        {
+            return Err(ConfigError::Invalid(
+                "the three Kafka topic names must be set and distinct".to_owned(),
+            ));
+        }
         if self.bus.channel_capacity == 0 {
             return Err(ConfigError::Invalid(
                 "bus.channel_capacity must be at least 1".to_owned(),
@@ -523,6 +564,15 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             "KAFKA_NOTIFICATIONS_TOPIC" => s.bus.kafka.notifications_topic = value.to_owned(),
             "KAFKA_ALERT_CHANGES_TOPIC" => s.bus.kafka.alert_changes_topic = value.to_owned(),
             "KAFKA_CONSUMER_GROUP_PREFIX" => s.bus.kafka.consumer_group_prefix = value.to_owned(),
+            "KAFKA_PARTITIONS" => s.bus.kafka.partitions = parse_env(name, value)?,
+            "KAFKA_REPLICATION_FACTOR" => s.bus.kafka.replication_factor = parse_env(name, value)?,
+            "KAFKA_SESSION_TIMEOUT_MS" => s.bus.kafka.session_timeout_ms = parse_env(name, value)?,
+            "KAFKA_FETCH_WAIT_MAX_MS" => s.bus.kafka.fetch_wait_max_ms = parse_env(name, value)?,
+            "KAFKA_LINGER_MS" => s.bus.kafka.linger_ms = parse_env(name, value)?,
+            "KAFKA_STATISTICS_INTERVAL_MS" => {
+                s.bus.kafka.statistics_interval_ms = parse_env(name, value)?
+            }
+            "KAFKA_ADMIN_TIMEOUT_MS" => s.bus.kafka.admin_timeout_ms = parse_env(name, value)?,
             "SMTP_HOST" => s.notifier.smtp.host = non_empty(value),
             "SMTP_PORT" => s.notifier.smtp.port = parse_env(name, value)?,
             "SMTP_USER" => s.notifier.smtp.user = non_empty(value),
@@ -679,6 +729,38 @@ mod tests {
         // A claim shorter than a send would let a second attempt start while the first runs.
         assert!(matches!(
             Settings::load(None, &env(&[("SMTP_TIMEOUT_SECONDS", "600")])),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn kafka_settings_come_from_the_documented_environment() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
+                ("KAFKA_PRICE_EVENTS_TOPIC", "ticks"),
+                ("KAFKA_PARTITIONS", "12"),
+                ("KAFKA_SESSION_TIMEOUT_MS", "6000"),
+                ("KAFKA_FETCH_WAIT_MAX_MS", "5"),
+                ("KAFKA_STATISTICS_INTERVAL_MS", "1000"),
+            ]),
+        )
+        .expect("loads");
+        let kafka = &settings.bus.kafka;
+        assert_eq!(kafka.bootstrap_servers.as_deref(), Some("kafka:9092"));
+        assert_eq!(kafka.price_events_topic, "ticks");
+        assert_eq!(kafka.notifications_topic, "notifications");
+        assert_eq!(kafka.partitions, 12);
+        assert_eq!(kafka.session_timeout_ms, 6000);
+        assert_eq!(kafka.fetch_wait_max_ms, 5);
+        assert_eq!(kafka.statistics_interval_ms, 1000);
+        assert!(matches!(
+            Settings::load(None, &env(&[("KAFKA_NOTIFICATIONS_TOPIC", "price-events")])),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Settings::load(None, &env(&[("KAFKA_PARTITIONS", "0")])),
             Err(ConfigError::Invalid(_))
         ));
     }
