@@ -62,9 +62,12 @@ check "GET /health is healthy" 200 '.status == "healthy"'
 
 # ---- auth ----
 request POST /auth/register "${json[@]}" \
-  -d "{\"email\":\"$email\",\"password\":\"$password\",\"phone\":\"\"}"
-check "register a new user" 201 \
-  "(.id | type == \"number\") and .email == \"$email\" and .phone == null and (.created_at | type == \"string\")"
+  -d "{\"email\":\"$email\",\"password\":\"$password\",\"phone\":\"+1 415 555 2671\"}"
+check "register a new user (phone normalised to E.164)" 201 \
+  "(.id | type == \"number\") and .email == \"$email\" and .phone == \"+14155552671\" and (.created_at | type == \"string\")"
+request POST /auth/register "${json[@]}" \
+  -d "{\"email\":\"nophone-$email\",\"password\":\"$password\",\"phone\":\"\"}"
+check "register without a phone (empty phone stored as null)" 201 '.phone == null'
 
 request POST /auth/register "${json[@]}" -d "{\"email\":\"$email\",\"password\":\"$password\"}"
 check "register the same email again" 400 '.detail == "Email already registered"'

@@ -99,3 +99,24 @@ async fn within_15_seconds_every_instrument_has_a_moving_price_over_rest_and_web
     );
     product.stop();
 }
+
+#[tokio::test]
+async fn the_smoke_test_script_passes_against_the_embedded_default() {
+    let product = Product::start(&[]).await;
+    let script = support::repo_root().join("scripts/test-alerts.sh");
+    let output = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("BASE_URL", product.gateway_url())
+        .output()
+        .await
+        .expect("run scripts/test-alerts.sh (needs curl and jq)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        output.status.success() && summary.ends_with(" 0 failed"),
+        "smoke test failed ({summary}):\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        product.log_tail()
+    );
+    product.stop();
+}
