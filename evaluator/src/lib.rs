@@ -1,5 +1,7 @@
-//! The evaluator service.
+//! The evaluator service: matches every tick against the active alerts and records fires
+//! durably before publishing them.
 
+pub mod engine;
 mod error;
 mod startup;
 

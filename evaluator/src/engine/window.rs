@@ -1,0 +1,225 @@
+//! Time-weighted averages over sliding windows, for `percent_move` alerts.
+//!
+//! A symbol keeps one history of `(time, price key)` points, trimmed to the engine's horizon.
+//! A price holds from its point until the next one. Each distinct window length of the symbol's
+//! alerts is a [`Group`] with a running integral (price key × µs), so a tick costs O(1)
+//! amortised per group. The decisive comparison is done on exact integers:
+//! `up: 100·p·W ≥ I·(100 + X)`, `down: 100·p·W ≤ I·(100 − X)` where `I/W` is the average.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use shared::domain::MoveDirection;
+
+use super::key::{wide_product, KEY_ONE};
+use super::spec::Micros;
+
+const MICROS_PER_MINUTE: i64 = 60_000_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    at: Micros,
+    key: i128,
+}
+
+/// The price history of one symbol and the window groups over it.
+#[derive(Debug, Default)]
+pub struct Windows {
+    points: VecDeque<Point>,
+    /// Sequence number of `points[0]`.
+    base: u64,
+    pub groups: Vec<Group>,
+}
+
+/// The alerts of one symbol sharing a window length, keyed by percent.
+#[derive(Debug)]
+pub struct Group {
+    pub window_minutes: i64,
+    window: Micros,
+    /// Sequence number of the first point the window still needs.
+    start: u64,
+    /// Integral from `start` to the newest point; `None` once it overflowed 128 bits
+    /// (prices above ~2·10^9 with day-long windows), after which the group never fires.
+    integral: Option<i128>,
+    /// Alerts (armed or cooling) that use this group; it is dropped at zero.
+    pub members: u32,
+    pub up: BTreeSet<(i128, u32)>,
+    pub down: BTreeSet<(i128, u32)>,
+    pub either: BTreeSet<(i128, u32)>,
+}
+
+/// The average of a full window: `integral / window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Average {
+    integral: i128,
+    window: Micros,
+}
+
+impl Average {
+    /// Whether price `key` is at least `percent_key` % above the average.
+    pub fn up(&self, key: i128, percent_key: i128) -> bool {
+        let Some(lhs) = self.scaled_price(key) else {
+            return false;
+        };
+        let factor = 100 * KEY_ONE + percent_key;
+        lhs >= wide_product(self.integral, factor)
+    }
+
+    /// Whether price `key` is at least `percent_key` % below the average.
+    pub fn down(&self, key: i128, percent_key: i128) -> bool {
+        let factor = 100 * KEY_ONE - percent_key;
+        if factor <= 0 {
+            return false;
+        }
+        let Some(lhs) = self.scaled_price(key) else {
+            return false;
+        };
+        lhs <= wide_product(self.integral, factor)
+    }
+
+    /// `100 · key · window · 10^18`, or `None` for a non-positive or oversized price.
+    fn scaled_price(&self, key: i128) -> Option<(u128, u128)> {
+        if key <= 0 {
+            return None;
+        }
+        let hundred_key = key.checked_mul(100)?;
+        Some(wide_product(hundred_key, i128::from(self.window) * KEY_ONE))
+    }
+}
+
+impl Windows {
+    /// Records a tick. Time never runs backwards inside a history: an older tick counts as now.
+    pub fn push(&mut self, at: Micros, key: i128, horizon_minutes: i64) {
+        let at = match self.points.back() {
+            Some(last) => at.max(last.at),
+            None => at,
+        };
+        if let Some(last) = self.points.back().copied() {
+            let segment = last.key.checked_mul(i128::from(at - last.at));
+            for group in &mut self.groups {
+                group.integral = group
+                    .integral
+                    .zip(segment)
+                    .and_then(|(sum, s)| sum.checked_add(s));
+            }
+        }
+        self.points.push_back(Point { at, key });
+        for index in 0..self.groups.len() {
+            self.advance(index, at);
+        }
+        let horizon = horizon_minutes.saturating_mul(MICROS_PER_MINUTE);
+        while self.points.len() >= 2 && self.points[1].at <= at.saturating_sub(horizon) {
+            self.points.pop_front();
+            self.base += 1;
+        }
+    }
+
+    fn point(&self, sequence: u64) -> Point {
+        self.points[(sequence - self.base) as usize]
+    }
+
+    fn end(&self) -> u64 {
+        self.base + self.points.len() as u64
+    }
+
+    /// Drops from group `index` the points its window no longer needs at time `now`.
+    fn advance(&mut self, index: usize, now: Micros) {
+        let cutoff = now.saturating_sub(self.groups[index].window);
+        loop {
+            let start = self.groups[index].start;
+            if start + 1 >= self.end() || self.point(start + 1).at > cutoff {
+                break;
+            }
+            let (first, second) = (self.point(start), self.point(start + 1));
+            let segment = first.key.checked_mul(i128::from(second.at - first.at));
+            let group = &mut self.groups[index];
+            group.integral = group
+                .integral
+                .zip(segment)
+                .and_then(|(sum, s)| sum.checked_sub(s));
+            group.start += 1;
+        }
+    }
+
+    /// The average of group `index` at `now` (the newest point's time), or `None` while the
+    /// window does not yet hold `window_minutes` of data (or the average is not positive).
+    pub fn average(&self, index: usize, now: Micros) -> Option<Average> {
+        let group = &self.groups[index];
+        if group.start >= self.end() {
+            return None;
+        }
+        let first = self.point(group.start);
+        let cutoff = now.checked_sub(group.window)?;
+        if first.at > cutoff {
+            return None;
+        }
+        let clipped = first.key.checked_mul(i128::from(cutoff - first.at))?;
+        let integral = group.integral?.checked_sub(clipped)?;
+        (integral > 0).then_some(Average {
+            integral,
+            window: group.window,
+        })
+    }
+
+    /// The group of `window_minutes`, created from the history kept so far if new.
+    pub fn group_index(&mut self, window_minutes: i64) -> usize {
+        if let Some(index) = self
+            .groups
+            .iter()
+            .position(|g| g.window_minutes == window_minutes)
+        {
+            return index;
+        }
+        let mut integral = Some(0i128);
+        for pair in self.points.iter().collect::<Vec<_>>().windows(2) {
+            let segment = pair[0].key.checked_mul(i128::from(pair[1].at - pair[0].at));
+            integral = integral
+                .zip(segment)
+                .and_then(|(sum, s)| sum.checked_add(s));
+        }
+        self.groups.push(Group {
+            window_minutes,
+            window: window_minutes.saturating_mul(MICROS_PER_MINUTE),
+            start: self.base,
+            integral,
+            members: 0,
+            up: BTreeSet::new(),
+            down: BTreeSet::new(),
+            either: BTreeSet::new(),
+        });
+        let index = self.groups.len() - 1;
+        if let Some(last) = self.points.back() {
+            self.advance(index, last.at);
+        }
+        index
+    }
+
+    pub fn find_group(&self, window_minutes: i64) -> Option<usize> {
+        self.groups
+            .iter()
+            .position(|g| g.window_minutes == window_minutes)
+    }
+
+    /// Drops group `index` (no alert uses it any more).
+    pub fn remove_group(&mut self, index: usize) {
+        self.groups.swap_remove(index);
+    }
+
+    /// Time of the newest point.
+    pub fn latest(&self) -> Option<Micros> {
+        self.points.back().map(|p| p.at)
+    }
+}
+
+impl Group {
+    pub fn set_mut(&mut self, direction: MoveDirection) -> &mut BTreeSet<(i128, u32)> {
+        match direction {
+            MoveDirection::Up => &mut self.up,
+            MoveDirection::Down => &mut self.down,
+            MoveDirection::Either => &mut self.either,
+        }
+    }
+
+    pub fn has_armed(&self) -> bool {
+        !(self.up.is_empty() && self.down.is_empty() && self.either.is_empty())
+    }
+}
