@@ -47,13 +47,16 @@ fn rule() -> impl Strategy<Value = Rule> {
         price().prop_map(Rule::Below),
         price().prop_map(Rule::Crosses),
         (price(), price()).prop_map(|(low, high)| Rule::Range { low, high }),
-        (1i64..40, direction, prop_oneof![Just(1i64), Just(2), Just(5), Just(30)]).prop_map(
-            |(tenths, direction, window_minutes)| Rule::PercentMove {
+        (
+            1i64..40,
+            direction,
+            prop_oneof![Just(1i64), Just(2), Just(5), Just(30)]
+        )
+            .prop_map(|(tenths, direction, window_minutes)| Rule::PercentMove {
                 percent: Price::new(Decimal::new(tenths, 1)),
                 direction,
                 window_minutes,
-            }
-        ),
+            }),
     ]
 }
 
@@ -78,7 +81,10 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn symbols() -> [Symbol; 2] {
-    ["BTC".parse().expect("symbol"), "ETH".parse().expect("symbol")]
+    [
+        "BTC".parse().expect("symbol"),
+        "ETH".parse().expect("symbol"),
+    ]
 }
 
 proptest! {

@@ -116,7 +116,9 @@ impl ReferenceScan {
                         && averages
                             .entry(window_minutes)
                             .or_insert_with(|| integral(&state.history, now, window_minutes))
-                            .is_some_and(|sum| moved(price, sum, window_minutes, percent, direction))
+                            .is_some_and(|sum| {
+                                moved(price, sum, window_minutes, percent, direction)
+                            })
                 }
             };
             if holds {
@@ -178,7 +180,11 @@ fn moved(
         return false;
     };
     let x = percent.as_decimal();
-    let up = || integral.checked_mul(hundred + x).is_some_and(|rhs| lhs >= rhs);
+    let up = || {
+        integral
+            .checked_mul(hundred + x)
+            .is_some_and(|rhs| lhs >= rhs)
+    };
     let down = || {
         hundred - x > Decimal::ZERO
             && integral

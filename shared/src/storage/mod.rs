@@ -5,6 +5,7 @@
 //! against its own driver. Each engine has its own migrations folder.
 
 mod alerts;
+mod evaluator;
 mod prices;
 mod users;
 
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
+pub use evaluator::{FireCandidate, FireOutcome, OutboxMessage};
 pub use prices::LatestPrice;
 pub use users::UserRecord;
 
