@@ -165,6 +165,22 @@ impl Engine {
         Upsert::Applied
     }
 
+    /// Replaces an alert whatever version the engine holds: for state read back from storage,
+    /// which is authoritative.
+    pub fn replace(&mut self, spec: &AlertSpec) {
+        self.remove(spec.id);
+        self.upsert(spec);
+    }
+
+    /// Forgets an alert unless the engine holds a newer version (a late "paused" change must
+    /// not undo a newer activation).
+    pub fn remove_unless_newer(&mut self, id: AlertId, version: i64) -> bool {
+        if self.version(id).is_some_and(|held| held > version) {
+            return false;
+        }
+        self.remove(id)
+    }
+
     /// Forgets an alert (deleted, paused, or its owner gone). Returns whether it was known.
     pub fn remove(&mut self, id: AlertId) -> bool {
         let Some(index) = self.by_id.remove(&id) else {
