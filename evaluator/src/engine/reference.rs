@@ -66,6 +66,15 @@ impl ReferenceScan {
             .push(Alert { spec: spec.clone() });
     }
 
+    /// Adds an alert known to be new (bulk loading, where the version check's scan of every
+    /// alert would make loading quadratic).
+    pub fn upsert_unchecked(&mut self, spec: &AlertSpec) {
+        let id = self.symbol_id(&spec.symbol);
+        self.symbols[id as usize]
+            .alerts
+            .push(Alert { spec: spec.clone() });
+    }
+
     pub fn remove(&mut self, id: shared::domain::AlertId) {
         for symbol in &mut self.symbols {
             symbol.alerts.retain(|a| a.spec.id != id);
