@@ -136,3 +136,23 @@ proptest! {
         }
     }
 }
+
+/// Any decimal a price can be: up to 28 decimals, magnitudes far beyond the key grid.
+fn any_price() -> impl Strategy<Value = Price> {
+    (any::<i64>(), 0u32..=28).prop_map(|(mantissa, scale)| Price::new(Decimal::new(mantissa, scale)))
+}
+
+proptest! {
+    #[test]
+    fn integer_keys_order_prices_exactly_like_decimals(t in any_price(), p in any_price()) {
+        use evaluator::engine::{exact_key, floor_ceil_keys};
+        let (floor, ceil) = floor_ceil_keys(p);
+        prop_assert!(floor <= ceil);
+        if let Some(key) = exact_key(t) {
+            prop_assert_eq!(t <= p, key <= floor);
+            prop_assert_eq!(t >= p, key >= ceil);
+            prop_assert_eq!(t < p, key < ceil);
+            prop_assert_eq!(t > p, key > floor);
+        }
+    }
+}
