@@ -24,6 +24,11 @@ enum Action {
     Remove {
         id: i64,
     },
+    /// The last price set from outside a tick, as at start from storage.
+    Restore {
+        symbol: usize,
+        price: Price,
+    },
     Tick {
         symbol: usize,
         price: Price,
@@ -75,6 +80,7 @@ fn action() -> impl Strategy<Value = Action> {
                 Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale }
             }),
         1 => (1i64..12).prop_map(|id| Action::Remove { id }),
+        1 => (0usize..2, price()).prop_map(|(symbol, price)| Action::Restore { symbol, price }),
         8 => (0usize..2, price(), prop_oneof![Just(0), 0..(90 * SECOND)])
             .prop_map(|(symbol, price, advance)| Action::Tick { symbol, price, advance }),
     ]
@@ -121,6 +127,10 @@ proptest! {
                     engine.remove(id);
                     reference.remove(id);
                 }
+                Action::Restore { symbol, price } => {
+                    engine.restore_last_price(&symbols[symbol], price);
+                    reference.restore_last_price(&symbols[symbol], price);
+                }
                 Action::Tick { symbol, price, advance } => {
                     now += advance;
                     let (mut fired, mut expected) = (Vec::new(), Vec::new());
@@ -139,7 +149,8 @@ proptest! {
 
 /// Any decimal a price can be: up to 28 decimals, magnitudes far beyond the key grid.
 fn any_price() -> impl Strategy<Value = Price> {
-    (any::<i64>(), 0u32..=28).prop_map(|(mantissa, scale)| Price::new(Decimal::new(mantissa, scale)))
+    (any::<i64>(), 0u32..=28)
+        .prop_map(|(mantissa, scale)| Price::new(Decimal::new(mantissa, scale)))
 }
 
 proptest! {

@@ -8,12 +8,12 @@
 
 mod book;
 mod key;
+mod keyset;
 pub mod reference;
 mod slots;
 mod spec;
 mod window;
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use shared::domain::{AlertId, Price, Symbol, TriggerPolicy};
@@ -103,11 +103,13 @@ impl Engine {
     }
 
     /// Sets the last price of a symbol, e.g. from storage at start (so `crosses` survives
-    /// restarts). Call before loading alerts.
+    /// restarts).
     pub fn restore_last_price(&mut self, symbol: &Symbol, price: Price) {
         let id = self.symbol_id(symbol);
         let (floor, ceil) = floor_ceil_keys(price);
-        self.books[id as usize].last = Some(LastPrice { price, floor, ceil });
+        let book = &mut self.books[id as usize];
+        book.last = Some(LastPrice { price, floor, ceil });
+        book.refile(&self.slots);
     }
 
     /// Adds or replaces an alert, unless the engine already holds a newer version.
@@ -137,23 +139,23 @@ impl Engine {
             book.join_window(slot.window_minutes);
         }
         if let Some(expires_at) = spec.expires_at {
-            book.timers.push(Reverse(Timer {
+            book.schedule(Timer {
                 at: expires_at,
                 slot: index,
                 generation: slot.generation,
                 kind: TimerKind::Expire,
-            }));
+            });
         }
         if slot.state != State::Inert {
             match spec.last_triggered_at {
                 Some(last) => {
                     slot.state = State::Cooling;
-                    book.timers.push(Reverse(Timer {
+                    book.schedule(Timer {
                         at: last.saturating_add(slot.cooldown),
                         slot: index,
                         generation: slot.generation,
                         kind: TimerKind::Rearm,
-                    }));
+                    });
                 }
                 None => {
                     slot.state = State::Armed;
@@ -198,11 +200,7 @@ impl Engine {
             return;
         };
         let (floor, ceil) = floor_ceil_keys(price);
-        while let Some(&Reverse(timer)) = book.timers.peek() {
-            if timer.at > at {
-                break;
-            }
-            book.timers.pop();
+        while let Some(timer) = book.due_timer(at) {
             let slot = &mut self.slots[timer.slot as usize];
             if slot.generation != timer.generation {
                 continue;
@@ -272,7 +270,7 @@ impl Engine {
             self.release(index);
             self.free_slot(index);
         } else {
-            self.books[symbol].timers.push(Reverse(timer));
+            self.books[symbol].schedule(timer);
         }
     }
 

@@ -6,11 +6,12 @@
 //! amortised per group. The decisive comparison is done on exact integers:
 //! `up: 100·p·W ≥ I·(100 + X)`, `down: 100·p·W ≤ I·(100 − X)` where `I/W` is the average.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use shared::domain::MoveDirection;
 
 use super::key::{wide_product, KEY_ONE};
+use super::keyset::KeySet;
 use super::spec::Micros;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
@@ -42,9 +43,9 @@ pub struct Group {
     integral: Option<i128>,
     /// Alerts (armed or cooling) that use this group; it is dropped at zero.
     pub members: u32,
-    pub up: BTreeSet<(i128, u32)>,
-    pub down: BTreeSet<(i128, u32)>,
-    pub either: BTreeSet<(i128, u32)>,
+    pub up: KeySet,
+    pub down: KeySet,
+    pub either: KeySet,
 }
 
 /// The average of a full window: `integral / window`.
@@ -182,9 +183,9 @@ impl Windows {
             start: self.base,
             integral,
             members: 0,
-            up: BTreeSet::new(),
-            down: BTreeSet::new(),
-            either: BTreeSet::new(),
+            up: KeySet::default(),
+            down: KeySet::default(),
+            either: KeySet::default(),
         });
         let index = self.groups.len() - 1;
         if let Some(last) = self.points.back() {
@@ -211,7 +212,7 @@ impl Windows {
 }
 
 impl Group {
-    pub fn set_mut(&mut self, direction: MoveDirection) -> &mut BTreeSet<(i128, u32)> {
+    pub fn set_mut(&mut self, direction: MoveDirection) -> &mut KeySet {
         match direction {
             MoveDirection::Up => &mut self.up,
             MoveDirection::Down => &mut self.down,
