@@ -290,19 +290,19 @@ impl Book {
             if !self.windows.groups[group_index].has_armed() {
                 continue;
             }
-            let Some(average) = self.windows.average(group_index, now) else {
+            let Some(average) = self.windows.average(group_index, now, key) else {
                 continue;
             };
             let group = &mut self.windows.groups[group_index];
             let mut fire = |_percent, index| fired.push(index);
             group
                 .up
-                .pop_first_while(|percent| average.up(key, percent), &mut fire);
+                .pop_first_while(|percent| average.up(percent), &mut fire);
             group
                 .down
-                .pop_first_while(|percent| average.down(key, percent), &mut fire);
+                .pop_first_while(|percent| average.down(percent), &mut fire);
             group.either.pop_first_while(
-                |percent| average.up(key, percent) || average.down(key, percent),
+                |percent| average.up(percent) || average.down(percent),
                 &mut fire,
             );
         }

@@ -48,42 +48,38 @@ pub struct Group {
     pub either: KeySet,
 }
 
-/// The average of a full window: `integral / window`.
+/// The average of a full window (`integral / window`) compared with one price.
 #[derive(Debug, Clone, Copy)]
 pub struct Average {
     integral: i128,
-    window: Micros,
+    /// `100 · key · window · 10^18` of the price, computed once per tick and group.
+    scaled_price: (u128, u128),
 }
 
 impl Average {
-    /// Whether price `key` is at least `percent_key` % above the average.
-    pub fn up(&self, key: i128, percent_key: i128) -> bool {
-        let Some(lhs) = self.scaled_price(key) else {
-            return false;
-        };
-        let factor = 100 * KEY_ONE + percent_key;
-        lhs >= wide_product(self.integral, factor)
-    }
-
-    /// Whether price `key` is at least `percent_key` % below the average.
-    pub fn down(&self, key: i128, percent_key: i128) -> bool {
-        let factor = 100 * KEY_ONE - percent_key;
-        if factor <= 0 {
-            return false;
-        }
-        let Some(lhs) = self.scaled_price(key) else {
-            return false;
-        };
-        lhs <= wide_product(self.integral, factor)
-    }
-
-    /// `100 · key · window · 10^18`, or `None` for a non-positive or oversized price.
-    fn scaled_price(&self, key: i128) -> Option<(u128, u128)> {
+    /// `None` for a non-positive or oversized price (percent moves are defined on positive
+    /// prices only).
+    fn new(integral: i128, window: Micros, key: i128) -> Option<Average> {
         if key <= 0 {
             return None;
         }
         let hundred_key = key.checked_mul(100)?;
-        Some(wide_product(hundred_key, i128::from(self.window) * KEY_ONE))
+        Some(Average {
+            integral,
+            scaled_price: wide_product(hundred_key, i128::from(window) * KEY_ONE),
+        })
+    }
+
+    /// Whether the price is at least `percent_key` % above the average.
+    pub fn up(&self, percent_key: i128) -> bool {
+        let factor = 100 * KEY_ONE + percent_key;
+        self.scaled_price >= wide_product(self.integral, factor)
+    }
+
+    /// Whether the price is at least `percent_key` % below the average.
+    pub fn down(&self, percent_key: i128) -> bool {
+        let factor = 100 * KEY_ONE - percent_key;
+        factor > 0 && self.scaled_price <= wide_product(self.integral, factor)
     }
 }
 
@@ -141,9 +137,10 @@ impl Windows {
         }
     }
 
-    /// The average of group `index` at `now` (the newest point's time), or `None` while the
-    /// window does not yet hold `window_minutes` of data (or the average is not positive).
-    pub fn average(&self, index: usize, now: Micros) -> Option<Average> {
+    /// The average of group `index` at `now` (the newest point's time) against price `key`,
+    /// or `None` while the window does not yet hold `window_minutes` of data (or the average
+    /// or the price is not positive).
+    pub fn average(&self, index: usize, now: Micros, key: i128) -> Option<Average> {
         let group = &self.groups[index];
         if group.start >= self.end() {
             return None;
@@ -155,10 +152,10 @@ impl Windows {
         }
         let clipped = first.key.checked_mul(i128::from(cutoff - first.at))?;
         let integral = group.integral?.checked_sub(clipped)?;
-        (integral > 0).then_some(Average {
-            integral,
-            window: group.window,
-        })
+        if integral <= 0 {
+            return None;
+        }
+        Average::new(integral, group.window, key)
     }
 
     /// The group of `window_minutes`, created from the history kept so far if new.
