@@ -38,6 +38,10 @@ pub struct Group {
     window: Micros,
     /// Sequence number of the first point the window still needs.
     start: u64,
+    /// That point (`None` before the first tick), and when the point after it begins
+    /// (`Micros::MAX` if none yet): cached so a tick rarely reads the history.
+    first: Option<Point>,
+    next_at: Micros,
     /// Integral from `start` to the newest point; `None` once it overflowed 128 bits
     /// (prices above ~2·10^9 with day-long windows), after which the group never fires.
     integral: Option<i128>,
@@ -101,6 +105,12 @@ impl Windows {
         }
         self.points.push_back(Point { at, key });
         for index in 0..self.groups.len() {
+            let group = &mut self.groups[index];
+            if group.first.is_none() {
+                group.first = Some(Point { at, key });
+            } else if group.next_at == Micros::MAX {
+                group.next_at = at;
+            }
             self.advance(index, at);
         }
         let horizon = horizon_minutes.saturating_mul(MICROS_PER_MINUTE);
@@ -118,22 +128,31 @@ impl Windows {
         self.base + self.points.len() as u64
     }
 
-    /// Drops from group `index` the points its window no longer needs at time `now`.
+    /// Drops from group `index` the points its window no longer needs at time `now`: a point
+    /// goes once the next one began at or before the window's start.
     fn advance(&mut self, index: usize, now: Micros) {
+        let end = self.end();
         let cutoff = now.saturating_sub(self.groups[index].window);
-        loop {
-            let start = self.groups[index].start;
-            if start + 1 >= self.end() || self.point(start + 1).at > cutoff {
-                break;
-            }
-            let (first, second) = (self.point(start), self.point(start + 1));
-            let segment = first.key.checked_mul(i128::from(second.at - first.at));
+        while self.groups[index].next_at <= cutoff {
+            let next = self.groups[index].start + 1;
+            let second = self.point(next);
+            let after = if next + 1 < end {
+                self.point(next + 1).at
+            } else {
+                Micros::MAX
+            };
             let group = &mut self.groups[index];
+            let Some(first) = group.first else {
+                break;
+            };
+            let segment = first.key.checked_mul(i128::from(second.at - first.at));
             group.integral = group
                 .integral
                 .zip(segment)
                 .and_then(|(sum, s)| sum.checked_sub(s));
-            group.start += 1;
+            group.start = next;
+            group.first = Some(second);
+            group.next_at = after;
         }
     }
 
@@ -142,10 +161,7 @@ impl Windows {
     /// or the price is not positive).
     pub fn average(&self, index: usize, now: Micros, key: i128) -> Option<Average> {
         let group = &self.groups[index];
-        if group.start >= self.end() {
-            return None;
-        }
-        let first = self.point(group.start);
+        let first = group.first?;
         let cutoff = now.checked_sub(group.window)?;
         if first.at > cutoff {
             return None;
@@ -178,6 +194,8 @@ impl Windows {
             window_minutes,
             window: window_minutes.saturating_mul(MICROS_PER_MINUTE),
             start: self.base,
+            first: self.points.front().copied(),
+            next_at: self.points.get(1).map_or(Micros::MAX, |p| p.at),
             integral,
             members: 0,
             up: KeySet::default(),
