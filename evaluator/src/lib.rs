@@ -1,6 +1,12 @@
-//! The evaluator service.
+//! The evaluator service: matches every tick against the active alerts, records each fire
+//! durably (alert update + trigger event in one transaction), then publishes it.
 
+pub mod clock;
+pub mod engine;
 mod error;
+mod metrics;
+mod processor;
+mod relay;
 mod startup;
 
 pub use error::EvaluatorError;

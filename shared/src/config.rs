@@ -208,11 +208,19 @@ impl Default for GatewaySettings {
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluatorSettings {
     pub port: u16,
+    /// Price history kept per symbol for `percent_move` averages; longer windows never fire.
+    pub history_minutes: i64,
+    /// Published outbox rows are deleted after this many hours.
+    pub outbox_retention_hours: i64,
 }
 
 impl Default for EvaluatorSettings {
     fn default() -> Self {
-        EvaluatorSettings { port: 8002 }
+        EvaluatorSettings {
+            port: 8002,
+            history_minutes: 24 * 60,
+            outbox_retention_hours: 24,
+        }
     }
 }
 
@@ -490,6 +498,11 @@ impl Settings {
                 "the three Kafka topic names must be set and distinct".to_owned(),
             ));
         }
+        if self.evaluator.history_minutes < 1 {
+            return Err(ConfigError::Invalid(
+                "evaluator.history_minutes must be at least 1".to_owned(),
+            ));
+        }
         if self.bus.channel_capacity == 0 {
             return Err(ConfigError::Invalid(
                 "bus.channel_capacity must be at least 1".to_owned(),
@@ -558,6 +571,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             }
             "INGESTOR_PORT" => s.ingestor.port = parse_env(name, value)?,
             "EVALUATOR_PORT" => s.evaluator.port = parse_env(name, value)?,
+            "EVALUATOR_HISTORY_MINUTES" => s.evaluator.history_minutes = parse_env(name, value)?,
             "NOTIFIER_PORT" => s.notifier.port = parse_env(name, value)?,
             "KAFKA_BOOTSTRAP_SERVERS" => s.bus.kafka.bootstrap_servers = non_empty(value),
             "KAFKA_PRICE_EVENTS_TOPIC" => s.bus.kafka.price_events_topic = value.to_owned(),

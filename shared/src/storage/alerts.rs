@@ -58,7 +58,7 @@ impl AlertRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct AlertRow {
+pub(crate) struct AlertRow {
     id: i64,
     user_id: i64,
     symbol: String,

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod deliveries;
+mod evaluator;
 mod prices;
 mod users;
 mod webhooks;
@@ -23,6 +24,7 @@ pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAle
 pub use deliveries::{
     DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
 };
+pub use evaluator::{FireCandidate, FireOutcome, OutboxMessage};
 pub use prices::LatestPrice;
 pub use users::UserRecord;
 pub use webhooks::WebhookRecord;

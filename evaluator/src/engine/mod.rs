@@ -1,0 +1,379 @@
+//! The matching engine: pure, in memory, no I/O.
+//!
+//! Given the alerts (via [`Engine::upsert`] / [`Engine::remove`]) and a tick, it returns the
+//! alerts that fire, in O(log n + k) for n alerts on the symbol and k fires (see [`book`]).
+//! It mirrors what the fire transaction writes (cooldown, once, version + 1) so the next tick is
+//! decided on the state storage will have. Time is whatever the caller passes: the tick's
+//! `received_at`, so a replay decides the same way.
+
+mod book;
+mod key;
+mod keyset;
+pub mod reference;
+mod slots;
+mod spec;
+mod window;
+
+use std::collections::HashMap;
+
+use shared::domain::{AlertId, Price, Symbol, TriggerPolicy};
+
+use book::{Book, LastPrice, Timer, TimerKind};
+pub use key::{exact_key, floor_ceil_keys, KEY_ONE};
+use slots::{Kind, Slot, State};
+pub use spec::{micros, AlertSpec, Fire, Micros, Rule};
+
+/// Index of a symbol inside an engine.
+pub type SymbolId = u32;
+
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// Price history kept per symbol for `percent_move`; longer windows never fill.
+    pub history_minutes: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            history_minutes: 24 * 60,
+        }
+    }
+}
+
+/// What [`Engine::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Applied,
+    /// The engine already has a newer version of this alert.
+    Stale,
+}
+
+#[derive(Debug, Default)]
+pub struct Engine {
+    config: EngineConfig,
+    symbol_ids: HashMap<Symbol, SymbolId>,
+    symbols: Vec<Symbol>,
+    books: Vec<Book>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_id: HashMap<AlertId, u32>,
+    /// Rules of alerts whose thresholds are off the key grid.
+    exotic_rules: HashMap<u32, Rule>,
+    expired: usize,
+    fired: Vec<u32>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            config,
+            ..Engine::default()
+        }
+    }
+
+    /// The id of `symbol`, registering it on first sight.
+    pub fn symbol_id(&mut self, symbol: &Symbol) -> SymbolId {
+        if let Some(&id) = self.symbol_ids.get(symbol) {
+            return id;
+        }
+        let id = self.symbols.len() as SymbolId;
+        self.symbols.push(symbol.clone());
+        self.books.push(Book::default());
+        self.symbol_ids.insert(symbol.clone(), id);
+        id
+    }
+
+    /// Alerts the engine holds that can still fire (armed, cooling down, or inert).
+    pub fn active_alerts(&self) -> usize {
+        self.by_id.len() - self.expired
+    }
+
+    /// The version the engine holds of an alert.
+    pub fn version(&self, id: AlertId) -> Option<i64> {
+        self.by_id
+            .get(&id)
+            .map(|&index| self.slots[index as usize].version)
+    }
+
+    /// The last price seen for `symbol`: the previous price of its next tick.
+    pub fn last_price(&self, symbol: SymbolId) -> Option<Price> {
+        self.books
+            .get(symbol as usize)
+            .and_then(|book| book.last.map(|last| last.price))
+    }
+
+    /// Sets the last price of a symbol, e.g. from storage at start (so `crosses` survives
+    /// restarts).
+    pub fn restore_last_price(&mut self, symbol: &Symbol, price: Price) {
+        let id = self.symbol_id(symbol);
+        let (floor, ceil) = floor_ceil_keys(price);
+        let book = &mut self.books[id as usize];
+        book.last = Some(LastPrice { price, floor, ceil });
+        book.refile(&self.slots);
+    }
+
+    /// Adds or replaces an alert, unless the engine already holds a newer version.
+    pub fn upsert(&mut self, spec: &AlertSpec) -> Upsert {
+        let index = match self.by_id.get(&spec.id) {
+            Some(&index) => {
+                if self.slots[index as usize].version > spec.version {
+                    return Upsert::Stale;
+                }
+                self.release(index);
+                index
+            }
+            None => {
+                let index = self.allocate();
+                self.by_id.insert(spec.id, index);
+                index
+            }
+        };
+        let symbol = self.symbol_id(&spec.symbol);
+        let mut slot = self.build_slot(spec, symbol);
+        slot.generation = self.slots[index as usize].generation.wrapping_add(1);
+        if slot.exotic {
+            self.exotic_rules.insert(index, spec.rule);
+        }
+        let book = &mut self.books[symbol as usize];
+        if slot.kind == Kind::Percent && slot.state != State::Inert {
+            book.join_window(slot.window_minutes);
+        }
+        if let Some(expires_at) = spec.expires_at {
+            book.schedule(Timer {
+                at: expires_at,
+                slot: index,
+                generation: slot.generation,
+                kind: TimerKind::Expire,
+            });
+        }
+        if slot.state != State::Inert {
+            match spec.last_triggered_at {
+                Some(last) => {
+                    slot.state = State::Cooling;
+                    book.schedule(Timer {
+                        at: last.saturating_add(slot.cooldown),
+                        slot: index,
+                        generation: slot.generation,
+                        kind: TimerKind::Rearm,
+                    });
+                }
+                None => {
+                    slot.state = State::Armed;
+                    book.arm(index, &slot);
+                }
+            }
+        }
+        self.slots[index as usize] = slot;
+        Upsert::Applied
+    }
+
+    /// Replaces an alert whatever version the engine holds: for state read back from storage,
+    /// which is authoritative.
+    pub fn replace(&mut self, spec: &AlertSpec) {
+        self.remove(spec.id);
+        self.upsert(spec);
+    }
+
+    /// Forgets an alert unless the engine holds a newer version (a late "paused" change must
+    /// not undo a newer activation).
+    pub fn remove_unless_newer(&mut self, id: AlertId, version: i64) -> bool {
+        if self.version(id).is_some_and(|held| held > version) {
+            return false;
+        }
+        self.remove(id)
+    }
+
+    /// Forgets an alert (deleted, paused, or its owner gone). Returns whether it was known.
+    pub fn remove(&mut self, id: AlertId) -> bool {
+        let Some(index) = self.by_id.remove(&id) else {
+            return false;
+        };
+        self.release(index);
+        self.free_slot(index);
+        true
+    }
+
+    /// Evaluates one tick of `symbol` at `price`, received at `at`, appending what fires to
+    /// `fires`. The price becomes the symbol's last price.
+    pub fn evaluate(&mut self, symbol: SymbolId, price: Price, at: Micros, fires: &mut Vec<Fire>) {
+        let Some(book) = self.books.get_mut(symbol as usize) else {
+            return;
+        };
+        let (floor, ceil) = floor_ceil_keys(price);
+        while let Some(timer) = book.due_timer(at) {
+            let slot = &mut self.slots[timer.slot as usize];
+            if slot.generation != timer.generation {
+                continue;
+            }
+            match (timer.kind, slot.state) {
+                (TimerKind::Rearm, State::Cooling) => {
+                    slot.state = State::Armed;
+                    book.arm(timer.slot, slot);
+                }
+                (TimerKind::Expire, State::Armed | State::Cooling | State::Inert) => {
+                    if slot.state == State::Armed {
+                        book.disarm(timer.slot, slot);
+                    }
+                    slot.state = State::Expired;
+                    self.expired += 1;
+                }
+                _ => {}
+            }
+        }
+        book.windows.push(at, floor, self.config.history_minutes);
+        let mut fired = std::mem::take(&mut self.fired);
+        fired.clear();
+        book.match_tick(floor, ceil, &self.slots, &mut fired);
+        book.match_percent(floor, &mut fired);
+        if !book.exotic.is_empty() {
+            let last = book.last.map(|l| l.price);
+            let rules = &self.exotic_rules;
+            let before = fired.len();
+            book.exotic.retain(|index| {
+                let holds = rules
+                    .get(index)
+                    .is_some_and(|rule| exotic_holds(rule, price, last));
+                if holds {
+                    fired.push(*index);
+                }
+                !holds
+            });
+            debug_assert!(fired.len() >= before);
+        }
+        book.last = Some(LastPrice { price, floor, ceil });
+        for &index in &fired {
+            self.fire(index, at, fires);
+        }
+        self.fired = fired;
+    }
+
+    /// Records a fire decided on slot `index` (already out of the index).
+    fn fire(&mut self, index: u32, at: Micros, fires: &mut Vec<Fire>) {
+        let slot = &mut self.slots[index as usize];
+        fires.push(Fire {
+            alert_id: slot.id,
+            version: slot.version,
+            condition: slot.kind.condition(),
+        });
+        slot.version += 1;
+        slot.state = State::Cooling;
+        let (id, once) = (slot.id, slot.once);
+        let timer = Timer {
+            at: at.saturating_add(slot.cooldown),
+            slot: index,
+            generation: slot.generation,
+            kind: TimerKind::Rearm,
+        };
+        let symbol = slot.symbol as usize;
+        if once {
+            self.by_id.remove(&id);
+            self.release(index);
+            self.free_slot(index);
+        } else {
+            self.books[symbol].schedule(timer);
+        }
+    }
+
+    fn build_slot(&self, spec: &AlertSpec, symbol: SymbolId) -> Slot {
+        let mut slot = Slot {
+            id: spec.id,
+            version: spec.version,
+            cooldown: spec.cooldown_micros(),
+            symbol,
+            once: spec.trigger == TriggerPolicy::Once,
+            kind: Kind::Above,
+            state: State::Cooling,
+            ..Slot::FREE
+        };
+        let exact = |price: Price| exact_key(price);
+        match spec.rule {
+            Rule::Above(target) | Rule::Below(target) | Rule::Crosses(target) => {
+                slot.kind = match spec.rule {
+                    Rule::Above(_) => Kind::Above,
+                    Rule::Below(_) => Kind::Below,
+                    _ => Kind::Crosses,
+                };
+                match exact(target) {
+                    Some(key) => slot.low = key,
+                    None => slot.exotic = true,
+                }
+            }
+            Rule::Range { low, high } => {
+                slot.kind = Kind::Range;
+                match (exact(low), exact(high)) {
+                    (Some(l), Some(h)) => (slot.low, slot.high) = (l, h),
+                    _ => slot.exotic = true,
+                }
+                if low > high {
+                    slot.state = State::Inert;
+                }
+            }
+            Rule::PercentMove {
+                percent,
+                direction,
+                window_minutes,
+            } => {
+                slot.kind = Kind::Percent;
+                slot.direction = direction;
+                slot.window_minutes = window_minutes;
+                // A percent off the grid is rounded up: it can only fire later, never earlier.
+                slot.low = floor_ceil_keys(percent).1;
+                if window_minutes > self.config.history_minutes {
+                    slot.state = State::Inert;
+                }
+            }
+        }
+        slot
+    }
+
+    fn allocate(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot::FREE);
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Takes slot `index` out of every structure except `by_id` and the slab itself.
+    fn release(&mut self, index: u32) {
+        let slot = self.slots[index as usize];
+        let book = &mut self.books[slot.symbol as usize];
+        match slot.state {
+            State::Armed => book.disarm(index, &slot),
+            State::Expired => self.expired -= 1,
+            _ => {}
+        }
+        if slot.kind == Kind::Percent && !matches!(slot.state, State::Inert | State::Free) {
+            book.leave_window(slot.window_minutes);
+        }
+        if slot.exotic {
+            self.exotic_rules.remove(&index);
+        }
+        self.slots[index as usize].state = State::Free;
+    }
+
+    fn free_slot(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        let generation = slot.generation.wrapping_add(1);
+        *slot = Slot {
+            generation,
+            ..Slot::FREE
+        };
+        self.free.push(index);
+    }
+}
+
+/// The API.md semantics in decimals, for thresholds off the key grid.
+fn exotic_holds(rule: &Rule, price: Price, last: Option<Price>) -> bool {
+    match *rule {
+        Rule::Above(target) => price >= target,
+        Rule::Below(target) => price <= target,
+        Rule::Crosses(target) => {
+            last.is_some_and(|l| (l < target && target <= price) || (l > target && target >= price))
+        }
+        Rule::Range { low, high } => low <= price && price <= high,
+        Rule::PercentMove { .. } => false,
+    }
+}

@@ -1,0 +1,127 @@
+//! What the engine knows about an alert: only what deciding a fire needs.
+
+use chrono::{DateTime, Utc};
+use shared::domain::{AlertCondition, AlertId, MoveDirection, Price, Symbol, TriggerPolicy};
+use shared::events::AlertSnapshot;
+use shared::storage::AlertRecord;
+
+/// Times inside the engine: microseconds since the Unix epoch (the precision storage keeps).
+pub type Micros = i64;
+
+pub fn micros(at: DateTime<Utc>) -> Micros {
+    at.timestamp_micros()
+}
+
+/// The condition of an alert with its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Above(Price),
+    Below(Price),
+    Crosses(Price),
+    /// Inclusive; an inverted range (`low > high`) never fires.
+    Range {
+        low: Price,
+        high: Price,
+    },
+    /// Fires when the price is at least `percent` % away from its time-weighted average over
+    /// the last `window_minutes`, in `direction`.
+    PercentMove {
+        percent: Price,
+        direction: MoveDirection,
+        window_minutes: i64,
+    },
+}
+
+impl Rule {
+    pub fn condition(&self) -> AlertCondition {
+        match self {
+            Rule::Above(_) => AlertCondition::Above,
+            Rule::Below(_) => AlertCondition::Below,
+            Rule::Crosses(_) => AlertCondition::Crosses,
+            Rule::Range { .. } => AlertCondition::Range,
+            Rule::PercentMove { .. } => AlertCondition::PercentMove,
+        }
+    }
+
+    /// The rule of a stored alert; `None` when its fields do not make one (e.g. a range
+    /// without an upper bound), which the engine then never fires.
+    pub fn from_fields(
+        condition: AlertCondition,
+        target_price: Price,
+        target_price_high: Option<Price>,
+        direction: Option<MoveDirection>,
+        window_minutes: Option<i64>,
+    ) -> Option<Rule> {
+        Some(match condition {
+            AlertCondition::Above => Rule::Above(target_price),
+            AlertCondition::Below => Rule::Below(target_price),
+            AlertCondition::Crosses => Rule::Crosses(target_price),
+            AlertCondition::Range => Rule::Range {
+                low: target_price,
+                high: target_price_high?,
+            },
+            AlertCondition::PercentMove => Rule::PercentMove {
+                percent: target_price,
+                direction: direction.unwrap_or_default(),
+                window_minutes: window_minutes.filter(|w| *w > 0)?,
+            },
+        })
+    }
+}
+
+/// An active alert as the engine indexes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSpec {
+    pub id: AlertId,
+    pub symbol: Symbol,
+    pub rule: Rule,
+    pub cooldown_minutes: i64,
+    pub trigger: TriggerPolicy,
+    pub expires_at: Option<Micros>,
+    pub last_triggered_at: Option<Micros>,
+    pub version: i64,
+}
+
+impl AlertSpec {
+    /// The spec of an alert change; `None` for an inactive alert or one without a valid rule.
+    pub fn from_snapshot(alert: &AlertSnapshot) -> Option<AlertSpec> {
+        if !alert.active {
+            return None;
+        }
+        Some(AlertSpec {
+            id: alert.id,
+            symbol: alert.symbol.clone(),
+            rule: Rule::from_fields(
+                alert.condition,
+                alert.target_price,
+                alert.target_price_high,
+                alert.direction,
+                alert.window_minutes,
+            )?,
+            cooldown_minutes: alert.cooldown_minutes,
+            trigger: alert.trigger,
+            expires_at: alert.expires_at.map(micros),
+            last_triggered_at: alert.last_triggered_at.map(micros),
+            version: alert.version,
+        })
+    }
+
+    /// The spec of a stored alert (same rules as [`AlertSpec::from_snapshot`]).
+    pub fn from_record(alert: &AlertRecord) -> Option<AlertSpec> {
+        AlertSpec::from_snapshot(&alert.snapshot())
+    }
+
+    /// Microseconds an alert waits after a fire; never negative.
+    pub fn cooldown_micros(&self) -> Micros {
+        self.cooldown_minutes.max(0).saturating_mul(60_000_000)
+    }
+}
+
+/// One alert the engine decided to fire on a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fire {
+    pub alert_id: AlertId,
+    /// The version the decision was made on; the fire transaction re-checks it.
+    pub version: i64,
+    pub condition: AlertCondition,
+}

@@ -1,0 +1,127 @@
+//! The evaluator's metrics, on its own registry (served on the evaluator port).
+
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use shared::bus::Topic;
+use shared::catalogue::Catalogue;
+use shared::domain::{AlertCondition, Symbol};
+use shared::metrics::register;
+
+/// Label used for ticks of symbols outside the catalogue, so labels stay a closed set.
+const OTHER_SYMBOL: &str = "other";
+
+#[derive(Clone)]
+pub struct EvaluatorMetrics {
+    prices_evaluated: IntCounterVec,
+    alerts_triggered: IntCounterVec,
+    pub match_latency: Histogram,
+    pub active_alerts: IntGauge,
+    pub outbox_backlog: IntGauge,
+    malformed_messages: IntCounterVec,
+    catalogue: std::sync::Arc<Catalogue>,
+}
+
+impl EvaluatorMetrics {
+    pub fn new(registry: &Registry, catalogue: std::sync::Arc<Catalogue>) -> EvaluatorMetrics {
+        let prices_evaluated = register(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "evaluator_prices_evaluated_total",
+                    "Ticks evaluated, by symbol",
+                ),
+                &["symbol"],
+            )
+            .expect("valid metric definition"),
+        );
+        for symbol in catalogue.symbols() {
+            prices_evaluated.with_label_values(&[symbol.as_str()]);
+        }
+        let alerts_triggered = register(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "evaluator_alerts_triggered_total",
+                    "Alert fires recorded (each one trigger event), by condition",
+                ),
+                &["condition"],
+            )
+            .expect("valid metric definition"),
+        );
+        for condition in AlertCondition::ALL {
+            alerts_triggered.with_label_values(&[condition.as_str()]);
+        }
+        let match_latency = register(
+            registry,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "evaluator_match_latency_seconds",
+                    "Time to match one tick against the in-memory index",
+                )
+                .buckets(vec![
+                    1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3, 1e-2,
+                ]),
+            )
+            .expect("valid metric definition"),
+        );
+        let active_alerts = register(
+            registry,
+            IntGauge::new(
+                "evaluator_active_alerts",
+                "Alerts in the evaluator's index that can still fire",
+            )
+            .expect("valid metric definition"),
+        );
+        let outbox_backlog = register(
+            registry,
+            IntGauge::new(
+                "evaluator_outbox_backlog",
+                "Trigger events recorded but not yet published",
+            )
+            .expect("valid metric definition"),
+        );
+        let malformed_messages = register(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "evaluator_malformed_messages_total",
+                    "Bus messages that could not be decoded and were skipped, by topic",
+                ),
+                &["topic"],
+            )
+            .expect("valid metric definition"),
+        );
+        for topic in [Topic::PriceEvents, Topic::AlertChanges] {
+            malformed_messages.with_label_values(&[topic.default_name()]);
+        }
+        EvaluatorMetrics {
+            prices_evaluated,
+            alerts_triggered,
+            match_latency,
+            active_alerts,
+            outbox_backlog,
+            malformed_messages,
+            catalogue,
+        }
+    }
+
+    pub fn price_evaluated(&self, symbol: &Symbol) {
+        let label = if self.catalogue.contains(symbol) {
+            symbol.as_str()
+        } else {
+            OTHER_SYMBOL
+        };
+        self.prices_evaluated.with_label_values(&[label]).inc();
+    }
+
+    pub fn alert_triggered(&self, condition: AlertCondition) {
+        self.alerts_triggered
+            .with_label_values(&[condition.as_str()])
+            .inc();
+    }
+
+    pub fn malformed(&self, topic: Topic) {
+        self.malformed_messages
+            .with_label_values(&[topic.default_name()])
+            .inc();
+    }
+}

@@ -1,0 +1,165 @@
+//! The evaluator's state machine: the engine plus the durable record of each tick.
+//!
+//! A tick is first decided in memory ([`Processor::decide`]), then recorded in one
+//! transaction ([`Processor::record`]); alerts the transaction rejects are re-read from
+//! storage so the index converges on what is stored even if a change message was lost.
+
+use std::time::Instant;
+
+use shared::domain::{AlertId, Price};
+use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
+use shared::storage::{Database, FireCandidate, FireOutcome, StorageError};
+
+use crate::engine::{micros, AlertSpec, Engine, EngineConfig, Fire};
+use crate::metrics::EvaluatorMetrics;
+use crate::EvaluatorError;
+
+/// What the engine decided for one tick, to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The symbol's last price before this tick.
+    pub previous: Option<Price>,
+    /// Alerts to fire, by id.
+    pub candidates: Vec<FireCandidate>,
+}
+
+pub struct Processor {
+    engine: Engine,
+    db: Database,
+    metrics: EvaluatorMetrics,
+    fires: Vec<Fire>,
+}
+
+impl Processor {
+    /// Builds the index from storage: last prices first (so ranges are filed against them),
+    /// then every active alert of an active user.
+    pub async fn load(
+        db: Database,
+        metrics: EvaluatorMetrics,
+        config: EngineConfig,
+    ) -> Result<Processor, EvaluatorError> {
+        let prices = db.evaluator_last_prices().await?;
+        let alerts = db.active_alerts().await?;
+        let engine = tokio::task::spawn_blocking(move || {
+            let mut engine = Engine::new(config);
+            for (symbol, price) in prices {
+                engine.restore_last_price(&symbol, price);
+            }
+            for alert in &alerts {
+                if let Some(spec) = AlertSpec::from_record(alert) {
+                    engine.upsert(&spec);
+                }
+            }
+            engine
+        })
+        .await
+        .map_err(|e| EvaluatorError::Load(e.to_string()))?;
+        metrics.active_alerts.set(engine.active_alerts() as i64);
+        tracing::info!(active_alerts = engine.active_alerts(), "alert index loaded");
+        Ok(Processor {
+            engine,
+            db,
+            metrics,
+            fires: Vec::new(),
+        })
+    }
+
+    pub fn apply_change(&mut self, change: &AlertChange) {
+        match &change.kind {
+            AlertChangeKind::Upserted { alert } => match AlertSpec::from_snapshot(alert) {
+                Some(spec) => {
+                    self.engine.upsert(&spec);
+                }
+                None => {
+                    self.engine.remove_unless_newer(alert.id, alert.version);
+                }
+            },
+            AlertChangeKind::Deleted { alert_id, .. } => {
+                self.engine.remove(*alert_id);
+            }
+        }
+        self.metrics
+            .active_alerts
+            .set(self.engine.active_alerts() as i64);
+    }
+
+    /// Matches a tick in memory. The engine moves what fires into cooldown right away, as the
+    /// record will.
+    pub fn decide(&mut self, tick: &PriceTick) -> Decision {
+        let symbol = self.engine.symbol_id(&tick.symbol);
+        let previous = self.engine.last_price(symbol);
+        self.fires.clear();
+        let started = Instant::now();
+        self.engine.evaluate(
+            symbol,
+            tick.price,
+            micros(tick.received_at),
+            &mut self.fires,
+        );
+        self.metrics
+            .match_latency
+            .observe(started.elapsed().as_secs_f64());
+        self.fires.sort();
+        Decision {
+            previous,
+            candidates: self
+                .fires
+                .iter()
+                .map(|fire| FireCandidate {
+                    alert_id: fire.alert_id,
+                    version: fire.version,
+                })
+                .collect(),
+        }
+    }
+
+    /// Records a decided tick in one transaction; returns the trigger events written to the
+    /// outbox. Safe to retry after an error: nothing was written then.
+    pub async fn record(
+        &mut self,
+        tick: &PriceTick,
+        decision: &Decision,
+    ) -> Result<Vec<TriggerEvent>, StorageError> {
+        let outcomes = self
+            .db
+            .record_tick(tick, decision.previous, &decision.candidates)
+            .await?;
+        let mut events = Vec::new();
+        for (candidate, outcome) in decision.candidates.iter().zip(outcomes) {
+            match outcome {
+                FireOutcome::Fired(event) => {
+                    self.metrics.alert_triggered(event.condition);
+                    events.push(*event);
+                }
+                FireOutcome::Rejected => self.resync(candidate.alert_id).await?,
+            }
+        }
+        self.metrics.price_evaluated(&tick.symbol);
+        self.metrics
+            .active_alerts
+            .set(self.engine.active_alerts() as i64);
+        Ok(events)
+    }
+
+    /// Re-reads an alert the fire transaction refused, so the index matches storage.
+    async fn resync(&mut self, id: AlertId) -> Result<(), StorageError> {
+        let spec = self
+            .db
+            .active_alert(id)
+            .await?
+            .as_ref()
+            .and_then(AlertSpec::from_record);
+        tracing::debug!(
+            alert_id = id,
+            still_active = spec.is_some(),
+            "fire rejected by storage"
+        );
+        match spec {
+            Some(spec) => self.engine.replace(&spec),
+            None => {
+                self.engine.remove(id);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,243 @@
+//! A real evaluator on a fresh database and an in-process bus, with typed helpers.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use shared::bus::{BusError, EventBus, InProcessBus, Subscription, Topic};
+use shared::config::Settings;
+use shared::context::ServiceContext;
+use shared::domain::{AlertCondition, TriggerPolicy};
+use shared::events::{AlertChange, PriceTick, TriggerEvent};
+use shared::storage::{AlertRecord, Database, NewAlert};
+use shared::testing::{fresh_database, Engine, TestDatabase};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub fn at(second: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+        .single()
+        .expect("time")
+        + chrono::Duration::seconds(second)
+}
+
+pub fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick {
+    PriceTick {
+        schema_version: 1,
+        symbol: symbol.parse().expect("symbol"),
+        price: price.parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        source: "simulated".into(),
+        timestamp: received_at,
+        received_at,
+    }
+}
+
+pub fn alert(symbol: &str, condition: AlertCondition, target: &str) -> NewAlert {
+    NewAlert {
+        symbol: symbol.parse().expect("symbol"),
+        condition,
+        target_price: target.parse().expect("price"),
+        target_price_high: None,
+        notification_types: "email".parse().expect("channels"),
+        cooldown_minutes: 60,
+        trigger: TriggerPolicy::Repeat,
+        direction: None,
+        window_minutes: None,
+        expires_at: None,
+    }
+}
+
+/// A bus whose notifications never get through: publishing one hangs, as if the process
+/// died right after recording the fire and before its publish completed.
+pub struct StalledNotifications(pub InProcessBus);
+
+#[async_trait]
+impl EventBus for StalledNotifications {
+    async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError> {
+        if topic == Topic::Notifications {
+            std::future::pending::<()>().await;
+        }
+        self.0.publish(topic, key, payload).await
+    }
+
+    async fn subscribe(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.0.subscribe(topic, group).await
+    }
+}
+
+/// A running evaluator and what a test needs to drive it.
+pub struct TestEvaluator {
+    pub port: u16,
+    pub bus: Arc<dyn EventBus>,
+    pub notifications: Box<dyn Subscription>,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+pub struct TestWorld {
+    pub database: TestDatabase,
+    pub user_id: i64,
+}
+
+impl TestWorld {
+    pub async fn new(engine: Engine) -> TestWorld {
+        let database = fresh_database(engine).await;
+        let email = "ann@example.com".parse().expect("email");
+        let user = database
+            .db
+            .create_user(&email, "hash", None)
+            .await
+            .expect("user");
+        TestWorld {
+            database,
+            user_id: user.id,
+        }
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.database.db
+    }
+
+    /// A second connection pool on the same database, as a restarted process would open.
+    pub async fn reopen(&self) -> Database {
+        Database::connect(&self.database.url, 4)
+            .await
+            .expect("reopen the database")
+    }
+
+    pub async fn create_alert(&self, alert: &NewAlert) -> AlertRecord {
+        self.db()
+            .create_alert(self.user_id, alert, 1000)
+            .await
+            .expect("insert")
+            .expect("under quota")
+    }
+
+    /// Starts an evaluator on `db` and `bus`, with a notifications subscriber in place first.
+    pub async fn spawn(&self, db: Database, bus: Arc<dyn EventBus>) -> TestEvaluator {
+        let notifications = bus
+            .subscribe(Topic::Notifications, "test-notifier")
+            .await
+            .expect("subscribe");
+        let mut settings = Settings::default();
+        settings.gateway.host = [127, 0, 0, 1].into();
+        settings.evaluator.port = 0;
+        let context = ServiceContext::new(settings, db, bus.clone());
+        let app = evaluator::Application::build(context)
+            .await
+            .expect("build the evaluator");
+        let port = app.port();
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(stop).await.expect("evaluator runs");
+        });
+        TestEvaluator {
+            port,
+            bus,
+            notifications,
+            shutdown,
+            task,
+        }
+    }
+
+    pub async fn spawn_default(&self) -> TestEvaluator {
+        let db = self.reopen().await;
+        self.spawn(db, Arc::new(InProcessBus::new(64))).await
+    }
+}
+
+impl TestEvaluator {
+    pub async fn publish_tick(&self, tick: &PriceTick) {
+        shared::bus::publish_json(
+            self.bus.as_ref(),
+            Topic::PriceEvents,
+            tick.symbol.as_str(),
+            tick,
+        )
+        .await
+        .expect("publish tick");
+    }
+
+    pub async fn publish_change(&self, change: &AlertChange) {
+        shared::bus::publish_json(
+            self.bus.as_ref(),
+            Topic::AlertChanges,
+            change.symbol().as_str(),
+            change,
+        )
+        .await
+        .expect("publish change");
+    }
+
+    pub async fn publish_raw(&self, topic: Topic, payload: &[u8]) {
+        self.bus
+            .publish(topic, "BTC", payload.to_vec())
+            .await
+            .expect("publish raw");
+    }
+
+    pub async fn next_notification(&mut self) -> TriggerEvent {
+        let message = tokio::time::timeout(DEADLINE, self.notifications.next())
+            .await
+            .expect("a notification within the deadline")
+            .expect("bus open");
+        serde_json::from_slice(&message.payload).expect("a trigger event")
+    }
+
+    /// Stops gracefully and waits.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("evaluator task ends");
+    }
+
+    /// Stops without any cleanup, like a killed process.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    pub async fn metrics(&self) -> String {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect to the ops port");
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("send request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("read response");
+        assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"));
+        response
+    }
+}
+
+/// Polls `check` until it holds or the deadline passes.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,252 @@
+//! The evaluator's durable state: per-symbol last prices, and fires recorded together with
+//! their trigger events (the outbox) in one transaction.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+
+use super::alerts::ALERT_COLUMNS;
+use super::{now, AlertRecord, Database, StorageError, StorageResult};
+use crate::domain::{AlertId, Price, Symbol};
+use crate::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
+use crate::on_pool;
+
+/// A fire the evaluator decided on: the alert and the version it was decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FireCandidate {
+    pub alert_id: AlertId,
+    pub version: i64,
+}
+
+/// What the fire transaction did with one candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FireOutcome {
+    /// Recorded: count, last trigger, version + 1 (and inactive for `once`), event in the outbox.
+    Fired(Box<TriggerEvent>),
+    /// The row no longer allows it (deleted, paused, changed, expired, cooling down, owner
+    /// inactive). Nothing was written for it.
+    Rejected,
+}
+
+/// An outbox row waiting to be published.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub message_key: String,
+    pub payload: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct FireRow {
+    user_id: i64,
+    symbol: String,
+    condition: String,
+    target_price: Price,
+    target_price_high: Option<Price>,
+    notification_types: String,
+    cooldown_minutes: i64,
+    active: bool,
+    expires_at: Option<DateTime<Utc>>,
+    last_triggered_at: Option<DateTime<Utc>>,
+    version: i64,
+    email: String,
+    phone: Option<String>,
+    user_active: bool,
+}
+
+impl FireRow {
+    /// Whether the stored alert still fires at `at` on the version the decision was made on.
+    fn allows(&self, candidate: &FireCandidate, symbol: &Symbol, at: DateTime<Utc>) -> bool {
+        let cooled_down = self.last_triggered_at.is_none_or(|last| {
+            let cooldown =
+                Duration::try_minutes(self.cooldown_minutes.max(0)).unwrap_or(Duration::MAX);
+            last.checked_add_signed(cooldown)
+                .is_none_or(|end| at >= end)
+        });
+        self.active
+            && self.user_active
+            && self.version == candidate.version
+            && self.symbol == symbol.as_str()
+            && self.expires_at.is_none_or(|expiry| at < expiry)
+            && cooled_down
+    }
+
+    fn event(
+        &self,
+        id: AlertId,
+        tick: &PriceTick,
+        previous: Option<Price>,
+        at: DateTime<Utc>,
+    ) -> StorageResult<TriggerEvent> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("alert {id}: invalid {what}"));
+        Ok(TriggerEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: uuid::Uuid::now_v7(),
+            alert_id: id,
+            user_id: self.user_id,
+            user_email: self.email.clone(),
+            user_phone: self.phone.clone(),
+            symbol: tick.symbol.clone(),
+            condition: self.condition.parse().map_err(|_| corrupt("condition"))?,
+            target_price: self.target_price,
+            target_price_high: self.target_price_high,
+            current_price: tick.price,
+            previous_price: previous,
+            currency: tick.currency.clone(),
+            notification_types: self
+                .notification_types
+                .parse()
+                .map_err(|_| corrupt("notification_types"))?,
+            timestamp: at,
+        })
+    }
+}
+
+const FIRE_ROW_SQL: &str = "select a.user_id, a.symbol, a.condition, a.target_price, \
+    a.target_price_high, a.notification_types, a.cooldown_minutes, a.active, a.expires_at, \
+    a.last_triggered_at, a.version, u.email, u.phone, u.is_active as user_active \
+    from alerts a join users u on u.id = a.user_id where a.id = $1";
+
+const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_count + 1, \
+    last_triggered_at = $2, \
+    active = case when trigger_policy = 'once' then false else active end, \
+    version = version + 1, updated_at = $3 where id = $1 and version = $4";
+
+const OUTBOX_INSERT_SQL: &str = "insert into evaluator_outbox \
+    (event_id, message_key, payload, created_at) values ($1, $2, $3, $4)";
+
+const LAST_PRICE_SQL: &str = "insert into evaluator_last_prices \
+    (symbol, price, received_at, updated_at) values ($1, $2, $3, $4) \
+    on conflict (symbol) do update set price = excluded.price, \
+    received_at = excluded.received_at, updated_at = excluded.updated_at";
+
+impl Database {
+    /// Records a tick in one transaction: the symbol's last price, and for each candidate
+    /// (re-checked against its row) the alert update and its trigger event in the outbox.
+    ///
+    /// Cooldown and expiry are decided on the tick's `received_at` (at storage precision), so
+    /// replaying a tick after a crash never fires twice. Outcomes are in candidate order.
+    #[tracing::instrument(skip_all, fields(symbol = %tick.symbol, fires = candidates.len()))]
+    pub async fn record_tick(
+        &self,
+        tick: &PriceTick,
+        previous: Option<Price>,
+        candidates: &[FireCandidate],
+    ) -> StorageResult<Vec<FireOutcome>> {
+        let at = tick.received_at.trunc_subsecs(6);
+        let written = now();
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(LAST_PRICE_SQL)
+                .bind(tick.symbol.as_str())
+                .bind(tick.price)
+                .bind(at)
+                .bind(written)
+                .execute(&mut *tx)
+                .await?;
+            let mut outcomes = Vec::with_capacity(candidates.len());
+            for candidate in candidates {
+                let row = sqlx::query_as::<_, FireRow>(FIRE_ROW_SQL)
+                    .bind(candidate.alert_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row.filter(|r| r.allows(candidate, &tick.symbol, at)) else {
+                    outcomes.push(FireOutcome::Rejected);
+                    continue;
+                };
+                let updated = sqlx::query(FIRE_UPDATE_SQL)
+                    .bind(candidate.alert_id)
+                    .bind(at)
+                    .bind(written)
+                    .bind(candidate.version)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if updated != 1 {
+                    outcomes.push(FireOutcome::Rejected);
+                    continue;
+                }
+                let event = row.event(candidate.alert_id, tick, previous, at)?;
+                let payload = serde_json::to_string(&event)
+                    .map_err(|e| StorageError::Corrupt(format!("unencodable event: {e}")))?;
+                sqlx::query(OUTBOX_INSERT_SQL)
+                    .bind(event.event_id.to_string())
+                    .bind(event.user_id.to_string())
+                    .bind(payload)
+                    .bind(written)
+                    .execute(&mut *tx)
+                    .await?;
+                outcomes.push(FireOutcome::Fired(Box::new(event)));
+            }
+            tx.commit().await?;
+            Ok::<_, StorageError>(outcomes)
+        }.await)
+    }
+
+    /// The evaluator's last price of every symbol it has seen.
+    pub async fn evaluator_last_prices(&self) -> StorageResult<Vec<(Symbol, Price)>> {
+        const SQL: &str = "select symbol, price from evaluator_last_prices order by symbol";
+        let rows: Vec<(String, Price)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(symbol, price)| {
+                let symbol = symbol
+                    .parse()
+                    .map_err(|_| StorageError::Corrupt(format!("last price symbol {symbol}")))?;
+                Ok((symbol, price))
+            })
+            .collect()
+    }
+
+    /// One alert if it is active and its owner too (what the evaluator may index).
+    pub async fn active_alert(&self, id: AlertId) -> StorageResult<Option<AlertRecord>> {
+        let sql = format!(
+            "select {ALERT_COLUMNS} from alerts where id = $1 and active \
+             and user_id in (select id from users where is_active)"
+        );
+        let row = on_pool!(self, pool => sqlx::query_as::<_, super::alerts::AlertRow>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(AlertRecord::try_from).transpose()
+    }
+
+    /// The oldest unpublished outbox rows, in the order they were written.
+    pub async fn unpublished_outbox(&self, limit: i64) -> StorageResult<Vec<OutboxMessage>> {
+        const SQL: &str = "select id, message_key, payload from evaluator_outbox \
+            where published_at is null order by id limit $1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, OutboxMessage>(SQL)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// Marks an outbox row as published.
+    pub async fn mark_outbox_published(&self, id: i64) -> StorageResult<()> {
+        const SQL: &str = "update evaluator_outbox set published_at = $2 where id = $1";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(id)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Outbox rows not yet published.
+    pub async fn outbox_backlog(&self) -> StorageResult<i64> {
+        const SQL: &str = "select count(*) from evaluator_outbox where published_at is null";
+        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
+    }
+
+    /// Deletes published outbox rows older than `before`, so the table stays small.
+    pub async fn prune_published_outbox(&self, before: DateTime<Utc>) -> StorageResult<u64> {
+        const SQL: &str =
+            "delete from evaluator_outbox where published_at is not null and published_at < $1";
+        Ok(on_pool!(self, pool => sqlx::query(SQL)
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+}

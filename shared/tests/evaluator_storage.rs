@@ -1,0 +1,224 @@
+//! The evaluator's fire transaction and outbox behave the same on PostgreSQL and SQLite.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use shared::domain::{AlertCondition, TriggerPolicy};
+use shared::events::PriceTick;
+use shared::storage::{Database, FireCandidate, FireOutcome, NewAlert};
+use shared::testing::{fresh_database, Engine};
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+        .single()
+        .expect("time")
+        + Duration::minutes(minute)
+}
+
+fn tick(price: &str, received_at: DateTime<Utc>) -> PriceTick {
+    PriceTick {
+        schema_version: 1,
+        symbol: "BTC".parse().expect("symbol"),
+        price: price.parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        source: "simulated".into(),
+        timestamp: received_at,
+        received_at,
+    }
+}
+
+fn above(target: &str, trigger: TriggerPolicy) -> NewAlert {
+    NewAlert {
+        symbol: "BTC".parse().expect("symbol"),
+        condition: AlertCondition::Above,
+        target_price: target.parse().expect("price"),
+        target_price_high: None,
+        notification_types: "email,sms".parse().expect("channels"),
+        cooldown_minutes: 10,
+        trigger,
+        direction: None,
+        window_minutes: None,
+        expires_at: None,
+    }
+}
+
+async fn user_with_alert(db: &Database, alert: &NewAlert) -> (i64, i64) {
+    let email = "ann@example.com".parse().expect("email");
+    let phone = "+14155552671".parse().expect("phone");
+    let user = db
+        .create_user(&email, "hash", Some(&phone))
+        .await
+        .expect("user");
+    let alert = db
+        .create_alert(user.id, alert, 100)
+        .await
+        .expect("insert")
+        .expect("under quota");
+    (user.id, alert.id)
+}
+
+async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let candidate = FireCandidate {
+        alert_id,
+        version: 1,
+    };
+    let outcomes = db
+        .record_tick(
+            &tick("101.5", at(0)),
+            Some("99".parse().expect("p")),
+            &[candidate],
+        )
+        .await
+        .expect("recorded");
+    let FireOutcome::Fired(event) = &outcomes[0] else {
+        panic!("expected a fire, got {outcomes:?}");
+    };
+    assert_eq!(event.user_id, user_id);
+    assert_eq!(event.user_email, "ann@example.com");
+    assert_eq!(event.user_phone.as_deref(), Some("+14155552671"));
+    assert_eq!(event.current_price.to_string(), "101.5");
+    assert_eq!(
+        event.previous_price.map(|p| p.to_string()).as_deref(),
+        Some("99")
+    );
+    assert_eq!(event.notification_types.to_string(), "email,sms");
+    assert_eq!(event.timestamp, at(0));
+
+    let alert = db
+        .user_alert(user_id, alert_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(alert.triggered_count, 1);
+    assert_eq!(alert.last_triggered_at, Some(at(0)));
+    assert_eq!(alert.version, 2);
+    assert!(alert.active);
+
+    let pending = db.unpublished_outbox(10).await.expect("outbox");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].message_key, user_id.to_string());
+    let decoded: shared::events::TriggerEvent =
+        serde_json::from_str(&pending[0].payload).expect("payload is an event");
+    assert_eq!(&decoded, event.as_ref());
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 1);
+    db.mark_outbox_published(pending[0].id).await.expect("mark");
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
+    assert!(db.unpublished_outbox(10).await.expect("outbox").is_empty());
+
+    let prices = db.evaluator_last_prices().await.expect("prices");
+    assert_eq!(prices.len(), 1);
+    assert_eq!(prices[0].1.to_string(), "101.5");
+}
+
+async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let (_, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let first = FireCandidate {
+        alert_id,
+        version: 1,
+    };
+    db.record_tick(&tick("101", at(0)), None, &[first])
+        .await
+        .expect("recorded");
+    let replay = db
+        .record_tick(&tick("101", at(0)), None, &[first])
+        .await
+        .expect("recorded");
+    assert_eq!(replay, vec![FireOutcome::Rejected], "stale version");
+    let next = FireCandidate {
+        alert_id,
+        version: 2,
+    };
+    let cooling = db
+        .record_tick(&tick("101", at(9)), None, &[next])
+        .await
+        .expect("recorded");
+    assert_eq!(cooling, vec![FireOutcome::Rejected], "still cooling down");
+    let cooled = db
+        .record_tick(&tick("101", at(10)), None, &[next])
+        .await
+        .expect("recorded");
+    assert!(matches!(cooled[0], FireOutcome::Fired(_)));
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 2);
+}
+
+async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Once)).await;
+    let outcomes = db
+        .record_tick(
+            &tick("100", at(0)),
+            None,
+            &[FireCandidate {
+                alert_id,
+                version: 1,
+            }],
+        )
+        .await
+        .expect("recorded");
+    assert!(matches!(outcomes[0], FireOutcome::Fired(_)));
+    let alert = db
+        .user_alert(user_id, alert_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(!alert.active);
+    assert!(db.active_alert(alert_id).await.expect("read").is_none());
+}
+
+async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let candidate = FireCandidate {
+        alert_id,
+        version: 1,
+    };
+    shared::on_pool!(db, pool => sqlx::query("update users set is_active = false where id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("deactivate user");
+    let rejected = db
+        .record_tick(&tick("101", at(0)), None, &[candidate])
+        .await
+        .expect("recorded");
+    assert_eq!(rejected, vec![FireOutcome::Rejected], "inactive owner");
+    assert!(db.active_alert(alert_id).await.expect("read").is_none());
+    db.delete_alert(user_id, alert_id).await.expect("delete");
+    let rejected = db
+        .record_tick(&tick("101", at(1)), None, &[candidate])
+        .await
+        .expect("recorded");
+    assert_eq!(rejected, vec![FireOutcome::Rejected], "deleted");
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
+}
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(shared::testing::Engine::Postgres).await;
+            })*
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(shared::testing::Engine::Sqlite).await;
+            })*
+        }
+    };
+}
+
+on_both_engines!(
+    a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,
+    replaying_a_tick_or_a_stale_version_never_fires_twice,
+    a_once_alert_is_deactivated_by_its_fire,
+    paused_deleted_or_ownerless_alerts_are_rejected,
+);
