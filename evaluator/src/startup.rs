@@ -49,9 +49,13 @@ impl Application {
         let registry = service_registry("evaluator");
         let metrics = EvaluatorMetrics::new(&registry, context.catalogue.clone());
         let group = context.consumer_group("evaluator");
+        // Evaluators share the ticks (one group), but each must see every alert change: after a
+        // rebalance it may own any symbol. So changes are read in a group of this instance's
+        // own, from the start of the log; versions make replayed changes harmless.
+        let changes_group = format!("{group}-changes-{}", uuid::Uuid::new_v4().simple());
         // Subscribe before loading: a change made meanwhile is then both in the snapshot and
         // in the queue, and versions make applying it twice harmless.
-        let changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
+        let changes = context.bus.subscribe(Topic::AlertChanges, &changes_group).await?;
         let prices = context.bus.subscribe(Topic::PriceEvents, &group).await?;
         let settings = &context.settings.evaluator;
         let config = EngineConfig {
