@@ -1,7 +1,153 @@
+//! Errors: `GatewayError` for start-up, `ApiError` for requests (the only place errors become HTTP).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("could not bind the gateway port: {0}")]
     Bind(#[source] std::io::Error),
     #[error("the gateway server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("JWT secret: {0}")]
+    JwtSecret(String),
+    #[error("could not subscribe to price events: {0}")]
+    Bus(#[from] shared::bus::BusError),
+    #[error("storage: {0}")]
+    Storage(#[from] shared::storage::StorageError),
 }
+
+/// One FastAPI-style validation problem: `{"type","loc","msg","input"}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldError {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub loc: Vec<String>,
+    pub msg: String,
+    pub input: Value,
+}
+
+impl FieldError {
+    pub fn new(kind: &'static str, loc: &[&str], msg: impl Into<String>, input: Value) -> Self {
+        FieldError {
+            kind,
+            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
+            msg: msg.into(),
+            input,
+        }
+    }
+}
+
+/// Everything a request can fail with. 4xx say what was wrong; 5xx say nothing internal.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not authenticated")]
+    NotAuthenticated,
+    #[error("invalid credentials")]
+    InvalidToken,
+    #[error("incorrect email or password")]
+    IncorrectLogin,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("rate limited")]
+    RateLimited {
+        retry_after_secs: u64,
+        detail: &'static str,
+    },
+    #[error("service overloaded")]
+    Overloaded,
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<shared::storage::StorageError> for ApiError {
+    fn from(error: shared::storage::StorageError) -> Self {
+        ApiError::Internal(anyhow::Error::new(error))
+    }
+}
+
+impl ApiError {
+    pub fn validation(error: FieldError) -> ApiError {
+        ApiError::Validation(vec![error])
+    }
+
+    pub fn alert_not_found() -> ApiError {
+        ApiError::NotFound("Alert not found".to_owned())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotAuthenticated | ApiError::InvalidToken | ApiError::IncorrectLogin => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> Value {
+        match self {
+            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Unprocessable(m) => {
+                json!(m)
+            }
+            ApiError::NotAuthenticated => json!("Not authenticated"),
+            ApiError::InvalidToken => json!("Could not validate credentials"),
+            ApiError::IncorrectLogin => json!("Incorrect email or password"),
+            ApiError::MethodNotAllowed => json!("Method Not Allowed"),
+            ApiError::UnsupportedMediaType(m) => json!(m),
+            ApiError::Validation(errors) => json!(errors),
+            ApiError::RateLimited { detail, .. } => json!(detail),
+            ApiError::Overloaded => json!("Service temporarily overloaded; retry shortly"),
+            ApiError::Internal(_) => json!("Internal server error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        let status = self.status();
+        let mut response = (status, Json(json!({ "detail": self.detail() }))).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::NotAuthenticated | ApiError::InvalidToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,35 +1,173 @@
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use shared::catalogue::{Catalogue, ProviderKind};
+use shared::config::{IngestorSettings, PriceSource};
 use shared::context::ServiceContext;
-use shared::metrics::{ops_router, service_registry, OpsServer};
+use shared::metrics::{service_registry, OpsServer};
+use shared::storage::LatestPrice;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::IngestorError;
+use crate::breaker::CircuitBreaker;
+use crate::filter::QuoteFilter;
+use crate::http::{Budget, PoliteClient};
+use crate::metrics::IngestorMetrics;
+use crate::poller::Poller;
+use crate::providers::coingecko::{self, Coin, CoinGecko};
+use crate::providers::simulated::{self, Simulated};
+use crate::providers::yahoo::{self, Ticker, Yahoo};
+use crate::providers::PriceProvider;
+use crate::publisher::Publisher;
+use crate::{ops, IngestorError};
 
 /// The ingestor, bound and ready to run.
 pub struct Application {
     ops: OpsServer,
+    pollers: Vec<Poller>,
 }
 
 impl Application {
-    /// Binds the ops port (`/health`, `/metrics`) and subscribes to the bus.
+    /// Binds the ops port and prepares one poller per provider, starting from the stored
+    /// latest prices. Nothing is fetched or published before [`Application::run_until_stopped`].
     pub async fn build(context: ServiceContext) -> Result<Application, IngestorError> {
+        let settings = &context.settings.ingestor;
         let registry = service_registry("ingestor");
-        let addr = SocketAddr::new(
-            context.settings.gateway.host,
-            context.settings.ingestor.port,
+        let stored = context.db.latest_prices().await?;
+        let topic = context.settings.bus.kafka.price_events_topic.clone();
+        let metrics = IngestorMetrics::register(
+            &registry,
+            context.catalogue.instruments().map(|i| {
+                (
+                    source_of(settings, i.provider),
+                    i.symbol.as_str(),
+                    i.asset_class.as_str(),
+                )
+            }),
+            &topic,
         );
-        let ops = OpsServer::bind(addr, ops_router(registry))
+        let publisher = Publisher::new(
+            context.bus.clone(),
+            context.db.clone(),
+            topic,
+            metrics.clone(),
+        );
+        let providers = providers_for(settings, &context.catalogue, &stored, &metrics)?;
+        let pollers = providers
+            .into_iter()
+            .map(|provider| {
+                Poller::new(
+                    provider,
+                    CircuitBreaker::new(
+                        settings.circuit_breaker.failure_threshold,
+                        Duration::from_millis(settings.circuit_breaker.open_ms),
+                    ),
+                    QuoteFilter::new(settings.glitch_band_percent, &stored),
+                    publisher.clone(),
+                    metrics.clone(),
+                )
+            })
+            .collect();
+        let addr = SocketAddr::new(context.settings.gateway.host, settings.port);
+        let ops = OpsServer::bind(addr, ops::router(registry, context.catalogue.clone()))
             .await
             .map_err(IngestorError::Bind)?;
-        Ok(Application { ops })
+        Ok(Application { ops, pollers })
     }
 
     pub fn port(&self) -> u16 {
         self.ops.port()
     }
 
+    /// Serves the ops port and polls every provider until `shutdown`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), IngestorError> {
-        self.ops.run(shutdown).await.map_err(IngestorError::Serve)
+        let stop = shutdown.child_token();
+        let mut pollers = JoinSet::new();
+        for poller in self.pollers {
+            pollers.spawn(poller.run(stop.clone()));
+        }
+        let served = self.ops.run(stop.clone()).await;
+        // The ops server stops on shutdown or on failure; either way the pollers stop too.
+        stop.cancel();
+        while pollers.join_next().await.is_some() {}
+        served.map_err(IngestorError::Serve)
     }
+}
+
+fn source_of(settings: &IngestorSettings, provider: ProviderKind) -> &'static str {
+    match (settings.price_source, provider) {
+        (PriceSource::Simulated, _) => simulated::SOURCE,
+        (PriceSource::Live, ProviderKind::Coingecko) => coingecko::SOURCE,
+        (PriceSource::Live, ProviderKind::Yahoo) => yahoo::SOURCE,
+    }
+}
+
+fn providers_for(
+    settings: &IngestorSettings,
+    catalogue: &Catalogue,
+    stored: &[LatestPrice],
+    metrics: &IngestorMetrics,
+) -> Result<Vec<Box<dyn PriceProvider>>, IngestorError> {
+    if settings.price_source == PriceSource::Simulated {
+        let stored = stored
+            .iter()
+            .filter_map(|p| Some((p.symbol.parse().ok()?, p.price)))
+            .collect::<HashMap<_, _>>();
+        let provider = Simulated::new(catalogue.instruments(), &stored, &settings.simulated);
+        return Ok(vec![Box::new(provider)]);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(settings.http.timeout_ms))
+        .connect_timeout(Duration::from_millis(settings.http.timeout_ms.min(5_000)))
+        .user_agent(settings.http.user_agent.clone())
+        .build()
+        .map_err(IngestorError::HttpClient)?;
+    let mut providers: Vec<Box<dyn PriceProvider>> = Vec::new();
+    let coins: Vec<Coin> = catalogue
+        .instruments()
+        .filter(|i| i.provider == ProviderKind::Coingecko)
+        .map(|i| Coin {
+            id: i.provider_id.clone(),
+            symbol: i.symbol.clone(),
+        })
+        .collect();
+    if !coins.is_empty() {
+        let budget = Budget {
+            requests_per_minute: settings.coingecko.requests_per_minute,
+            burst: settings.coingecko.burst,
+        };
+        let http = PoliteClient::new(
+            client.clone(),
+            coingecko::SOURCE,
+            budget,
+            &settings.retry,
+            metrics.clone(),
+        );
+        providers.push(Box::new(CoinGecko::new(http, &settings.coingecko, coins)));
+    }
+    let tickers: Vec<Ticker> = catalogue
+        .instruments()
+        .filter(|i| i.provider == ProviderKind::Yahoo)
+        .map(|i| Ticker {
+            ticker: i.provider_id.clone(),
+            symbol: i.symbol.clone(),
+            currency: i.currency.clone(),
+        })
+        .collect();
+    if !tickers.is_empty() {
+        let budget = Budget {
+            requests_per_minute: settings.yahoo.requests_per_minute,
+            burst: settings.yahoo.burst,
+        };
+        let http = PoliteClient::new(
+            client,
+            yahoo::SOURCE,
+            budget,
+            &settings.retry,
+            metrics.clone(),
+        );
+        providers.push(Box::new(Yahoo::new(http, &settings.yahoo, tickers)));
+    }
+    Ok(providers)
 }

@@ -1,7 +1,33 @@
-//! The notifier service.
+//! The notifier service: turns trigger events into emails, SMS and signed webhooks, each
+//! delivered exactly once per (event, channel), rate-limited per user with digests.
+//!
+//! How a trigger event travels:
+//! 1. `consumer` inserts one `deliveries` row per channel (insert-if-absent on
+//!    `(event_id, channel)`) and only then commits the bus message: a redelivered event finds
+//!    its rows and changes nothing.
+//! 2. `dispatcher` scans the table for due rows (at start too, so nothing pending or deferred
+//!    is forgotten), checks the per-user per-channel rate limit, claims each row for one
+//!    attempt and sends it; past the limit, rows become `deferred` and later go out together
+//!    as one digest that settles each of them.
+//! 3. `settle` records the outcome: `sent`, `failed` (permanent, or retry budget spent — kept
+//!    as a dead letter), `unknown` (Twilio timeout: never resent) or back to `pending` with
+//!    exponential backoff.
+//!
+//! A kill mid-send leaves a claim that expires after `claim_timeout_seconds`: emails and
+//! webhooks are then resent under the same Message-ID / `X-Pricealert-Event` id, an SMS is
+//! marked `unknown`. The rate limiter lives in memory and is re-primed from the table's recent
+//! sends at start; with several notifier replicas each applies the limit on its own.
 
+mod channels;
+mod consumer;
+mod dispatcher;
 mod error;
+mod limiter;
+mod message;
+mod metrics;
+mod settle;
 mod startup;
+mod stats;
 
 pub use error::NotifierError;
 pub use startup::Application;

@@ -1,35 +1,88 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use shared::bus::Topic;
 use shared::context::ServiceContext;
 use shared::metrics::{ops_router, service_registry, OpsServer};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::channels::Senders;
+use crate::consumer::Consumer;
+use crate::dispatcher::Dispatcher;
+use crate::limiter::DeliveryRateLimiter;
+use crate::metrics::NotifierMetrics;
+use crate::stats::{self, StatsState};
 use crate::NotifierError;
 
-/// The notifier, bound and ready to run.
+/// The notifier, bound and subscribed, ready to run.
 pub struct Application {
     ops: OpsServer,
+    consumer: Consumer,
+    dispatcher: Arc<Dispatcher>,
 }
 
 impl Application {
-    /// Binds the ops port (`/health`, `/metrics`) and subscribes to the bus.
+    /// Builds the senders from settings, subscribes to trigger events and binds the ops port
+    /// (`/health`, `/metrics`, `/stats`).
     pub async fn build(context: ServiceContext) -> Result<Application, NotifierError> {
+        let settings = context.settings.notifier.clone();
         let registry = service_registry("notifier");
-        let addr = SocketAddr::new(
-            context.settings.gateway.host,
-            context.settings.notifier.port,
-        );
-        let ops = OpsServer::bind(addr, ops_router(registry))
+        let metrics = NotifierMetrics::new(&registry);
+        let senders = Arc::new(Senders::from_settings(&settings)?);
+        let limiter = Arc::new(DeliveryRateLimiter::new(&settings.rate_limit)?);
+        let mut subscription = context
+            .bus
+            .subscribe(Topic::Notifications, &context.consumer_group("notifier"))
+            .await?;
+        subscription.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
+        let wake = Arc::new(Notify::new());
+        let router = ops_router(registry).merge(stats::router(StatsState {
+            db: context.db.clone(),
+            senders: Arc::clone(&senders),
+            settings: Arc::new(settings.clone()),
+        }));
+        let addr = SocketAddr::new(context.settings.gateway.host, settings.port);
+        let ops = OpsServer::bind(addr, router)
             .await
             .map_err(NotifierError::Bind)?;
-        Ok(Application { ops })
+        Ok(Application {
+            ops,
+            consumer: Consumer {
+                subscription,
+                db: context.db.clone(),
+                metrics: metrics.clone(),
+                wake: Arc::clone(&wake),
+            },
+            dispatcher: Arc::new(Dispatcher {
+                db: context.db.clone(),
+                senders,
+                limiter,
+                metrics,
+                settings,
+                wake,
+            }),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.ops.port()
     }
 
+    /// Resumes whatever the delivery table holds open, then consumes and sends until
+    /// `shutdown`. Everything runs inside this future: dropping it stops it all.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), NotifierError> {
-        self.ops.run(shutdown).await.map_err(NotifierError::Serve)
+        let Application {
+            ops,
+            consumer,
+            dispatcher,
+        } = self;
+        dispatcher.restore_rate_limits().await?;
+        let (served, (), ()) = tokio::join!(
+            ops.run(shutdown.clone()),
+            consumer.run(shutdown.clone()),
+            dispatcher.run(shutdown.clone()),
+        );
+        served.map_err(NotifierError::Serve)
     }
 }

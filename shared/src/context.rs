@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
-use crate::bus::{EventBus, InProcessBus};
+use crate::bus::{EventBus, InProcessBus, KafkaBus};
 use crate::catalogue::Catalogue;
 use crate::config::Settings;
 use crate::storage::{Database, StorageError};
@@ -88,9 +88,12 @@ impl ServiceContext {
 
 async fn connect_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, ContextError> {
     match &settings.bus.kafka.bootstrap_servers {
-        Some(_servers) => Err(ContextError::Bus(
-            "the Kafka bus is not available in this build yet".to_owned(),
-        )),
+        Some(_servers) => {
+            let bus = KafkaBus::connect(&settings.bus.kafka)
+                .await
+                .map_err(|e| ContextError::Bus(e.to_string()))?;
+            Ok(Arc::new(bus))
+        }
         None => Ok(Arc::new(InProcessBus::new(settings.bus.channel_capacity))),
     }
 }

@@ -12,3 +12,4 @@ pub mod storage;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhook;

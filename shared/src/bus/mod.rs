@@ -5,11 +5,13 @@
 //! is the same everywhere.
 
 mod in_process;
+pub mod kafka;
 mod typed;
 
 use async_trait::async_trait;
 
 pub use in_process::InProcessBus;
+pub use kafka::{ConsumerMetrics, KafkaBus};
 pub use typed::{decode, publish_json, Decoded};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +72,18 @@ pub trait EventBus: Send + Sync + 'static {
     /// group share them (one member per group in-process).
     async fn subscribe(&self, topic: Topic, group: &str)
         -> Result<Box<dyn Subscription>, BusError>;
+
+    /// Like [`EventBus::subscribe`], for consumers that only want what is published from now on
+    /// (a gateway replica fanning ticks out to its WebSocket clients, in a group of its own).
+    /// Kafka starts a group that has never committed at the end of the log instead of the
+    /// beginning; in-process every subscription already starts there.
+    async fn subscribe_latest(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.subscribe(topic, group).await
+    }
 }
 
 #[async_trait]
@@ -83,4 +97,8 @@ pub trait Subscription: Send {
     /// Marks `message` (and everything before it in its partition) as done. Call only after
     /// its effect is durable.
     async fn commit(&mut self, message: &BusMessage) -> Result<(), BusError>;
+
+    /// Exports this consumer's lag and rebalances on a service's registry (see
+    /// [`ConsumerMetrics`]). Transports without either (in-process) ignore it.
+    fn report_metrics_to(&mut self, _metrics: &ConsumerMetrics) {}
 }

@@ -160,6 +160,23 @@ pub struct AlertPatch {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+impl AlertPatch {
+    /// A patch that leaves `alert` as it is; callers override what changes.
+    pub fn unchanged(alert: &AlertRecord) -> AlertPatch {
+        AlertPatch {
+            target_price: alert.target_price,
+            target_price_high: alert.target_price_high,
+            notification_types: alert.notification_types.clone(),
+            cooldown_minutes: alert.cooldown_minutes,
+            active: alert.active,
+            trigger: alert.trigger,
+            direction: alert.direction,
+            window_minutes: alert.window_minutes,
+            expires_at: alert.expires_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub symbol: Option<Symbol>,

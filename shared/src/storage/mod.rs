@@ -5,9 +5,11 @@
 //! against its own driver. Each engine has its own migrations folder.
 
 mod alerts;
+mod deliveries;
 mod evaluator;
 mod prices;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -19,9 +21,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
+pub use deliveries::{
+    DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
+};
 pub use evaluator::{FireCandidate, FireOutcome, OutboxMessage};
 pub use prices::LatestPrice;
 pub use users::UserRecord;
+pub use webhooks::WebhookRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -73,8 +79,11 @@ impl Database {
     pub async fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
+            // No ping before every acquire: it doubles round trips, and a broken connection
+            // surfaces as a query error that sqlx then discards anyway.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -88,6 +97,7 @@ impl Database {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, 8))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;

@@ -1,0 +1,137 @@
+//! The gateway's routes, assembled once with their cross-cutting layers.
+
+pub mod alerts;
+pub mod auth;
+pub mod notifications;
+pub mod prices;
+pub mod ws;
+
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, BoxError, Router};
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::metrics;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "pricealert", description = "Price alerts over REST and WebSocket. Errors are JSON `{\"detail\": ...}`."),
+    paths(
+        auth::register, auth::login, auth::me, auth::delete_me,
+        alerts::list_alerts, alerts::create_alert, alerts::get_alert, alerts::patch_alert,
+        alerts::delete_alert, alerts::toggle_alert,
+        notifications::alert_notifications, notifications::put_webhook,
+        notifications::get_webhook, notifications::delete_webhook,
+        prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
+    ),
+    components(schemas(
+        auth::UserView, auth::RegisterRequest, auth::TokenView,
+        alerts::AlertView, alerts::CreateAlertRequest, alerts::PatchAlertRequest,
+        notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
+        prices::PriceView, prices::PricesView, prices::SymbolsView,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not Found".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+    shared::metrics::render(&state.registry)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow_origin = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods(Any)
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Overload (more requests in flight than configured) and time-outs answer JSON 503 at once.
+async fn overloaded(error: BoxError) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!("request timed out");
+    }
+    ApiError::Overloaded.into_response()
+}
+
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.request_timeout_seconds.max(1));
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(alerts::router())
+        .merge(notifications::router())
+        .merge(prices::router())
+        .route("/metrics", get(metrics_endpoint))
+        .route("/health", get(shared::metrics::health))
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .with_state(state.clone());
+    // The WebSocket is long-lived: it stays outside the request time-out.
+    let ws = ws::router().with_state(state.clone());
+    let limited = api.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(overloaded))
+            .load_shed()
+            .concurrency_limit(state.settings.max_in_flight_requests.max(1))
+            .timeout(timeout),
+    );
+    Router::new()
+        .merge(limited)
+        .merge(ws)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors(&state.settings.cors_origins))
+}
+
+/// Methods the CORS preflight advertises (kept for documentation of intent).
+pub const ALLOWED_METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];

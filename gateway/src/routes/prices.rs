@@ -1,0 +1,146 @@
+//! `/prices`: the latest quote per symbol, as stored by the ingestor.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shared::domain::{Price, Symbol};
+use shared::events::PriceTick;
+use shared::storage::LatestPrice;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/prices", get(list_prices))
+        .route("/prices/", get(list_prices))
+        .route("/prices/symbols", get(symbols))
+        .route("/prices/{symbol}", get(one_price))
+}
+
+/// A price as clients see it, over REST and the WebSocket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PriceView {
+    pub symbol: String,
+    #[schema(value_type = f64)]
+    pub price: Price,
+    pub currency: String,
+    pub source: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl From<LatestPrice> for PriceView {
+    fn from(p: LatestPrice) -> Self {
+        PriceView {
+            symbol: p.symbol,
+            price: p.price,
+            currency: p.currency,
+            source: p.source,
+            timestamp: p.quoted_at,
+        }
+    }
+}
+
+impl From<PriceTick> for PriceView {
+    fn from(t: PriceTick) -> Self {
+        PriceView {
+            symbol: t.symbol.to_string(),
+            price: t.price,
+            currency: t.currency,
+            source: t.source,
+            timestamp: t.timestamp,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PricesView {
+    prices: BTreeMap<String, PriceView>,
+    count: usize,
+    timestamp: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SymbolsView {
+    symbols: Vec<String>,
+    count: usize,
+}
+
+#[derive(Deserialize)]
+pub struct PricesQuery {
+    symbols: Option<String>,
+}
+
+/// The latest known price of every symbol, keyed by symbol.
+pub async fn latest_by_symbol(state: &AppState) -> ApiResult<BTreeMap<String, PriceView>> {
+    Ok(state
+        .db
+        .latest_prices()
+        .await?
+        .into_iter()
+        .map(|p| (p.symbol.clone(), PriceView::from(p)))
+        .collect())
+}
+
+#[utoipa::path(get, path = "/prices", tag = "prices",
+    params(("symbols" = Option<String>, Query, description = "comma-separated, case-insensitive; omit for all")),
+    responses((status = 200, body = PricesView)))]
+pub async fn list_prices(
+    State(state): State<AppState>,
+    Query(query): Query<PricesQuery>,
+) -> ApiResult<Json<PricesView>> {
+    let mut prices = latest_by_symbol(&state).await?;
+    if let Some(wanted) = query.symbols.as_deref().filter(|s| !s.trim().is_empty()) {
+        let wanted: Vec<String> = wanted
+            .split(',')
+            .filter_map(|s| s.parse::<Symbol>().ok())
+            .map(|s| s.to_string())
+            .collect();
+        prices.retain(|symbol, _| wanted.contains(symbol));
+    }
+    Ok(Json(PricesView {
+        count: prices.len(),
+        prices,
+        timestamp: Utc::now(),
+    }))
+}
+
+#[utoipa::path(get, path = "/prices/symbols", tag = "prices", responses((status = 200, body = SymbolsView)))]
+pub async fn symbols(State(state): State<AppState>) -> Json<SymbolsView> {
+    let symbols: Vec<String> = state.catalogue.symbols().map(|s| s.to_string()).collect();
+    Json(SymbolsView {
+        count: symbols.len(),
+        symbols,
+    })
+}
+
+#[utoipa::path(get, path = "/prices/{symbol}", tag = "prices", params(("symbol" = String, Path)),
+    responses((status = 200, body = PriceView, description = "or {symbol, price: null, message} before the first tick"),
+              (status = 404, description = "Unknown symbol: X")))]
+pub async fn one_price(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let unknown = || ApiError::NotFound(format!("Unknown symbol: {}", raw.to_uppercase()));
+    let symbol: Symbol = raw.parse().map_err(|_| unknown())?;
+    if !state.catalogue.contains(&symbol) {
+        return Err(unknown());
+    }
+    let prices = latest_by_symbol(&state).await?;
+    Ok(match prices.get(symbol.as_str()) {
+        Some(price) => Json(price.clone()).into_response(),
+        None => Json(json!({
+            "symbol": symbol.as_str(),
+            "price": null,
+            "message": "Price not yet available",
+        }))
+        .into_response(),
+    })
+}

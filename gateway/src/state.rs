@@ -1,0 +1,33 @@
+use std::sync::Arc;
+
+use shared::bus::EventBus;
+use shared::catalogue::Catalogue;
+use shared::config::GatewaySettings;
+use shared::storage::Database;
+use tokio::sync::broadcast;
+
+use crate::alert_cache::AlertCache;
+use crate::auth::{JwtKeys, Passwords, UserCache};
+use crate::metrics::GatewayMetrics;
+use crate::rate_limit::Limits;
+use crate::routes::prices::PriceView;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub bus: Arc<dyn EventBus>,
+    pub catalogue: Arc<Catalogue>,
+    pub settings: Arc<GatewaySettings>,
+    pub jwt: JwtKeys,
+    pub passwords: Passwords,
+    pub users: UserCache,
+    pub alert_lists: AlertCache,
+    pub limits: Limits,
+    pub metrics: GatewayMetrics,
+    pub registry: prometheus::Registry,
+    /// Live ticks for WebSocket clients; lossy by design (a slow socket skips ahead).
+    pub ticks: broadcast::Sender<PriceView>,
+    /// Whether webhook URLs may point at private addresses (the notifier's setting).
+    pub webhook_allow_private: bool,
+}

@@ -1,0 +1,575 @@
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::bus::{decode, Decoded, EventBus, Topic};
+use shared::events::{AlertChange, AlertChangeKind};
+use shared::testing::Engine;
+
+use crate::helpers::{json_of, spawn_app, spawn_app_with};
+use crate::on_both_engines;
+
+fn body(text: &str) -> Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+async fn creating_an_alert_without_a_trailing_slash_returns_the_documented_object(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("amy@example.com").await;
+    let response = app
+        .post_json(
+            &token,
+            "/alerts",
+            &body(r#"{"symbol":"btc","condition":"above","target_price":67187.3358936566}"#),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let text = response.text().await.expect("body");
+    assert!(
+        text.contains(r#""target_price":67187.3358936566"#),
+        "exact price in {text}"
+    );
+    let alert: Value = serde_json::from_str(&text).expect("json");
+    let keys: Vec<&str> = alert
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys[..11],
+        [
+            "id",
+            "symbol",
+            "condition",
+            "target_price",
+            "target_price_high",
+            "notification_types",
+            "cooldown_minutes",
+            "active",
+            "triggered_count",
+            "created_at",
+            "last_triggered_at"
+        ]
+    );
+    assert_eq!(alert["symbol"], "BTC");
+    assert_eq!(alert["notification_types"], "email");
+    assert_eq!(alert["cooldown_minutes"], 60);
+    assert_eq!(alert["active"], true);
+    assert_eq!(alert["triggered_count"], 0);
+    assert_eq!(alert["target_price_high"], Value::Null);
+    assert_eq!(alert["last_triggered_at"], Value::Null);
+
+    let with_slash = app
+        .post_json(
+            &token,
+            "/alerts/",
+            &body(r#"{"symbol":"ETH","condition":"below","target_price":0.1}"#),
+        )
+        .await;
+    assert_eq!(
+        json_of(with_slash, StatusCode::CREATED).await["target_price"].to_string(),
+        "0.1"
+    );
+}
+
+async fn notification_types_accept_spaces_and_arrays(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("ben@example.com").await;
+    let spaced = app
+        .post_json(&token, "/alerts", &json!({"symbol": "ETH", "condition": "above", "target_price": 1, "notification_types": "email, sms"}))
+        .await;
+    assert_eq!(
+        json_of(spaced, StatusCode::CREATED).await["notification_types"],
+        "email,sms"
+    );
+    let array = app
+        .post_json(&token, "/alerts", &json!({"symbol": "ETH", "condition": "above", "target_price": 1, "notification_types": ["sms"]}))
+        .await;
+    assert_eq!(
+        json_of(array, StatusCode::CREATED).await["notification_types"],
+        "sms"
+    );
+}
+
+async fn sms_needs_a_phone_on_the_account(engine: Engine) {
+    let app = spawn_app(engine).await;
+    assert_eq!(
+        app.register("nophone@example.com", None).await.status(),
+        StatusCode::CREATED
+    );
+    let login = json_of(
+        app.login_form("nophone@example.com", crate::helpers::PASSWORD)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let token = login["access_token"].as_str().expect("token");
+    let create = app
+        .post_json(token, "/alerts", &json!({"symbol": "BTC", "condition": "above", "target_price": 1, "notification_types": "sms"}))
+        .await;
+    let detail = json_of(create, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        detail["detail"][0]["loc"],
+        json!(["body", "notification_types"])
+    );
+    let alert = app.create_alert(token, "BTC", "1").await;
+    let patch = app
+        .patch_json(
+            token,
+            &format!("/alerts/{}", alert["id"]),
+            &json!({"notification_types": "email,sms"}),
+        )
+        .await;
+    assert_eq!(patch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn range_alerts_need_a_valid_upper_bound(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("cat@example.com").await;
+    let missing = app
+        .post_json(
+            &token,
+            "/alerts",
+            &json!({"symbol": "BTC", "condition": "range", "target_price": 100}),
+        )
+        .await;
+    assert_eq!(
+        json_of(missing, StatusCode::BAD_REQUEST).await,
+        json!({"detail": "target_price_high is required for range alerts"})
+    );
+    let inverted = app
+        .post_json(&token, "/alerts", &json!({"symbol": "BTC", "condition": "range", "target_price": 100, "target_price_high": 90}))
+        .await;
+    let detail = json_of(inverted, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        detail["detail"][0]["loc"],
+        json!(["body", "target_price_high"])
+    );
+    let range = json_of(
+        app.post_json(&token, "/alerts", &json!({"symbol": "BTC", "condition": "range", "target_price": 100, "target_price_high": 110.5})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(range["target_price_high"].to_string(), "110.5");
+    let path = format!("/alerts/{}", range["id"]);
+    let broken = app
+        .patch_json(&token, &path, &json!({"target_price": 200}))
+        .await;
+    assert_eq!(
+        broken.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "range must stay valid"
+    );
+    let fixed = app
+        .patch_json(
+            &token,
+            &path,
+            &json!({"target_price": 200, "target_price_high": 300}),
+        )
+        .await;
+    let fixed = json_of(fixed, StatusCode::OK).await;
+    assert_eq!(
+        (
+            fixed["target_price"].to_string(),
+            fixed["target_price_high"].to_string()
+        ),
+        ("200".into(), "300".into())
+    );
+}
+
+async fn invalid_alerts_are_422_naming_the_field(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("dan@example.com").await;
+    for (request, field) in [
+        (
+            json!({"symbol": "NOPE", "condition": "above", "target_price": 1}),
+            "symbol",
+        ),
+        (
+            json!({"symbol": "", "condition": "above", "target_price": 1}),
+            "symbol",
+        ),
+        (
+            json!({"symbol": "A".repeat(21), "condition": "above", "target_price": 1}),
+            "symbol",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "sideways", "target_price": 1}),
+            "condition",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": 0}),
+            "target_price",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": -5}),
+            "target_price",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": "abc"}),
+            "target_price",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above"}),
+            "target_price",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": 1, "cooldown_minutes": 0}),
+            "cooldown_minutes",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": 1, "notification_types": "email,fax"}),
+            "notification_types",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "percent_move", "target_price": 2}),
+            "window_minutes",
+        ),
+        (
+            json!({"symbol": "BTC", "condition": "above", "target_price": 1, "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+    ] {
+        let response = app.post_json(&token, "/alerts", &request).await;
+        let detail = json_of(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let locs: Vec<&Value> = detail["detail"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|e| &e["loc"])
+            .collect();
+        assert!(
+            locs.contains(&&json!(["body", field])),
+            "{request} → {detail}"
+        );
+    }
+}
+
+async fn extension_fields_round_trip(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("eve@example.com").await;
+    let created = app
+        .post_json(&token, "/alerts", &json!({
+            "symbol": "ETH", "condition": "percent_move", "target_price": 2, "window_minutes": 5,
+            "direction": "up", "trigger": "once", "expires_at": "2099-01-01T00:00:00Z"
+        }))
+        .await;
+    let alert = json_of(created, StatusCode::CREATED).await;
+    assert_eq!(alert["condition"], "percent_move");
+    assert_eq!(alert["direction"], "up");
+    assert_eq!(alert["window_minutes"], 5);
+    assert_eq!(alert["trigger"], "once");
+    assert_eq!(alert["expires_at"], "2099-01-01T00:00:00Z");
+}
+
+async fn listing_filters_pages_and_orders_newest_first(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("fay@example.com").await;
+    let mut ids = Vec::new();
+    for symbol in ["BTC", "ETH", "BTC", "SOL"] {
+        ids.push(
+            app.create_alert(&token, symbol, "10").await["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let toggled = app
+        .post_json(&token, &format!("/alerts/{}/toggle", ids[0]), &json!({}))
+        .await;
+    assert_eq!(json_of(toggled, StatusCode::OK).await["active"], false);
+
+    let all = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+    let listed: Vec<i64> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["id"].as_i64().expect("id"))
+        .collect();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first);
+    let with_slash = json_of(app.get(&token, "/alerts/").await, StatusCode::OK).await;
+    assert_eq!(with_slash, all);
+
+    let btc = json_of(app.get(&token, "/alerts?symbol=btc").await, StatusCode::OK).await;
+    assert_eq!(btc.as_array().expect("array").len(), 2);
+    let active = json_of(app.get(&token, "/alerts?active=true").await, StatusCode::OK).await;
+    assert_eq!(active.as_array().expect("array").len(), 3);
+    let inactive = json_of(
+        app.get(&token, "/alerts?active=false").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(inactive[0]["id"].as_i64(), Some(ids[0]));
+    let page = json_of(
+        app.get(&token, "/alerts?skip=1&limit=2").await,
+        StatusCode::OK,
+    )
+    .await;
+    let page_ids: Vec<i64> = page
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(page_ids, vec![ids[2], ids[1]]);
+    for (query, field) in [
+        ("limit=101", "limit"),
+        ("limit=0", "limit"),
+        ("skip=-1", "skip"),
+        ("active=maybe", "active"),
+        ("limit=ten", "limit"),
+    ] {
+        let detail = json_of(
+            app.get(&token, &format!("/alerts?{query}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            detail["detail"][0]["loc"],
+            json!(["query", field]),
+            "{query}"
+        );
+    }
+}
+
+async fn another_users_alert_is_not_found_everywhere(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.user_token("gil@example.com").await;
+    let intruder = app.user_token("hal@example.com").await;
+    let alert = app.create_alert(&owner, "BTC", "10").await;
+    let path = format!("/alerts/{}", alert["id"]);
+    let not_found = json!({"detail": "Alert not found"});
+    assert_eq!(
+        json_of(app.get(&intruder, &path).await, StatusCode::NOT_FOUND).await,
+        not_found
+    );
+    assert_eq!(
+        json_of(
+            app.patch_json(&intruder, &path, &json!({"active": false}))
+                .await,
+            StatusCode::NOT_FOUND
+        )
+        .await,
+        not_found
+    );
+    assert_eq!(
+        json_of(app.delete(&intruder, &path).await, StatusCode::NOT_FOUND).await,
+        not_found
+    );
+    assert_eq!(
+        json_of(
+            app.post_json(&intruder, &format!("{path}/toggle"), &json!({}))
+                .await,
+            StatusCode::NOT_FOUND
+        )
+        .await,
+        not_found
+    );
+    assert_eq!(
+        json_of(app.get(&intruder, "/alerts").await, StatusCode::OK).await,
+        json!([])
+    );
+    // Nothing the intruder did changed the owner's alert.
+    let unchanged = json_of(app.get(&owner, &path).await, StatusCode::OK).await;
+    assert_eq!(unchanged, alert);
+}
+
+async fn patch_toggle_and_delete_change_the_alert(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("ida@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "10").await;
+    let path = format!("/alerts/{}", alert["id"]);
+    let patched = json_of(
+        app.patch_json(&token, &path, &json!({"target_price": 0.00001234, "cooldown_minutes": 5, "notification_types": "sms, email"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(patched["target_price"].to_string(), "0.00001234");
+    assert_eq!(patched["cooldown_minutes"], 5);
+    assert_eq!(patched["notification_types"], "sms,email");
+    let invalid = app
+        .patch_json(&token, &path, &json!({"cooldown_minutes": 0}))
+        .await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let off = json_of(
+        app.post_json(&token, &format!("{path}/toggle"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(off["active"], false);
+    let on = json_of(
+        app.post_json(&token, &format!("{path}/toggle"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(on["active"], true);
+    let deleted = app.delete(&token, &path).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(deleted.text().await.expect("body").is_empty());
+    assert_eq!(app.get(&token, &path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.delete(&token, &path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn the_active_alert_quota_is_enforced(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.gateway.max_active_alerts_per_user = 2).await;
+    let token = app.user_token("jon@example.com").await;
+    let first = app.create_alert(&token, "BTC", "1").await;
+    app.create_alert(&token, "BTC", "2").await;
+    let third = app
+        .post_json(
+            &token,
+            "/alerts",
+            &json!({"symbol": "BTC", "condition": "above", "target_price": 3}),
+        )
+        .await;
+    assert!(
+        json_of(third, StatusCode::UNPROCESSABLE_ENTITY).await["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("limit"))
+    );
+    let path = format!("/alerts/{}/toggle", first["id"]);
+    json_of(
+        app.post_json(&token, &path, &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    app.create_alert(&token, "BTC", "3").await;
+    let reactivate = app.post_json(&token, &path, &json!({})).await;
+    assert_eq!(reactivate.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn every_alert_change_is_announced_on_the_bus(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let mut changes = app
+        .bus
+        .subscribe(Topic::AlertChanges, "test")
+        .await
+        .expect("subscribe");
+    let token = app.user_token("kim@example.com").await;
+    let alert = app.create_alert(&token, "ETH", "10").await;
+    let path = format!("/alerts/{}", alert["id"]);
+    json_of(
+        app.patch_json(&token, &path, &json!({"target_price": 11}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        app.post_json(&token, &format!("{path}/toggle"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&token, &path).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let message = changes
+            .try_next()
+            .expect("open")
+            .expect("announced before the response");
+        assert_eq!(message.key, "ETH");
+        let Decoded::Ok(change) = decode::<AlertChange>(&message) else {
+            panic!("malformed change")
+        };
+        seen.push(match change.kind {
+            AlertChangeKind::Upserted { alert } => format!(
+                "upsert v{} active={} {}",
+                alert.version, alert.active, alert.target_price
+            ),
+            AlertChangeKind::Deleted { alert_id, .. } => format!("delete {alert_id}"),
+        });
+    }
+    assert_eq!(
+        seen,
+        vec![
+            "upsert v1 active=true 10".to_owned(),
+            "upsert v2 active=true 11".to_owned(),
+            "upsert v3 active=false 11".to_owned(),
+            format!("delete {}", alert["id"]),
+        ]
+    );
+}
+
+on_both_engines!(
+    creating_an_alert_without_a_trailing_slash_returns_the_documented_object,
+    notification_types_accept_spaces_and_arrays,
+    sms_needs_a_phone_on_the_account,
+    range_alerts_need_a_valid_upper_bound,
+    invalid_alerts_are_422_naming_the_field,
+    extension_fields_round_trip,
+    listing_filters_pages_and_orders_newest_first,
+    another_users_alert_is_not_found_everywhere,
+    patch_toggle_and_delete_change_the_alert,
+    the_active_alert_quota_is_enforced,
+    every_alert_change_is_announced_on_the_bus,
+);
+
+async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine: Engine) {
+    // A long TTL, so only the invalidations can make the list fresh again.
+    let app = spawn_app_with(engine, |s| s.gateway.alert_list_cache_ms = 600_000).await;
+    let token = app.user_token("lea@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "10").await;
+    let alert_id = alert["id"].as_i64().expect("id");
+    let me = json_of(app.get(&token, "/auth/me").await, StatusCode::OK).await;
+    let user_id = me["id"].as_i64().expect("id");
+    assert_eq!(
+        json_of(app.get(&token, "/alerts").await, StatusCode::OK).await[0]["triggered_count"],
+        0
+    );
+
+    // What the evaluator's fire transaction does, behind the gateway's back.
+    shared::on_pool!(&app.db, pool => sqlx::query("update alerts set triggered_count = 1 where id = $1")
+        .bind(alert_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("update");
+    let cached = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+    assert_eq!(cached[0]["triggered_count"], 0, "served from the cache");
+
+    let event = shared::events::TriggerEvent {
+        schema_version: 1,
+        event_id: uuid::Uuid::new_v4(),
+        alert_id,
+        user_id,
+        user_email: "lea@example.com".into(),
+        user_phone: None,
+        symbol: "BTC".parse().expect("symbol"),
+        condition: "above".parse().expect("condition"),
+        target_price: "10".parse().expect("price"),
+        target_price_high: None,
+        current_price: "11".parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        notification_types: Default::default(),
+        timestamp: chrono::Utc::now(),
+    };
+    shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)
+        .await
+        .expect("publish");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+        if list[0]["triggered_count"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fire never refreshed the list"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+mod cache {
+    use super::cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus;
+    crate::on_both_engines!(cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus);
+}

@@ -1,0 +1,9 @@
+//! Black-box tests of the gateway: the real app on port 0, PostgreSQL and SQLite.
+
+mod alerts;
+mod auth;
+mod errors;
+mod helpers;
+mod notifications;
+mod prices;
+mod tokens;

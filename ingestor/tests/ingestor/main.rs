@@ -1,0 +1,13 @@
+//! Black-box tests of the ingestor: the real service and its real HTTP client against fake
+//! providers on loopback, a fresh database per test, ticks observed on the in-process bus.
+
+mod budget;
+mod coingecko;
+mod fake_providers;
+mod fixtures;
+mod helpers;
+mod ops;
+mod pipeline;
+mod resilience;
+mod simulated;
+mod yahoo;

@@ -1,0 +1,144 @@
+//! Email over SMTP with lettre: STARTTLS, implicit TLS or plain, optional credentials.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use shared::config::{SmtpSettings, SmtpTls};
+
+use super::SendOutcome;
+use crate::message::Outgoing;
+use crate::NotifierError;
+
+pub struct EmailSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// lettre bounds only the TCP connect; a relay that accepts and then stalls would hold
+    /// the delivery forever, so the whole SMTP exchange gets this budget.
+    timeout: Duration,
+}
+
+impl EmailSender {
+    /// `None` when no SMTP host is configured.
+    pub fn from_settings(settings: &SmtpSettings) -> Result<Option<EmailSender>, NotifierError> {
+        let Some(host) = settings.host.as_deref() else {
+            return Ok(None);
+        };
+        let builder = match settings.tls {
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+            SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                host,
+            )),
+        }
+        .map_err(|e| NotifierError::Config(format!("SMTP host {host}: {e}")))?;
+        let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        let mut builder = builder.port(settings.port).timeout(Some(timeout));
+        if let Some(user) = &settings.user {
+            let password = settings
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        let from = settings
+            .from_email
+            .parse()
+            .map_err(|e| NotifierError::Config(format!("FROM_EMAIL: {e}")))?;
+        Ok(Some(EmailSender {
+            transport: builder.build(),
+            from,
+            timeout,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(message_id = %outgoing.id, events = outgoing.events.len()))]
+    pub async fn send(&self, outgoing: &Outgoing) -> SendOutcome {
+        let Some(latest) = outgoing.latest() else {
+            return SendOutcome::Permanent("nothing to send".to_owned());
+        };
+        let to: Mailbox = match latest.user_email.parse() {
+            Ok(to) => to,
+            Err(_) => return SendOutcome::Permanent("the recipient address is invalid".to_owned()),
+        };
+        let message_id = outgoing.message_id();
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(outgoing.subject())
+            .message_id(Some(message_id.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                outgoing.text_body(),
+                outgoing.html_body(),
+            ));
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => return SendOutcome::Permanent(format!("could not build the email: {e}")),
+        };
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(message)).await;
+        let Ok(sent) = sent else {
+            // Possibly accepted just before the deadline: a resend carries the same
+            // Message-ID, so mail systems can recognise the duplicate.
+            return SendOutcome::Retryable(format!(
+                "SMTP: no answer within {} s",
+                self.timeout.as_secs()
+            ));
+        };
+        match sent {
+            Ok(response) => SendOutcome::Sent {
+                provider_id: Some(message_id),
+                provider_status: Some(response.code().to_string()),
+            },
+            // 5xx: the relay refuses this message for good.
+            Err(e) if e.is_permanent() => SendOutcome::Permanent(format!("SMTP: {e}")),
+            // 4xx, timeouts, refused connections, TLS trouble: the relay may accept it later.
+            Err(e) => SendOutcome::Retryable(format!("SMTP: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The pooled transport runs its pool on the Tokio runtime.
+    #[tokio::test]
+    async fn every_tls_mode_builds_a_transport_with_or_without_credentials() {
+        for tls in [SmtpTls::Starttls, SmtpTls::Tls, SmtpTls::None] {
+            for user in [None, Some("mailer".to_owned())] {
+                let settings = SmtpSettings {
+                    host: Some("smtp.example.com".to_owned()),
+                    port: 2525,
+                    tls,
+                    user: user.clone(),
+                    password: user.as_ref().map(|_| "pw".to_owned().into()),
+                    ..SmtpSettings::default()
+                };
+                let sender = EmailSender::from_settings(&settings).expect("builds");
+                assert!(sender.is_some(), "{tls:?} with user {user:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn no_host_means_email_is_not_configured() {
+        let sender = EmailSender::from_settings(&SmtpSettings::default()).expect("builds");
+        assert!(sender.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_invalid_from_address_is_a_configuration_error() {
+        let settings = SmtpSettings {
+            host: Some("localhost".to_owned()),
+            from_email: "not an address".to_owned(),
+            ..SmtpSettings::default()
+        };
+        assert!(matches!(
+            EmailSender::from_settings(&settings),
+            Err(NotifierError::Config(_))
+        ));
+    }
+}

@@ -1,0 +1,76 @@
+//! The three delivery channels and what an attempt on one of them can end in.
+
+mod email;
+mod resolver;
+mod sms;
+mod webhook;
+
+pub use email::EmailSender;
+pub use sms::SmsSender;
+pub use webhook::WebhookSender;
+
+use shared::config::NotifierSettings;
+use shared::domain::Channel;
+use shared::storage::Database;
+
+use crate::message::Outgoing;
+use crate::NotifierError;
+
+/// How one attempt ended, as far as the notifier can tell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    /// The provider accepted the message.
+    Sent {
+        provider_id: Option<String>,
+        provider_status: Option<String>,
+    },
+    /// Nothing was delivered and trying again may work (throttled, 5xx, relay down).
+    Retryable(String),
+    /// Nothing was delivered and trying again will not help.
+    Permanent(String),
+    /// The recipient replied STOP (Twilio 21610): permanent, and the phone is opted out.
+    OptedOut(String),
+    /// The provider may have sent it; resending could duplicate (Twilio timeout).
+    Unknown(String),
+}
+
+/// The configured senders. Email and SMS need settings; webhooks are always available
+/// (each user brings their own URL).
+pub struct Senders {
+    pub email: Option<EmailSender>,
+    pub sms: Option<SmsSender>,
+    pub webhook: WebhookSender,
+}
+
+impl Senders {
+    pub fn from_settings(settings: &NotifierSettings) -> Result<Senders, NotifierError> {
+        Ok(Senders {
+            email: EmailSender::from_settings(&settings.smtp)?,
+            sms: SmsSender::from_settings(&settings.twilio)?,
+            webhook: WebhookSender::from_settings(&settings.webhook)?,
+        })
+    }
+
+    pub fn configured(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Sms => self.sms.is_some(),
+            Channel::Webhook => true,
+        }
+    }
+
+    /// One attempt to send `outgoing` on its channel.
+    pub async fn send(&self, db: &Database, outgoing: &Outgoing) -> SendOutcome {
+        match outgoing.channel {
+            Channel::Email => match &self.email {
+                Some(sender) => sender.send(outgoing).await,
+                None => SendOutcome::Permanent("email is not configured (SMTP_HOST)".to_owned()),
+            },
+            Channel::Sms => match &self.sms {
+                Some(sender) => sender.send(db, outgoing).await,
+                None => SendOutcome::Permanent("SMS is not configured (TWILIO_*)".to_owned()),
+            },
+            Channel::Webhook => self.webhook.send(db, outgoing).await,
+        }
+    }
+}

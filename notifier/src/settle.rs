@@ -1,0 +1,116 @@
+//! What the outcome of an attempt means for its deliveries: settled for good, retried with
+//! backoff, or dead-lettered once the retry budget is spent.
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use shared::domain::Channel;
+use shared::storage::{now, OpenDelivery, Settlement, StorageResult};
+
+use crate::channels::SendOutcome;
+use crate::dispatcher::Dispatcher;
+use crate::message::Outgoing;
+use crate::metrics::SentStatus;
+
+impl Dispatcher {
+    pub(crate) async fn record_outcome(
+        &self,
+        channel: Channel,
+        claimed: &[OpenDelivery],
+        outgoing: &Outgoing,
+        outcome: SendOutcome,
+    ) -> StorageResult<()> {
+        let count = claimed.len() as u64;
+        // Every row of one message was attempted the same number of times in practice; the
+        // highest count decides whether the budget is spent.
+        let attempts = claimed.iter().map(|d| d.attempts + 1).max().unwrap_or(1);
+        let (settlement, status) = match outcome {
+            SendOutcome::Sent {
+                provider_id,
+                provider_status,
+            } => {
+                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id,
+                    deliveries = count, provider_id, provider_status, "notification sent");
+                (
+                    Settlement::Sent {
+                        provider_id,
+                        provider_status,
+                    },
+                    Some(SentStatus::Success),
+                )
+            }
+            SendOutcome::Permanent(error) => {
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification failed permanently");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::OptedOut(error) => {
+                if let Some(event) = outgoing.latest() {
+                    if let Some(phone) = event.user_phone.as_deref() {
+                        self.db.mark_phone_opted_out(event.user_id, phone).await?;
+                    }
+                }
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "recipient opted out of sms");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::Unknown(error) => {
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification outcome unknown; not resending");
+                (Settlement::Unknown { error }, Some(SentStatus::Error))
+            }
+            SendOutcome::Retryable(error)
+                if attempts >= i64::from(self.settings.retry.max_attempts) =>
+            {
+                let error = format!("gave up after {attempts} attempts: {error}");
+                tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification dead-lettered");
+                (Settlement::Failed { error }, Some(SentStatus::Failed))
+            }
+            SendOutcome::Retryable(error) => {
+                let next_attempt_at = self.next_attempt_at(attempts);
+                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    attempts, %next_attempt_at, "notification will be retried");
+                self.metrics.retried(channel, count);
+                (
+                    Settlement::Retry {
+                        error,
+                        next_attempt_at,
+                    },
+                    None,
+                )
+            }
+        };
+        self.settle(channel, claimed, &settlement).await?;
+        if let Some(status) = status {
+            self.metrics.settled(channel, status, count);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn settle(
+        &self,
+        channel: Channel,
+        deliveries: &[OpenDelivery],
+        settlement: &Settlement,
+    ) -> StorageResult<()> {
+        for delivery in deliveries {
+            self.db
+                .settle_delivery(delivery.event_id, channel, settlement)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Exponential backoff with up to 10 % jitter, capped.
+    fn next_attempt_at(&self, attempts: i64) -> DateTime<Utc> {
+        let retry = &self.settings.retry;
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let base_ms = retry
+            .initial_backoff_ms
+            .saturating_mul(1u64 << exponent)
+            .min(retry.max_backoff_seconds.saturating_mul(1000));
+        let jitter_ms = rand::thread_rng().gen_range(0..=base_ms / 10);
+        let delay_ms = i64::try_from(base_ms + jitter_ms).unwrap_or(i64::MAX / 2);
+        now() + chrono::Duration::milliseconds(delay_ms)
+    }
+}

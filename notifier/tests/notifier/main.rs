@@ -1,0 +1,12 @@
+//! Black-box tests of the notifier: the real service against a real SMTP server, an HTTP
+//! server standing in for Twilio, webhook receivers on loopback, and both database engines.
+//! One test binary (modules below) keeps link time down.
+
+mod helpers;
+
+mod delivery;
+mod email;
+mod ops;
+mod rate_limit;
+mod sms;
+mod webhook;

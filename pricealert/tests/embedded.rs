@@ -1,0 +1,122 @@
+//! The embedded default as a new user meets it: one process, the simulated price source.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+use support::product::Product;
+use tokio_tungstenite::tungstenite::Message;
+
+const ALL_INSTRUMENTS: usize = 55;
+
+async fn prices(client: &reqwest::Client, gateway: &str) -> BTreeMap<String, String> {
+    let body: Value = client
+        .get(format!("{gateway}/prices"))
+        .send()
+        .await
+        .expect("GET /prices")
+        .json()
+        .await
+        .expect("JSON body");
+    body["prices"]
+        .as_object()
+        .map(|prices| {
+            prices
+                .iter()
+                .map(|(symbol, p)| (symbol.clone(), p["price"].to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn within_15_seconds_every_instrument_has_a_moving_price_over_rest_and_websocket() {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(15);
+    let product = Product::start(&[]).await;
+    let gateway = product.gateway_url();
+    let client = reqwest::Client::new();
+
+    // REST: all 55 priced, and each one seen at two different prices, before the deadline.
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    loop {
+        for (symbol, price) in prices(&client, &gateway).await {
+            seen.entry(symbol).or_default().insert(price);
+        }
+        let moving = seen.values().filter(|p| p.len() >= 2).count();
+        if seen.len() == ALL_INSTRUMENTS && moving == ALL_INSTRUMENTS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 15 s: {} symbols priced, {moving} moving\n{}",
+            seen.len(),
+            product.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let body: Value = client
+        .get(format!("{gateway}/prices/BTC"))
+        .send()
+        .await
+        .expect("GET /prices/BTC")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(body["source"], "simulated", "simulated prices are labelled");
+
+    // WebSocket: a snapshot of all 55, then live ticks for every symbol.
+    let ws_url = format!("ws://127.0.0.1:{}/prices/ws", product.ports.gateway);
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("connect");
+    let mut snapshot_size = None;
+    let mut ticked: BTreeSet<String> = BTreeSet::new();
+    let ws_deadline = Instant::now() + Duration::from_secs(15);
+    while ticked.len() < ALL_INSTRUMENTS {
+        let remaining = ws_deadline.saturating_duration_since(Instant::now());
+        let frame = tokio::time::timeout(remaining, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} symbols ticked over the WebSocket", ticked.len()))
+            .expect("socket open")
+            .expect("valid frame");
+        let Message::Text(text) = frame else { continue };
+        let message: Value = serde_json::from_str(&text).expect("JSON message");
+        if message["type"] == "snapshot" {
+            snapshot_size = message["prices"].as_object().map(|p| p.len());
+        } else if let Some(symbol) = message["symbol"].as_str() {
+            assert_eq!(message["source"], "simulated");
+            ticked.insert(symbol.to_owned());
+        }
+    }
+    assert_eq!(
+        snapshot_size,
+        Some(ALL_INSTRUMENTS),
+        "the snapshot comes first"
+    );
+    product.stop();
+}
+
+#[tokio::test]
+async fn the_smoke_test_script_passes_against_the_embedded_default() {
+    let product = Product::start(&[]).await;
+    let script = support::repo_root().join("scripts/test-alerts.sh");
+    let output = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("BASE_URL", product.gateway_url())
+        .output()
+        .await
+        .expect("run scripts/test-alerts.sh (needs curl and jq)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        output.status.success() && summary.ends_with(" 0 failed"),
+        "smoke test failed ({summary}):\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        product.log_tail()
+    );
+    product.stop();
+}

@@ -1,0 +1,53 @@
+//! Helpers for the observability tests (prometheus/, grafana/ and the end-to-end run).
+//!
+//! Each test crate uses a different subset of these helpers, so unused ones are not warnings.
+#![allow(dead_code)]
+
+pub mod dashboards;
+pub mod metrics;
+pub mod product;
+pub mod prometheus_server;
+pub mod promql;
+pub mod smtp;
+pub mod tools;
+pub mod traffic;
+pub mod yaml;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The repository root (the workspace), where prometheus/ and grafana/ live.
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .expect("the pricealert crate sits inside the workspace")
+        .to_path_buf()
+}
+
+/// A port that was free a moment ago, for processes that must be told their port up front.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("bind an ephemeral loopback port")
+}
+
+/// Polls `check` until it yields a value or `timeout` passes; on timeout, panics with the last
+/// reason `check` gave, so a failure says what was still missing.
+pub async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(reason) if Instant::now() >= deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}: {reason}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! A minimal SMTP server on loopback that accepts every message and keeps it, so tests can see
+//! what the notifier handed over.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+pub struct SmtpSink {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the SMTP sink");
+        let port = listener.local_addr().expect("SMTP sink address").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, store.clone()));
+            }
+        });
+        SmtpSink {
+            port,
+            messages,
+            task,
+        }
+    }
+
+    /// Messages received so far (DATA contents).
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().expect("messages lock").clone()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<String>>>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    if write.write_all(b"220 sink ESMTP ready\r\n").await.is_err() {
+        return;
+    }
+    while let Ok(Some(line)) = lines.next_line().await {
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+            "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "DATA" => {
+                if write.write_all(b"354 end with .\r\n").await.is_err() {
+                    return;
+                }
+                let mut body = Vec::new();
+                while let Ok(Some(data_line)) = lines.next_line().await {
+                    if data_line == "." {
+                        break;
+                    }
+                    body.push(data_line);
+                }
+                store.lock().expect("messages lock").push(body.join("\n"));
+                b"250 OK queued\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"502 not implemented\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}

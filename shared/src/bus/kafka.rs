@@ -1,0 +1,202 @@
+//! The Kafka transport of the bus (scaled mode), on librdkafka through rdkafka.
+//!
+//! - Topics: one per [`Topic`], names from [`KafkaSettings`], created at start if missing.
+//! - Producer: idempotent, `acks=all`, batching for `linger_ms`; `publish` returns once the
+//!   broker has acknowledged the message (its delivery report).
+//! - Consumers: one librdkafka consumer per subscription, auto-commit and offset store off;
+//!   `commit` synchronously commits the message's offset + 1 after the caller's effect is
+//!   durable. Rebalances are counted and statistics feed `kafka_consumer_lag` (see
+//!   [`ConsumerMetrics`]).
+//! - librdkafka calls that block (client creation and destruction, synchronous commits) run on
+//!   the blocking pool, never on an async thread.
+//!
+//! For services:
+//! - Members of one group (`ServiceContext::consumer_group("evaluator")`) share the partitions;
+//!   a process that needs every message (each gateway replica) uses a group of its own, e.g.
+//!   `format!("{}-{}", context.consumer_group("gateway"), instance_id)`, with
+//!   `subscribe_latest` so it starts at the end of the log.
+//! - A message may come again after a crash or a rebalance (at-least-once): effects must be
+//!   idempotent. A commit that loses a race with a rebalance returns `Ok` (logged): the
+//!   partition's next owner re-reads from the last commit.
+//! - `ConsumerMetrics::register(&registry)`, once per service registry, then
+//!   `subscription.report_metrics_to(&metrics)` for each subscription, exports the consumers'
+//!   lag and rebalances on the service's own registry.
+
+mod admin;
+mod client_config;
+mod consumer_context;
+mod metrics;
+mod subscription;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use self::consumer_context::{BusConsumerContext, ConsumerState};
+use super::{BusError, EventBus, Subscription, Topic};
+use crate::config::KafkaSettings;
+
+pub use self::client_config::StartFrom;
+pub use self::metrics::ConsumerMetrics;
+pub use self::subscription::KafkaSubscription;
+
+/// The bus over a Kafka cluster. Cheap to clone; all clones share one producer.
+#[derive(Clone)]
+pub struct KafkaBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: KafkaSettings,
+    bootstrap_servers: String,
+    /// `None` only while being dropped.
+    producer: Option<FutureProducer>,
+}
+
+impl KafkaBus {
+    /// Creates the topics that are missing, then the producer. Fails if
+    /// `settings.bootstrap_servers` is unset or the cluster cannot be reached.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(settings: &KafkaSettings) -> Result<KafkaBus, BusError> {
+        let bootstrap_servers = settings
+            .bootstrap_servers
+            .clone()
+            .ok_or_else(|| BusError::Transport("no Kafka bootstrap servers set".to_owned()))?;
+        let settings = settings.clone();
+        let topics: Vec<&str> = Topic::ALL
+            .iter()
+            .map(|topic| topic_name(&settings, *topic))
+            .collect();
+        admin::ensure_topics(&settings, &bootstrap_servers, &topics).await?;
+        let config = client_config::producer(&settings, &bootstrap_servers);
+        let producer: FutureProducer = on_blocking_thread(move || config.create())
+            .await?
+            .map_err(|e| BusError::Transport(format!("could not create the producer: {e}")))?;
+        tracing::info!(%bootstrap_servers, "connected to kafka");
+        Ok(KafkaBus {
+            inner: Arc::new(Inner {
+                settings,
+                bootstrap_servers,
+                producer: Some(producer),
+            }),
+        })
+    }
+
+    /// The Kafka topic name of `topic`.
+    pub fn topic_name(&self, topic: Topic) -> &str {
+        topic_name(&self.inner.settings, topic)
+    }
+
+    /// Joins `group` on `topic` and returns the concrete member (the trait's `subscribe` boxes
+    /// it). Membership starts with the first `next()`, which is when partitions are assigned.
+    pub async fn subscribe_member(
+        &self,
+        topic: Topic,
+        group: &str,
+        start: StartFrom,
+    ) -> Result<KafkaSubscription, BusError> {
+        let topic_name = self.topic_name(topic).to_owned();
+        let state = Arc::new(ConsumerState::new(&topic_name, group));
+        let config = client_config::consumer(
+            &self.inner.settings,
+            &self.inner.bootstrap_servers,
+            group,
+            start,
+        );
+        let context = BusConsumerContext {
+            state: Arc::clone(&state),
+        };
+        let subscribed_topic = topic_name.clone();
+        let consumer = on_blocking_thread(move || {
+            let consumer: rdkafka::consumer::StreamConsumer<BusConsumerContext> =
+                rdkafka::consumer::StreamConsumer::from_config_and_context(&config, context)?;
+            consumer.subscribe(&[&subscribed_topic])?;
+            Ok::<_, rdkafka::error::KafkaError>(consumer)
+        })
+        .await?
+        .map_err(|e| BusError::Transport(format!("could not create a consumer: {e}")))?;
+        Ok(KafkaSubscription::new(topic, topic_name, consumer, state))
+    }
+}
+
+fn topic_name(settings: &KafkaSettings, topic: Topic) -> &str {
+    match topic {
+        Topic::PriceEvents => &settings.price_events_topic,
+        Topic::AlertChanges => &settings.alert_changes_topic,
+        Topic::Notifications => &settings.notifications_topic,
+    }
+}
+
+#[async_trait]
+impl EventBus for KafkaBus {
+    async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError> {
+        let producer = self.inner.producer.as_ref().ok_or(BusError::Closed)?;
+        let record = FutureRecord::to(self.topic_name(topic))
+            .key(key)
+            .payload(&payload);
+        // `Never` for the local queue: a full queue makes the publisher wait, as on the
+        // in-process bus; the delivery itself is bounded by librdkafka's `message.timeout.ms`.
+        producer
+            .send(record, Timeout::Never)
+            .await
+            .map(|_delivered| ())
+            .map_err(|(error, _message)| BusError::Transport(format!("publish failed: {error}")))
+    }
+
+    async fn subscribe(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        Ok(Box::new(
+            self.subscribe_member(topic, group, StartFrom::Earliest)
+                .await?,
+        ))
+    }
+
+    async fn subscribe_latest(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        Ok(Box::new(
+            self.subscribe_member(topic, group, StartFrom::Latest)
+                .await?,
+        ))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Destroying the producer joins its threads and flushes: not on an async thread.
+        if let Some(producer) = self.producer.take() {
+            drop_off_async_thread(producer);
+        }
+    }
+}
+
+/// Runs a blocking librdkafka call on the blocking pool.
+async fn on_blocking_thread<T, F>(call: F) -> Result<T, BusError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| BusError::Transport(format!("a kafka client call panicked: {e}")))
+}
+
+/// Drops a librdkafka handle (whose destructor blocks) on the blocking pool when inside a
+/// runtime, else right here.
+fn drop_off_async_thread<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || drop(value));
+        }
+        Err(_) => drop(value),
+    }
+}

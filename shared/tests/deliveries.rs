@@ -1,0 +1,336 @@
+//! The notifier's tables behave the same on PostgreSQL and SQLite.
+
+use chrono::Duration;
+use shared::domain::{Channel, Email, UserId};
+use shared::storage::{now, Database, DeliveryStatus, NewDelivery, RecordOutcome, Settlement};
+use shared::testing::{fresh_database, Engine};
+use uuid::Uuid;
+
+async fn user(db: &Database, email: &str) -> UserId {
+    let email: Email = email.parse().expect("email");
+    db.create_user(&email, "hash", None).await.expect("user").id
+}
+
+fn new_delivery(
+    event_id: Uuid,
+    channel: Channel,
+    alert_id: i64,
+    user_id: UserId,
+) -> NewDelivery<'static> {
+    NewDelivery {
+        event_id,
+        channel,
+        alert_id,
+        user_id,
+        payload: "{}",
+    }
+}
+
+async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let alice = user(db, "alice@example.com").await;
+    let bob = user(db, "bob@example.com").await;
+    let first = Uuid::new_v4();
+    let second = Uuid::new_v4();
+
+    assert_eq!(
+        db.record_delivery(&new_delivery(first, Channel::Email, 7, alice))
+            .await
+            .expect("insert"),
+        RecordOutcome::Inserted
+    );
+    db.settle_delivery(
+        first,
+        Channel::Email,
+        &Settlement::Sent {
+            provider_id: Some("<m1>".into()),
+            provider_status: Some("250".into()),
+        },
+    )
+    .await
+    .expect("settle");
+    assert_eq!(
+        db.record_delivery(&new_delivery(first, Channel::Email, 7, alice))
+            .await
+            .expect("again"),
+        RecordOutcome::AlreadyRecorded
+    );
+    db.record_delivery(&new_delivery(first, Channel::Sms, 7, alice))
+        .await
+        .expect("sms");
+    db.record_delivery(&new_delivery(second, Channel::Email, 7, alice))
+        .await
+        .expect("second");
+
+    let listed = db.deliveries_for_alert(alice, 7).await.expect("list");
+    let keys: Vec<(Uuid, Channel)> = listed.iter().map(|d| (d.event_id, d.channel)).collect();
+    assert_eq!(
+        keys,
+        vec![
+            (second, Channel::Email),
+            (first, Channel::Sms),
+            (first, Channel::Email)
+        ]
+    );
+    let sent = &listed[2];
+    assert_eq!(
+        sent.status,
+        DeliveryStatus::Sent,
+        "the redelivery left it as it was"
+    );
+    assert_eq!(sent.provider_id.as_deref(), Some("<m1>"));
+    assert!(sent.sent_at.is_some());
+    assert_eq!(
+        db.delivery_provider_status(first, Channel::Email)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("250")
+    );
+    let json = serde_json::to_value(sent).expect("serialises");
+    for field in [
+        "event_id",
+        "channel",
+        "status",
+        "attempts",
+        "provider_id",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    ] {
+        assert!(json.get(field).is_some(), "{field} in {json}");
+    }
+    assert_eq!(json["status"], "sent");
+    assert_eq!(json["channel"], "email");
+    assert!(
+        db.deliveries_for_alert(bob, 7)
+            .await
+            .expect("list")
+            .is_empty(),
+        "another user's alert"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_is_recorded_once_and_listed_newest_first_on_sqlite() {
+    a_delivery_is_recorded_once_and_listed_newest_first(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_delivery_is_recorded_once_and_listed_newest_first_on_postgres() {
+    a_delivery_is_recorded_once_and_listed_newest_first(Engine::Postgres).await;
+}
+
+async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let carol = user(db, "carol@example.com").await;
+    let event = Uuid::new_v4();
+    db.record_delivery(&new_delivery(event, Channel::Email, 1, carol))
+        .await
+        .expect("email");
+    db.record_delivery(&new_delivery(event, Channel::Sms, 1, carol))
+        .await
+        .expect("sms");
+    let at = now();
+    assert_eq!(db.due_delivery_keys(at, 10).await.expect("due").len(), 2);
+
+    let short = at + Duration::milliseconds(1);
+    assert!(db
+        .claim_delivery(event, Channel::Email, None, short)
+        .await
+        .expect("claim"));
+    assert!(db
+        .claim_delivery(event, Channel::Sms, None, short)
+        .await
+        .expect("claim"));
+    assert!(
+        !db.claim_delivery(event, Channel::Sms, None, short)
+            .await
+            .expect("claim"),
+        "held"
+    );
+
+    // Both claims expire: the email may be taken again, the SMS is settled as unknown.
+    let later = at + Duration::seconds(1);
+    assert_eq!(db.expire_interrupted_sms(later).await.expect("expire"), 1);
+    assert!(db
+        .claim_delivery(event, Channel::Email, None, later + Duration::seconds(60))
+        .await
+        .expect("reclaim"));
+    let records = db.deliveries_for_event(event).await.expect("read");
+    let email = records
+        .iter()
+        .find(|d| d.channel == Channel::Email)
+        .expect("email");
+    let sms = records
+        .iter()
+        .find(|d| d.channel == Channel::Sms)
+        .expect("sms");
+    assert_eq!(email.attempts, 2);
+    assert_eq!(sms.status, DeliveryStatus::Unknown);
+    assert!(
+        !db.claim_delivery(event, Channel::Sms, None, later)
+            .await
+            .expect("claim"),
+        "final"
+    );
+}
+
+#[tokio::test]
+async fn claims_are_exclusive_and_interrupted_sms_become_unknown_on_sqlite() {
+    claims_are_exclusive_and_interrupted_sms_become_unknown(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn claims_are_exclusive_and_interrupted_sms_become_unknown_on_postgres() {
+    claims_are_exclusive_and_interrupted_sms_become_unknown(Engine::Postgres).await;
+}
+
+async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let dan = user(db, "dan@example.com").await;
+    let events: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    for event in &events {
+        db.record_delivery(&new_delivery(*event, Channel::Email, 1, dan))
+            .await
+            .expect("insert");
+    }
+    let until = now() + Duration::seconds(30);
+    for event in &events {
+        assert!(db
+            .defer_delivery(*event, Channel::Email, until)
+            .await
+            .expect("defer"));
+    }
+    assert!(db
+        .due_delivery_keys(now(), 10)
+        .await
+        .expect("due")
+        .is_empty());
+    assert_eq!(db.next_delivery_due_at().await.expect("next"), Some(until));
+    let open = db
+        .open_deliveries(dan, Channel::Email, now(), 10)
+        .await
+        .expect("open");
+    assert_eq!(
+        open.iter().map(|d| d.event_id).collect::<Vec<_>>(),
+        events,
+        "arrival order"
+    );
+    assert!(open.iter().all(|d| d.status == DeliveryStatus::Deferred));
+
+    let digest = Uuid::new_v4().to_string();
+    for event in &events {
+        assert!(db
+            .claim_delivery(
+                *event,
+                Channel::Email,
+                Some(&digest),
+                now() + Duration::seconds(60)
+            )
+            .await
+            .expect("claim"));
+        db.settle_delivery(
+            *event,
+            Channel::Email,
+            &Settlement::Sent {
+                provider_id: Some(digest.clone()),
+                provider_status: None,
+            },
+        )
+        .await
+        .expect("settle");
+    }
+    let recent = db
+        .recent_sends(now() - Duration::minutes(1))
+        .await
+        .expect("recent");
+    assert_eq!(recent, vec![(dan, Channel::Email, 1)]);
+    assert_eq!(db.next_delivery_due_at().await.expect("next"), None);
+    let counts = db.delivery_status_counts().await.expect("counts");
+    assert_eq!(counts, vec![(DeliveryStatus::Sent, 3)]);
+}
+
+#[tokio::test]
+async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once_on_sqlite() {
+    deferred_deliveries_wait_and_recent_sends_count_a_digest_once(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once_on_postgres() {
+    deferred_deliveries_wait_and_recent_sends_count_a_digest_once(Engine::Postgres).await;
+}
+
+async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let erin = user(db, "erin@example.com").await;
+    assert!(db.webhook(erin).await.expect("read").is_none());
+    db.set_webhook(erin, "https://hooks.example.com/a", "s1")
+        .await
+        .expect("set");
+    let first = db.webhook(erin).await.expect("read").expect("set");
+    db.set_webhook(erin, "https://hooks.example.com/b", "s2")
+        .await
+        .expect("rotate");
+    let second = db.webhook(erin).await.expect("read").expect("set");
+    assert_eq!(second.url, "https://hooks.example.com/b");
+    assert_eq!(second.secret, "s2");
+    assert_eq!(second.created_at, first.created_at);
+    assert!(second.updated_at >= first.updated_at);
+    assert!(
+        !format!("{second:?}").contains("s2\""),
+        "Debug hides the secret"
+    );
+
+    db.mark_phone_opted_out(erin, "+14155550100")
+        .await
+        .expect("opt out");
+    db.mark_phone_opted_out(erin, "+14155550100")
+        .await
+        .expect("idempotent");
+    assert!(db
+        .phone_opted_out(erin, "+14155550100")
+        .await
+        .expect("read"));
+    assert!(!db
+        .phone_opted_out(erin, "+14155550199")
+        .await
+        .expect("read"));
+    let event = Uuid::new_v4();
+    db.record_delivery(&new_delivery(event, Channel::Webhook, 3, erin))
+        .await
+        .expect("insert");
+
+    assert!(db.delete_user(erin).await.expect("delete"));
+    assert!(db.webhook(erin).await.expect("read").is_none());
+    assert!(db
+        .deliveries_for_event(event)
+        .await
+        .expect("read")
+        .is_empty());
+    assert!(!db
+        .phone_opted_out(erin, "+14155550100")
+        .await
+        .expect("read"));
+    assert_eq!(
+        db.record_delivery(&new_delivery(Uuid::new_v4(), Channel::Email, 3, erin))
+            .await
+            .expect("insert"),
+        RecordOutcome::UserGone
+    );
+}
+
+#[tokio::test]
+async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data_on_sqlite() {
+    webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data_on_postgres() {
+    webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(Engine::Postgres).await;
+}
