@@ -64,7 +64,8 @@ impl Market {
     }
 }
 
-fn random_spec(rng: &mut StdRng, market: &Market, id: i64) -> AlertSpec {
+/// `percent_moves`: whether 10 % of alerts are `percent_move` (else only API.md's four).
+fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) -> AlertSpec {
     let symbol = rng.gen_range(0..market.symbols.len());
     let up = rng.gen_bool(0.5);
     let away = |rng: &mut StdRng, up: bool| {
@@ -74,7 +75,12 @@ fn random_spec(rng: &mut StdRng, market: &Market, id: i64) -> AlertSpec {
             rng.gen_range(0.5..0.95)
         }
     };
-    let rule = match rng.gen_range(0..100) {
+    let roll = if percent_moves {
+        rng.gen_range(0..100)
+    } else {
+        rng.gen_range(0..90)
+    };
+    let rule = match roll {
         0..30 => Rule::Above(market.at(symbol, away(rng, true))),
         30..60 => Rule::Below(market.at(symbol, away(rng, false))),
         60..75 => Rule::Crosses(market.at(symbol, away(rng, up))),
@@ -115,10 +121,14 @@ fn random_spec(rng: &mut StdRng, market: &Market, id: i64) -> AlertSpec {
 }
 
 fn specs(alerts: usize, firing: bool) -> (Market, Vec<AlertSpec>) {
+    specs_of_mix(alerts, firing, true)
+}
+
+fn specs_of_mix(alerts: usize, firing: bool, percent_moves: bool) -> (Market, Vec<AlertSpec>) {
     let mut rng = StdRng::seed_from_u64(7);
     let market = Market::new(&mut rng);
     let mut specs: Vec<AlertSpec> = (0..alerts as i64)
-        .map(|id| random_spec(&mut rng, &market, id))
+        .map(|id| random_spec(&mut rng, &market, id, percent_moves))
         .collect();
     if firing {
         let mut id = alerts as i64;
@@ -277,6 +287,24 @@ fn bench_scenario(c: &mut Criterion, firing: bool) {
     group.finish();
 }
 
+/// The quiet scenario at 1 M alerts with only API.md's four conditions: what the threshold
+/// and range index costs without the per-tick sliding-window work of `percent_move`.
+fn bench_without_percent_moves(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ticks_quiet_without_percent_move");
+    group.throughput(Throughput::Elements(1));
+    let alerts = 1_000_000;
+    let (market, specs) = specs_of_mix(alerts, false, false);
+    let mut indexed = Run::new(Engine::new(config()), &market, &specs, ticks(&market));
+    println!(
+        "quiet without percent_move {alerts}: fires per tick {:.2}",
+        indexed.fires_per_tick(20_000)
+    );
+    group.bench_with_input(BenchmarkId::new("indexed", alerts), &alerts, |b, _| {
+        b.iter(|| indexed.step())
+    });
+    group.finish();
+}
+
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
@@ -330,5 +358,6 @@ fn main() {
         .configure_from_args();
     bench_scenario(&mut criterion, false);
     bench_scenario(&mut criterion, true);
+    bench_without_percent_moves(&mut criterion);
     criterion.final_summary();
 }

@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn wide_products_match_checked_products_when_they_fit() {
         for (a, b) in [(0i128, 5i128), (3, 7), (u64::MAX as i128, u64::MAX as i128)] {
-            assert_eq!(wide_product(a, b), (0, (a * b) as u128));
+            assert_eq!(wide_product(a, b), (0, a as u128 * b as u128));
         }
         assert_eq!(wide_product(1 << 100, 1 << 100), (1 << 72, 0));
     }
