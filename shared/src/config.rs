@@ -169,7 +169,8 @@ pub struct GatewaySettings {
     /// Authenticated requests per second per user (burst of the same size).
     pub api_requests_per_second_per_user: u32,
     pub max_active_alerts_per_user: u32,
-    /// Password hashes computed at once; more wait their turn on the blocking pool.
+    /// Password hashes computed at once; more wait their turn. 0 means half the cores (at
+    /// least one), so logins can never take every core from the rest of the API.
     pub max_concurrent_password_hashes: usize,
     /// Requests in flight at once; beyond it the gateway answers 503 at once instead of queueing.
     pub max_in_flight_requests: usize,
@@ -195,7 +196,7 @@ impl Default for GatewaySettings {
             login_attempts_per_minute_per_ip: 30,
             api_requests_per_second_per_user: 50,
             max_active_alerts_per_user: 100,
-            max_concurrent_password_hashes: 2,
+            max_concurrent_password_hashes: 0,
             max_in_flight_requests: 2048,
             request_timeout_seconds: 30,
             websocket_heartbeat_seconds: 30,

@@ -24,8 +24,13 @@ pub struct Passwords {
 }
 
 impl Passwords {
+    /// `max_concurrent` hashes at once; 0 means half the available cores, at least one.
     pub async fn new(max_concurrent: usize) -> anyhow::Result<Passwords> {
-        let permits = Arc::new(Semaphore::new(max_concurrent.max(1)));
+        let permits = match max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            n => n,
+        };
+        let permits = Arc::new(Semaphore::new(permits));
         let dummy_hash = tokio::task::spawn_blocking(|| hash_blocking("timing-equaliser-password"))
             .await
             .context("hashing task panicked")??;
