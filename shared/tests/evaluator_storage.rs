@@ -199,6 +199,43 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
 }
 
+async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = &test.db;
+    let (_, first) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let email = "bob@example.com".parse().expect("email");
+    let bob = db.create_user(&email, "hash", None).await.expect("user");
+    let second = db
+        .create_alert(bob.id, &above("100", TriggerPolicy::Repeat), 100)
+        .await
+        .expect("insert")
+        .expect("under quota");
+    for alert_id in [first, second.id] {
+        db.record_tick(
+            &tick("101", at(0)),
+            None,
+            &[FireCandidate {
+                alert_id,
+                version: 1,
+            }],
+        )
+        .await
+        .expect("recorded");
+    }
+    let pending = db.unpublished_outbox(10).await.expect("outbox");
+    assert_eq!(pending.len(), 2);
+    db.mark_outbox_published(pending[0].id).await.expect("mark");
+    let far_future = Utc::now() + Duration::days(365);
+    assert_eq!(
+        db.prune_published_outbox(far_future).await.expect("prune"),
+        1
+    );
+    assert_eq!(
+        db.unpublished_outbox(10).await.expect("outbox"),
+        vec![pending[1].clone()]
+    );
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -221,4 +258,5 @@ on_both_engines!(
     replaying_a_tick_or_a_stale_version_never_fires_twice,
     a_once_alert_is_deactivated_by_its_fire,
     paused_deleted_or_ownerless_alerts_are_rejected,
+    published_outbox_rows_are_pruned_and_unpublished_ones_kept,
 );

@@ -228,7 +228,6 @@ impl Engine {
         if !book.exotic.is_empty() {
             let last = book.last.map(|l| l.price);
             let rules = &self.exotic_rules;
-            let before = fired.len();
             book.exotic.retain(|index| {
                 let holds = rules
                     .get(index)
@@ -238,7 +237,6 @@ impl Engine {
                 }
                 !holds
             });
-            debug_assert!(fired.len() >= before);
         }
         book.last = Some(LastPrice { price, floor, ceil });
         for &index in &fired {
@@ -285,7 +283,6 @@ impl Engine {
             state: State::Cooling,
             ..Slot::FREE
         };
-        let exact = |price: Price| exact_key(price);
         match spec.rule {
             Rule::Above(target) | Rule::Below(target) | Rule::Crosses(target) => {
                 slot.kind = match spec.rule {
@@ -293,14 +290,14 @@ impl Engine {
                     Rule::Below(_) => Kind::Below,
                     _ => Kind::Crosses,
                 };
-                match exact(target) {
+                match exact_key(target) {
                     Some(key) => slot.low = key,
                     None => slot.exotic = true,
                 }
             }
             Rule::Range { low, high } => {
                 slot.kind = Kind::Range;
-                match (exact(low), exact(high)) {
+                match (exact_key(low), exact_key(high)) {
                     (Some(l), Some(h)) => (slot.low, slot.high) = (l, h),
                     _ => slot.exotic = true,
                 }
