@@ -7,6 +7,7 @@ mod extract;
 mod metrics;
 mod rate_limit;
 pub mod routes;
+mod single_flight;
 mod startup;
 mod state;
 

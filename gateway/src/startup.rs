@@ -74,6 +74,7 @@ impl Application {
             ),
             passwords,
             users: Default::default(),
+            fills: Default::default(),
             alert_lists: AlertCache::new(Duration::from_millis(settings.alert_list_cache_ms)),
             limits: Limits::new(settings),
             metrics,

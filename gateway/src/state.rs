@@ -11,6 +11,7 @@ use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::metrics::GatewayMetrics;
 use crate::rate_limit::Limits;
 use crate::routes::prices::PriceView;
+use crate::single_flight::SingleFlight;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub users: UserCache,
     pub alert_lists: AlertCache,
+    /// Serialises cache fills per user (user records and alert lists).
+    pub fills: SingleFlight,
     pub limits: Limits,
     pub metrics: GatewayMetrics,
     pub registry: prometheus::Registry,

@@ -43,6 +43,10 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = state.users.get(user_id) {
             return Ok(AuthUser(user));
         }
+        let _filling = state.fills.enter(user_id).await;
+        if let Some(user) = state.users.get(user_id) {
+            return Ok(AuthUser(user));
+        }
         let user = state
             .db
             .user_by_id(user_id)

@@ -572,6 +572,10 @@ async fn cached_alert_list(
     if !state.alert_lists.enabled() {
         return Ok(None);
     }
+    if let Ok(list) = state.alert_lists.get(user.id) {
+        return Ok(Some(list));
+    }
+    let _filling = state.fills.enter(user.id).await;
     let ticket = match state.alert_lists.get(user.id) {
         Ok(list) => return Ok(Some(list)),
         Err(ticket) => ticket,
