@@ -51,8 +51,11 @@ impl Application {
         let group = context.consumer_group("evaluator");
         // Subscribe before loading: a change made meanwhile is then both in the snapshot and
         // in the queue, and versions make applying it twice harmless.
-        let changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
-        let prices = context.bus.subscribe(Topic::PriceEvents, &group).await?;
+        let mut changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
+        let mut prices = context.bus.subscribe(Topic::PriceEvents, &group).await?;
+        let consumer_metrics = shared::bus::ConsumerMetrics::register(&registry);
+        changes.report_metrics_to(&consumer_metrics);
+        prices.report_metrics_to(&consumer_metrics);
         let settings = &context.settings.evaluator;
         let config = EngineConfig {
             history_minutes: settings.history_minutes,
