@@ -48,6 +48,8 @@ impl Product {
             .env("EVALUATOR_PORT", ports.evaluator.to_string())
             .env("NOTIFIER_PORT", ports.notifier.to_string())
             .env("LOG_LEVEL", "info")
+            // An error's cause chain without a backtrace keeps the log tail readable.
+            .env("RUST_LIB_BACKTRACE", "0")
             .env(SIMULATED_PROVIDER_SWITCH.0, SIMULATED_PROVIDER_SWITCH.1);
         for (name, value) in extra_env {
             command.env(name, value);
@@ -58,7 +60,7 @@ impl Product {
             .kill_on_drop(true)
             .spawn()
             .expect("start the pricealert binary");
-        let product = Product {
+        let mut product = Product {
             child,
             ports,
             log,
@@ -73,7 +75,12 @@ impl Product {
         ] {
             let url = format!("http://127.0.0.1:{port}/health");
             let log = &product.log;
+            let child = &mut product.child;
             poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
+                // A product that exited will never answer: say why at once.
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("pricealert exited ({status}); its log:\n{}", tail(log));
+                }
                 let request = client.get(&url).send();
                 async move {
                     // The log says why when the process exited or failed to bind.
