@@ -2,7 +2,6 @@
 //! environment, on free loopback ports.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use shared::testing::TempDir;
@@ -35,6 +34,8 @@ impl Product {
         };
         let log = data_dir.0.join("pricealert.log");
         let log_file = std::fs::File::create(&log).expect("create product log");
+        // Logs go to stdout, errors to stderr: both in one file, in order.
+        let log_out = log_file.try_clone().expect("share the product log");
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pricealert"));
         command
             .arg("all")
@@ -55,7 +56,7 @@ impl Product {
             command.env(name, value);
         }
         let child = command
-            .stdout(Stdio::null())
+            .stdout(log_out)
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
