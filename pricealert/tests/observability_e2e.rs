@@ -439,6 +439,8 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
             "JWT_SECRET",
             "observability-e2e-signing-key-of-32-bytes+".to_owned(),
         ),
+        // Lag comes from the consumers' statistics: report them at the scrape's pace.
+        ("KAFKA_STATISTICS_INTERVAL_MS", "1000".to_owned()),
     ];
     env.extend(topics.iter().map(|(name, topic)| (*name, topic.clone())));
     // Alerts fire over Kafka as far as an email: every topic has carried messages.
@@ -450,31 +452,40 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
     assert_every_query_returns_data(prometheus, &queries, Duration::from_secs(90)).await;
     assert_documented_metrics_present(prometheus, Needs::KafkaConsumers).await;
 
-    // Each consumer's lag, on each of this run's topics, from its own statistics.
-    let lag = prometheus
-        .query("count by (job, topic) (kafka_consumer_lag)")
-        .await
-        .expect("query kafka_consumer_lag");
-    let reported: BTreeSet<(&str, &str)> = lag
-        .iter()
-        .filter_map(|s| Some((s.labels["job"].as_str()?, s.labels["topic"].as_str()?)))
-        .collect();
+    // Each consumer's lag, on each of this run's topics, from its own statistics (a partition
+    // reports once its consumer has an offset there).
     let (prices, notifications, changes) = (&topics[0].1, &topics[1].1, &topics[2].1);
-    for expected in [
+    let expected = [
         ("pricealert-gateway", prices),
         ("pricealert-gateway", notifications),
         ("pricealert-gateway", changes),
         ("pricealert-evaluator", prices),
         ("pricealert-evaluator", changes),
         ("pricealert-notifier", notifications),
-    ] {
-        assert!(
-            reported.contains(&(expected.0, expected.1.as_str())),
-            "no kafka_consumer_lag from {} on {}; reported {reported:?}",
-            expected.0,
-            expected.1
-        );
-    }
+    ];
+    poll_until(
+        "kafka_consumer_lag from each consumer on each of its topics",
+        Duration::from_secs(30),
+        || async {
+            let lag = prometheus
+                .query("count by (job, topic) (kafka_consumer_lag)")
+                .await?;
+            let reported: BTreeSet<(&str, &str)> = lag
+                .iter()
+                .filter_map(|s| Some((s.labels["job"].as_str()?, s.labels["topic"].as_str()?)))
+                .collect();
+            let missing: Vec<_> = expected
+                .iter()
+                .filter(|(job, topic)| !reported.contains(&(*job, topic.as_str())))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("missing {missing:?}; reported {reported:?}"))
+            }
+        },
+    )
+    .await;
     let sent = prometheus
         .query(&format!(
             r#"ingestor_kafka_messages_sent_total{{topic="{prices}"}} > 0"#
