@@ -9,8 +9,8 @@ use shared::testing::TempDir;
 use super::prometheus_server::{tail, ServicePorts};
 use super::{free_port, poll_until};
 
-/// INTEGRATOR: the setting that switches the ingestor to its simulated provider (issue 5),
-/// as `(environment variable, value)`. Set it to the name the ingestor documents.
+/// The setting that switches the ingestor to its simulated provider (no internet here), as
+/// `(environment variable, value)`.
 pub const SIMULATED_PROVIDER_SWITCH: (&str, &str) = ("PRICEALERT_PRICE_SOURCE", "simulated");
 
 /// A running `pricealert all`, killed when dropped.
