@@ -50,7 +50,7 @@ impl IngestorMetrics {
                 HistogramVec::new(
                     HistogramOpts::new(
                         "ingestor_fetch_latency_seconds",
-                        "Duration of one provider HTTP call",
+                        "Duration of one provider call: an HTTP request, or a simulated cycle's generation",
                     )
                     .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
                     &["source"],

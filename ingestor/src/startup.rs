@@ -114,7 +114,8 @@ fn providers_for(
             .iter()
             .filter_map(|p| Some((p.symbol.parse().ok()?, p.price)))
             .collect::<HashMap<_, _>>();
-        let provider = Simulated::new(catalogue.instruments(), &stored, &settings.simulated);
+        let provider = Simulated::new(catalogue.instruments(), &stored, &settings.simulated)
+            .reporting_to(metrics.clone());
         return Ok(vec![Box::new(provider)]);
     }
     let client = reqwest::Client::builder()

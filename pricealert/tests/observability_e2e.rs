@@ -2,10 +2,7 @@
 //! configuration, and every panel query of every shipped dashboard returns data through
 //! Prometheus's HTTP API. No Grafana server can run here, so this is how dashboards are proven.
 //!
-//! INTEGRATOR: the two `#[ignore]`d tests wait until the services export their metrics and the ingestor's
-//! simulated provider exists (set `support::product::SIMULATED_PROVIDER_SWITCH`). Run them with
-//! `cargo test -p pricealert --test observability_e2e -- --ignored --nocapture`
-//! (needs `prometheus` on PATH, and PostgreSQL for the Kafka run), then remove the `#[ignore]`s.
+//! Needs `prometheus` on PATH, and PostgreSQL for the run over the Kafka mock cluster.
 
 mod support;
 
@@ -36,6 +33,14 @@ const TIME: TimeVariables = TimeVariables {
 const SERVICE_JOBS: [&str; 4] = [
     "pricealert-gateway",
     "pricealert-ingestor",
+    "pricealert-evaluator",
+    "pricealert-notifier",
+];
+
+/// The services that consume from the bus, so export `kafka_consumer_lag` over Kafka (the
+/// ingestor only produces).
+const KAFKA_CONSUMER_JOBS: [&str; 3] = [
+    "pricealert-gateway",
     "pricealert-evaluator",
     "pricealert-notifier",
 ];
@@ -122,6 +127,7 @@ async fn assert_every_query_returns_data(
     timeout: Duration,
 ) {
     assert!(!queries.is_empty(), "no dashboard query to prove");
+    let started = std::time::Instant::now();
     poll_until("every dashboard query to return data", timeout, || async {
         let mut empty = Vec::new();
         for (query, sent) in queries {
@@ -143,6 +149,11 @@ async fn assert_every_query_returns_data(
         }
     })
     .await;
+    eprintln!(
+        "all {} dashboard queries returned data within {:.1} s",
+        queries.len(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 async fn wait_for_targets_up(prometheus: &PrometheusServer, jobs: &[&str]) {
@@ -167,8 +178,9 @@ async fn wait_for_targets_up(prometheus: &PrometheusServer, jobs: &[&str]) {
 }
 
 /// Each documented metric is exported by its own service only (one registry per service), and
-/// the ones the run's traffic moves are above zero.
-async fn assert_documented_metrics_present(prometheus: &PrometheusServer) {
+/// the ones the run's traffic moves are above zero. Over Kafka, the consumers' lag is checked
+/// too.
+async fn assert_documented_metrics_present(prometheus: &PrometheusServer, deployment: Needs) {
     poll_until(
         "every documented metric",
         Duration::from_secs(60),
@@ -178,6 +190,9 @@ async fn assert_documented_metrics_present(prometheus: &PrometheusServer) {
                 let expected_jobs: BTreeSet<&str> = match metric.scope {
                     Scope::Job(job) => [job].into_iter().collect(),
                     Scope::EveryService => SERVICE_JOBS.into_iter().collect(),
+                    Scope::KafkaConsumers if deployment == Needs::KafkaConsumers => {
+                        KAFKA_CONSUMER_JOBS.into_iter().collect()
+                    }
                     Scope::KafkaConsumers | Scope::KafkaExporter => continue,
                 };
                 let series = sample_series(metric);
@@ -321,59 +336,92 @@ async fn a_real_prometheus_with_the_shipped_config_scrapes_each_service_of_the_e
     product.stop();
 }
 
+/// The product with a local SMTP server, a Prometheus scraping it, and user traffic whose alerts
+/// have fired as far as an email.
+struct Run {
+    smtp: SmtpSink,
+    product: Product,
+    prometheus: PrometheusServer,
+    traffic: Traffic,
+}
+
+impl Run {
+    async fn start(extra_env: &[(&str, String)]) -> Run {
+        let smtp = SmtpSink::start().await;
+        let mut env = vec![
+            ("SMTP_HOST", "127.0.0.1".to_owned()),
+            ("SMTP_PORT", smtp.port.to_string()),
+            // The sink is a plain local relay: no STARTTLS.
+            ("SMTP_TLS", "none".to_owned()),
+            ("FROM_EMAIL", "alerts@pricealert.test".to_owned()),
+        ];
+        env.extend(extra_env.iter().cloned());
+        let product = Product::start(&env).await;
+        let prometheus = PrometheusServer::start(&product.ports, SCRAPE_INTERVAL).await;
+        wait_for_targets_up(&prometheus, &SERVICE_JOBS).await;
+
+        let traffic = Traffic::drive(&product.gateway_url()).await;
+        poll_until(
+            "an alert email at the SMTP server",
+            Duration::from_secs(60),
+            || async {
+                if smtp.messages().is_empty() {
+                    Err(format!(
+                        "no email yet; pricealert log:\n{}",
+                        product.log_tail()
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        Run {
+            smtp,
+            product,
+            prometheus,
+            traffic,
+        }
+    }
+
+    fn stop(self) {
+        drop(self.traffic);
+        self.prometheus.stop();
+        self.product.stop();
+        drop(self.smtp);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enabled by the integrator once services are instrumented"]
 async fn every_dashboard_panel_returns_data_from_prometheus_scraping_the_embedded_default() {
-    let smtp = SmtpSink::start().await;
-    let product = Product::start(&[
-        ("SMTP_HOST", "127.0.0.1".to_owned()),
-        ("SMTP_PORT", smtp.port.to_string()),
-        ("FROM_EMAIL", "alerts@pricealert.test".to_owned()),
-    ])
-    .await;
-    let prometheus = PrometheusServer::start(&product.ports, SCRAPE_INTERVAL).await;
-    wait_for_targets_up(&prometheus, &SERVICE_JOBS).await;
+    let run = Run::start(&[]).await;
 
-    let traffic = Traffic::drive(&product.gateway_url()).await;
-    poll_until(
-        "an alert email at the SMTP server",
-        Duration::from_secs(60),
-        || async {
-            if smtp.messages().is_empty() {
-                Err(format!(
-                    "no email yet; pricealert log:\n{}",
-                    product.log_tail()
-                ))
-            } else {
-                Ok(())
-            }
-        },
-    )
-    .await;
-
-    assert_documented_metrics_present(&prometheus).await;
-    assert_variables_have_values(&prometheus).await;
+    assert_documented_metrics_present(&run.prometheus, Needs::Services).await;
+    assert_variables_have_values(&run.prometheus).await;
     assert_every_query_returns_data(
-        &prometheus,
+        &run.prometheus,
         &queries_for(Needs::Services),
         Duration::from_secs(60),
     )
     .await;
-    assert_rules_evaluate(&prometheus).await;
+    assert_rules_evaluate(&run.prometheus).await;
 
-    drop(traffic);
-    prometheus.stop();
-    product.stop();
+    run.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enabled by the integrator once the Kafka bus reports kafka_consumer_lag"]
 async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock_cluster() {
-    let run = uuid_suffix();
+    let suffix = uuid_suffix();
     let topics = [
-        ("KAFKA_PRICE_EVENTS_TOPIC", format!("price-events-{run}")),
-        ("KAFKA_NOTIFICATIONS_TOPIC", format!("notifications-{run}")),
-        ("KAFKA_ALERT_CHANGES_TOPIC", format!("alert-changes-{run}")),
+        ("KAFKA_PRICE_EVENTS_TOPIC", format!("price-events-{suffix}")),
+        (
+            "KAFKA_NOTIFICATIONS_TOPIC",
+            format!("notifications-{suffix}"),
+        ),
+        (
+            "KAFKA_ALERT_CHANGES_TOPIC",
+            format!("alert-changes-{suffix}"),
+        ),
     ];
     let cluster = MockCluster::new(3).expect("start the mock Kafka cluster");
     for (_, topic) in &topics {
@@ -384,33 +432,69 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
     let (database_url, _sqlite_dir) = fresh_database_url(Engine::Postgres).await;
     let mut env = vec![
         ("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers()),
-        ("KAFKA_CONSUMER_GROUP_PREFIX", format!("pa-e2e-{run}")),
+        ("KAFKA_CONSUMER_GROUP_PREFIX", format!("pa-e2e-{suffix}")),
         ("DATABASE_URL", database_url),
+        // A shared database needs a real signing key (the embedded default makes its own).
+        (
+            "JWT_SECRET",
+            "observability-e2e-signing-key-of-32-bytes+".to_owned(),
+        ),
+        // Lag comes from the consumers' statistics: report them at the scrape's pace.
+        ("KAFKA_STATISTICS_INTERVAL_MS", "1000".to_owned()),
     ];
     env.extend(topics.iter().map(|(name, topic)| (*name, topic.clone())));
-    let product = Product::start(&env).await;
-    let prometheus = PrometheusServer::start(&product.ports, SCRAPE_INTERVAL).await;
-    wait_for_targets_up(&prometheus, &SERVICE_JOBS).await;
+    // Alerts fire over Kafka as far as an email: every topic has carried messages.
+    let run = Run::start(&env).await;
+    let prometheus = &run.prometheus;
 
-    let kafka_queries = queries_for(Needs::KafkaConsumers);
-    assert_every_query_returns_data(&prometheus, &kafka_queries, Duration::from_secs(90)).await;
-    let lag = prometheus
-        .query("count by (topic) (kafka_consumer_lag)")
+    let mut queries = queries_for(Needs::KafkaConsumers);
+    queries.extend(queries_for(Needs::Services));
+    assert_every_query_returns_data(prometheus, &queries, Duration::from_secs(90)).await;
+    assert_documented_metrics_present(prometheus, Needs::KafkaConsumers).await;
+
+    // Each consumer's lag, on each of this run's topics, from its own statistics (a partition
+    // reports once its consumer has an offset there).
+    let (prices, notifications, changes) = (&topics[0].1, &topics[1].1, &topics[2].1);
+    let expected = [
+        ("pricealert-gateway", prices),
+        ("pricealert-gateway", notifications),
+        ("pricealert-gateway", changes),
+        ("pricealert-evaluator", prices),
+        ("pricealert-evaluator", changes),
+        ("pricealert-notifier", notifications),
+    ];
+    poll_until(
+        "kafka_consumer_lag from each consumer on each of its topics",
+        Duration::from_secs(30),
+        || async {
+            let lag = prometheus
+                .query("count by (job, topic) (kafka_consumer_lag)")
+                .await?;
+            let reported: BTreeSet<(&str, &str)> = lag
+                .iter()
+                .filter_map(|s| Some((s.labels["job"].as_str()?, s.labels["topic"].as_str()?)))
+                .collect();
+            let missing: Vec<_> = expected
+                .iter()
+                .filter(|(job, topic)| !reported.contains(&(*job, topic.as_str())))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("missing {missing:?}; reported {reported:?}"))
+            }
+        },
+    )
+    .await;
+    let sent = prometheus
+        .query(&format!(
+            r#"ingestor_kafka_messages_sent_total{{topic="{prices}"}} > 0"#
+        ))
         .await
-        .expect("query kafka_consumer_lag");
-    let lag_topics: BTreeSet<&str> = lag
-        .iter()
-        .filter_map(|s| s.labels["topic"].as_str())
-        .collect();
-    assert!(
-        topics
-            .iter()
-            .any(|(_, topic)| lag_topics.contains(topic.as_str())),
-        "kafka_consumer_lag reports topics {lag_topics:?}, none of this run's"
-    );
+        .expect("query ingestor_kafka_messages_sent_total");
+    assert!(!sent.is_empty(), "no tick counted as sent to {prices}");
 
-    prometheus.stop();
-    product.stop();
+    run.stop();
 }
 
 /// Distinguishes this run's topics and consumer groups from any other's.

@@ -52,11 +52,12 @@ pub const DOCUMENTED: &[Metric] = &[
     metric("ingestor_prices_fetched_total", Counter, INGESTOR, true),
     metric("ingestor_fetch_errors_total", Counter, INGESTOR, false),
     metric("ingestor_fetch_latency_seconds", Histogram, INGESTOR, true),
+    // Counts ticks published on whichever bus runs, the in-process one included.
     metric(
         "ingestor_kafka_messages_sent_total",
         Counter,
         INGESTOR,
-        false,
+        true,
     ),
     metric("ingestor_skipped_quotes_total", Counter, INGESTOR, false),
     metric("ingestor_circuit_open", Gauge, INGESTOR, false),

@@ -2,7 +2,6 @@
 //! environment, on free loopback ports.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use shared::testing::TempDir;
@@ -10,8 +9,8 @@ use shared::testing::TempDir;
 use super::prometheus_server::{tail, ServicePorts};
 use super::{free_port, poll_until};
 
-/// INTEGRATOR: the setting that switches the ingestor to its simulated provider (issue 5),
-/// as `(environment variable, value)`. Set it to the name the ingestor documents.
+/// The setting that switches the ingestor to its simulated provider (no internet here), as
+/// `(environment variable, value)`.
 pub const SIMULATED_PROVIDER_SWITCH: (&str, &str) = ("PRICEALERT_PRICE_SOURCE", "simulated");
 
 /// A running `pricealert all`, killed when dropped.
@@ -35,6 +34,8 @@ impl Product {
         };
         let log = data_dir.0.join("pricealert.log");
         let log_file = std::fs::File::create(&log).expect("create product log");
+        // Logs go to stdout, errors to stderr: both in one file, in order.
+        let log_out = log_file.try_clone().expect("share the product log");
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pricealert"));
         command
             .arg("all")
@@ -48,17 +49,19 @@ impl Product {
             .env("EVALUATOR_PORT", ports.evaluator.to_string())
             .env("NOTIFIER_PORT", ports.notifier.to_string())
             .env("LOG_LEVEL", "info")
+            // An error's cause chain without a backtrace keeps the log tail readable.
+            .env("RUST_LIB_BACKTRACE", "0")
             .env(SIMULATED_PROVIDER_SWITCH.0, SIMULATED_PROVIDER_SWITCH.1);
         for (name, value) in extra_env {
             command.env(name, value);
         }
         let child = command
-            .stdout(Stdio::null())
+            .stdout(log_out)
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
             .expect("start the pricealert binary");
-        let product = Product {
+        let mut product = Product {
             child,
             ports,
             log,
@@ -73,7 +76,12 @@ impl Product {
         ] {
             let url = format!("http://127.0.0.1:{port}/health");
             let log = &product.log;
+            let child = &mut product.child;
             poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
+                // A product that exited will never answer: say why at once.
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("pricealert exited ({status}); its log:\n{}", tail(log));
+                }
                 let request = client.get(&url).send();
                 async move {
                     // The log says why when the process exited or failed to bind.
