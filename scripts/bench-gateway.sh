@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 ulimit -n 65536 2>/dev/null || true
 DATABASE_URL="${ADMIN_URL%/*}/$DB" JWT_SECRET=bench-secret-bench-secret-bench-secret-0000 \
-GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=warn \
+GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=error \
 API_RATE_LIMIT_PER_SECOND=10000000 LOGIN_RATE_LIMIT_PER_MINUTE=10000000 MAX_ACTIVE_ALERTS_PER_USER=100000000 \
 DATABASE_MAX_CONNECTIONS=${DATABASE_MAX_CONNECTIONS:-16} \
     "$CARGO_TARGET_DIR/release/pricealert" gateway &
@@ -43,7 +43,7 @@ done
 run() { echo; echo "### $1"; shift; wrk --latency "$@" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx|Socket errors|requests in'; }
 
 run "GET /alerts (20 alerts), 64 connections" -t2 -c64 -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$BASE/alerts"
-run "GET /alerts (20 alerts), 1000 connections" -t2 -c1000 -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$BASE/alerts"
+run "GET /alerts (20 alerts), 1000 connections" -t2 -c1000 -d"$DURATION" --timeout 5s -H "Authorization: Bearer $TOKEN" "$BASE/alerts"
 run "POST /alerts, 64 connections" -t2 -c64 -d"$DURATION" -s scripts/bench/post_alert.lua "$BASE/alerts"
 
 echo; echo "### GET /health while 8 connections log in continuously (every login hashes)"
