@@ -180,6 +180,10 @@ struct PartitionStatistics {
     app_offset: i64,
     #[serde(default = "unknown")]
     consumer_lag: i64,
+    /// The fetcher's position: where an idle consumer (nothing delivered yet, e.g. a replica
+    /// that starts at the end of the log) stands.
+    #[serde(default = "unknown")]
+    next_offset: i64,
 }
 
 fn unknown() -> i64 {
@@ -194,6 +198,8 @@ impl PartitionStatistics {
             Some(self.consumer_lag)
         } else if self.hi_offset >= 0 && self.app_offset >= 0 {
             Some((self.hi_offset - self.app_offset).max(0))
+        } else if self.hi_offset >= 0 && self.next_offset >= 0 {
+            Some((self.hi_offset - self.next_offset).max(0))
         } else {
             None
         }
@@ -243,5 +249,10 @@ mod tests {
             serde_json::from_str(r#"{"hi_offset":-1,"app_offset":-1,"consumer_lag":-1}"#)
                 .expect("parses");
         assert_eq!(unknown.lag(), None);
+        let idle_at_the_end: PartitionStatistics = serde_json::from_str(
+            r#"{"hi_offset":10,"app_offset":-1,"consumer_lag":-1,"next_offset":10}"#,
+        )
+        .expect("statistics");
+        assert_eq!(idle_at_the_end.lag(), Some(0));
     }
 }
