@@ -2,13 +2,14 @@
 //! what the notifier handed over.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 pub struct SmtpSink {
     pub port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
+    messages: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -34,7 +35,41 @@ impl SmtpSink {
 
     /// Messages received so far (DATA contents).
     pub fn messages(&self) -> Vec<String> {
+        self.received().into_iter().map(|m| m.data).collect()
+    }
+
+    /// Messages received so far, with when each one was accepted.
+    pub fn received(&self) -> Vec<Received> {
         self.messages.lock().expect("messages lock").clone()
+    }
+
+    /// How many messages have been accepted so far.
+    pub fn count(&self) -> usize {
+        self.messages.lock().expect("messages lock").len()
+    }
+}
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The DATA contents, lines joined with `\n`.
+    pub data: String,
+    /// When the final `.` arrived, just before the sink answers 250.
+    pub at: Instant,
+}
+
+impl Received {
+    /// The `Message-ID` header's value (`<...>`), if the message has one.
+    pub fn message_id(&self) -> Option<&str> {
+        self.data
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("message-id")
+                    .then_some(value.trim())
+            })
     }
 }
 
@@ -44,7 +79,7 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<String>>>) {
+async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     if write.write_all(b"220 sink ESMTP ready\r\n").await.is_err() {
@@ -70,7 +105,11 @@ async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<String>>>) {
                     }
                     body.push(data_line);
                 }
-                store.lock().expect("messages lock").push(body.join("\n"));
+                let received = Received {
+                    data: body.join("\n"),
+                    at: Instant::now(),
+                };
+                store.lock().expect("messages lock").push(received);
                 b"250 OK queued\r\n"
             }
             "QUIT" => {
