@@ -51,7 +51,15 @@ impl Application {
         let group = context.consumer_group("evaluator");
         // Subscribe before loading: a change made meanwhile is then both in the snapshot and
         // in the queue, and versions make applying it twice harmless.
-        let changes = context.bus.subscribe(Topic::AlertChanges, &group).await?;
+        // Every replica needs every alert change, not a share of them: the replica that owns a
+        // symbol's price partition must know that symbol's alerts, whatever the rebalance.
+        // So changes are read in a group of this replica's own (from the beginning, as the
+        // snapshot below may be older than anything it would skip).
+        let changes_group = format!("{group}-{}", uuid::Uuid::new_v4().simple());
+        let changes = context
+            .bus
+            .subscribe(Topic::AlertChanges, &changes_group)
+            .await?;
         let prices = context.bus.subscribe(Topic::PriceEvents, &group).await?;
         let settings = &context.settings.evaluator;
         let config = EngineConfig {
