@@ -12,7 +12,8 @@
 //!   and every email has arrived.
 //!
 //! `cargo bench -p pricealert --bench pipeline_latency -- [embedded|kafka] [--samples N]
-//! [--ticks N] [--quick-ack]`
+//! [--ticks N] [--quick-ack]`; `KAFKA_*` settings in the environment (e.g.
+//! `KAFKA_FETCH_WAIT_MAX_MS=1`) tune the Kafka run.
 
 #[path = "../tests/support/smtp.rs"]
 #[allow(dead_code)]
@@ -138,6 +139,13 @@ impl Pipeline {
                 format!("bench-{run}"),
             );
             env.insert("KAFKA_SESSION_TIMEOUT_MS".to_owned(), "6000".to_owned());
+            // Tuning under test (e.g. KAFKA_FETCH_WAIT_MAX_MS, KAFKA_LINGER_MS) comes from the
+            // bench's own environment; unset means the shipped defaults.
+            for (name, value) in std::env::vars() {
+                if name.starts_with("KAFKA_") && !env.contains_key(&name) {
+                    env.insert(name, value);
+                }
+            }
             let (url, _none) = fresh_database_url(Engine::Postgres).await;
             env.insert("DATABASE_URL".to_owned(), url);
             cluster = Some(mock);
@@ -335,7 +343,6 @@ async fn measure(mode: &str, options: &Options) {
         latencies.push(received.duration_since(sent));
     }
     latencies.sort();
-    let phases = phase_medians(&pipeline.context.db, &tick_times).await;
 
     let (evaluated_before, _) = pipeline.evaluator_counts(&client).await;
     let symbols: Vec<Symbol> = Catalogue::default().symbols().cloned().collect();
@@ -398,6 +405,8 @@ async fn measure(mode: &str, options: &Options) {
     )
     .await;
     let emailed = started.elapsed();
+    // By now every latency sample's delivery has been settled too.
+    let phases = phase_medians(&pipeline.context.db, &tick_times).await;
 
     let label = if mode == "kafka" {
         "over Kafka (librdkafka mock cluster, 3 brokers, correctness harness) + PostgreSQL"
@@ -437,7 +446,7 @@ async fn phase_medians(db: &shared::storage::Database, ticks: &[chrono::DateTime
     type Row = (
         chrono::DateTime<Utc>,
         chrono::DateTime<Utc>,
-        chrono::DateTime<Utc>,
+        Option<chrono::DateTime<Utc>>,
     );
     const SQL: &str = "select o.published_at, d.created_at, d.sent_at \
         from evaluator_outbox o join deliveries d on d.event_id = o.event_id \
@@ -450,6 +459,7 @@ async fn phase_medians(db: &shared::storage::Database, ticks: &[chrono::DateTime
         .expect("read the phase timestamps"));
     let mut phases: [Vec<i64>; 3] = Default::default();
     for (tick, (published, delivered, sent)) in ticks.iter().zip(rows) {
+        let Some(sent) = sent else { continue };
         phases[0].push((published - *tick).num_microseconds().unwrap_or(0));
         phases[1].push((delivered - published).num_microseconds().unwrap_or(0));
         phases[2].push((sent - delivered).num_microseconds().unwrap_or(0));
