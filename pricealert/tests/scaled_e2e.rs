@@ -362,7 +362,12 @@ async fn with_an_evaluator_and_the_notifier_killed_mid_stream_every_trigger_even
     .collect();
     env.extend(topics.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
 
-    let mut stack = start_stack(&env, &dir.0).await;
+    // Logs are deleted with the test's directory unless PRICEALERT_E2E_LOG_DIR keeps them.
+    let log_dir = std::env::var_os("PRICEALERT_E2E_LOG_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.0.clone());
+    std::fs::create_dir_all(&log_dir).expect("create the log directory");
+    let mut stack = start_stack(&env, &log_dir).await;
     let gateway = format!("http://127.0.0.1:{}", stack.gateway.health_port);
     let client = reqwest::Client::new();
     let mut tokens = Vec::new();
