@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod product;
 pub mod prometheus_server;
 pub mod promql;
+pub mod service_process;
 pub mod smtp;
 pub mod tools;
 pub mod traffic;

@@ -1,0 +1,490 @@
+//! Tick → email handed to SMTP, through the real evaluator, notifier and gateway, in the
+//! embedded default (in-process bus, SQLite) and over Kafka (librdkafka's mock cluster, 3
+//! brokers, PostgreSQL). A plain binary (`harness = false`): the figures are distributions of
+//! one closed-loop pipeline, not criterion's per-call timings.
+//!
+//! The bench publishes `PriceTick`s itself (no ingestor) with known send times:
+//! - latency: one tick at a time on BTC, each crossing the threshold of exactly one fresh
+//!   `above` alert (thresholds 1000, 1001, …; tick i at 1000 + i + 0.5), timed from just
+//!   before `publish` to the SMTP server's receipt of the message's final `.`;
+//! - throughput: as many ticks as the pipeline takes, over every catalogue symbol, one in
+//!   `FIRE_EVERY` firing a fresh alert, timed until the evaluator has evaluated all of them
+//!   and every email has arrived.
+//!
+//! `cargo bench -p pricealert --bench pipeline_latency -- [embedded|kafka] [--samples N]
+//! [--ticks N] [--quick-ack]`; `KAFKA_*` settings in the environment (e.g.
+//! `KAFKA_FETCH_WAIT_MAX_MS=1`) tune the Kafka run.
+
+#[path = "../tests/support/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rdkafka::mocking::MockCluster;
+use serde_json::{json, Value};
+use shared::bus::{publish_json, Topic};
+use shared::catalogue::Catalogue;
+use shared::config::Settings;
+use shared::context::ServiceContext;
+use shared::domain::{Price, Symbol};
+use shared::events::{PriceTick, SCHEMA_VERSION};
+use shared::testing::{fresh_database_url, Engine, TempDir};
+use smtp::SmtpSink;
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "correct horse battery staple";
+/// One tick in this many of the throughput run fires an alert.
+const FIRE_EVERY: usize = 20;
+/// Ticks in flight at once in the throughput run.
+const IN_FLIGHT: usize = 256;
+const LATENCY_BASE: u32 = 1_000;
+const THROUGHPUT_BASE: u32 = 1_000_000;
+
+struct Options {
+    modes: Vec<String>,
+    /// The SMTP server acknowledges at once (see `SmtpSink::start_quick_ack`).
+    quick_ack: bool,
+    samples: usize,
+    ticks: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        modes: Vec::new(),
+        quick_ack: false,
+        samples: 500,
+        ticks: 20_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--samples" => options.samples = number(args.next()),
+            "--ticks" => options.ticks = number(args.next()),
+            "--quick-ack" => options.quick_ack = true,
+            "embedded" | "kafka" => options.modes.push(arg),
+            // cargo bench passes `--bench`; a filter we do not know selects nothing new.
+            _ => {}
+        }
+    }
+    if options.modes.is_empty() {
+        options.modes = vec!["embedded".to_owned(), "kafka".to_owned()];
+    }
+    options
+}
+
+fn number(arg: Option<String>) -> usize {
+    arg.and_then(|a| a.parse().ok())
+        .expect("a number after --samples / --ticks")
+}
+
+/// The evaluator, notifier and gateway of one deployment, in this process.
+struct Pipeline {
+    context: ServiceContext,
+    gateway: String,
+    evaluator_metrics: String,
+    shutdown: CancellationToken,
+    running: Vec<pricealert::Running>,
+    _data: TempDir,
+    _cluster: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+}
+
+impl Pipeline {
+    async fn start(mode: &str, smtp: &SmtpSink) -> Pipeline {
+        let data = TempDir::new("pa-bench-pipeline");
+        let mut env: HashMap<String, String> = [
+            ("PRICEALERT_DATA_DIR", data.0.display().to_string()),
+            (
+                "JWT_SECRET",
+                "pipeline-bench-secret-long-enough-0123456789".to_owned(),
+            ),
+            ("GATEWAY_HOST", "127.0.0.1".to_owned()),
+            ("GATEWAY_PORT", "0".to_owned()),
+            ("EVALUATOR_PORT", "0".to_owned()),
+            ("NOTIFIER_PORT", "0".to_owned()),
+            ("SMTP_HOST", "127.0.0.1".to_owned()),
+            ("SMTP_PORT", smtp.port.to_string()),
+            ("SMTP_TLS", "none".to_owned()),
+            ("FROM_EMAIL", "alerts@pricealert.test".to_owned()),
+            ("NOTIFIER_RATE_LIMIT_PER_PERIOD", "10000000".to_owned()),
+            ("MAX_ACTIVE_ALERTS_PER_USER", "10000000".to_owned()),
+            ("API_RATE_LIMIT_PER_SECOND", "1000000".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let mut cluster = None;
+        if mode == "kafka" {
+            let mock = MockCluster::new(3).expect("start the mock Kafka cluster");
+            let run = uuid::Uuid::new_v4().simple().to_string();
+            for (name, topic) in [
+                ("KAFKA_PRICE_EVENTS_TOPIC", "price-events"),
+                ("KAFKA_NOTIFICATIONS_TOPIC", "notifications"),
+                ("KAFKA_ALERT_CHANGES_TOPIC", "alert-changes"),
+            ] {
+                let topic = format!("{topic}-{run}");
+                mock.create_topic(&topic, 3, 1)
+                    .expect("create a topic on the mock cluster");
+                env.insert(name.to_owned(), topic);
+            }
+            env.insert(
+                "KAFKA_BOOTSTRAP_SERVERS".to_owned(),
+                mock.bootstrap_servers(),
+            );
+            env.insert(
+                "KAFKA_CONSUMER_GROUP_PREFIX".to_owned(),
+                format!("bench-{run}"),
+            );
+            env.insert("KAFKA_SESSION_TIMEOUT_MS".to_owned(), "6000".to_owned());
+            // Tuning under test (e.g. KAFKA_FETCH_WAIT_MAX_MS, KAFKA_LINGER_MS) comes from the
+            // bench's own environment; unset means the shipped defaults.
+            for (name, value) in std::env::vars() {
+                if name.starts_with("KAFKA_") && !env.contains_key(&name) {
+                    env.insert(name, value);
+                }
+            }
+            let (url, _none) = fresh_database_url(Engine::Postgres).await;
+            env.insert("DATABASE_URL".to_owned(), url);
+            cluster = Some(mock);
+        }
+        let settings = Settings::load(None, &env).expect("valid bench settings");
+        let context = ServiceContext::from_settings(settings)
+            .await
+            .expect("connect storage and bus");
+        let shutdown = CancellationToken::new();
+        // Consumers before producers: notifier, evaluator, then the gateway (alert changes).
+        let mut running = Vec::new();
+        for service in [
+            pricealert::Service::Notifier,
+            pricealert::Service::Evaluator,
+            pricealert::Service::Gateway,
+        ] {
+            running.push(
+                pricealert::start(
+                    context.clone(),
+                    &pricealert::Services::only(service),
+                    shutdown.clone(),
+                )
+                .await
+                .expect("start a service"),
+            );
+        }
+        let evaluator_port = running[1].evaluator_port.expect("evaluator port");
+        let gateway_port = running[2].gateway_port.expect("gateway port");
+        Pipeline {
+            context,
+            gateway: format!("http://127.0.0.1:{gateway_port}"),
+            evaluator_metrics: format!("http://127.0.0.1:{evaluator_port}/metrics"),
+            shutdown,
+            running,
+            _data: data,
+            _cluster: cluster,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for running in self.running {
+            let _ = running.wait(self.shutdown.clone()).await;
+        }
+    }
+
+    async fn publish(&self, symbol: &Symbol, price: &str) {
+        let now = Utc::now();
+        let tick = PriceTick {
+            schema_version: SCHEMA_VERSION,
+            symbol: symbol.clone(),
+            price: Price::from_str(price).expect("a valid price"),
+            previous_price: None,
+            currency: "USD".to_owned(),
+            source: "bench".to_owned(),
+            timestamp: now,
+            received_at: now,
+        };
+        publish_json(
+            self.context.bus.as_ref(),
+            Topic::PriceEvents,
+            symbol.as_str(),
+            &tick,
+        )
+        .await
+        .expect("publish a tick");
+    }
+
+    /// The evaluator's own metric: (ticks evaluated, alerts it holds).
+    async fn evaluator_counts(&self, client: &reqwest::Client) -> (f64, f64) {
+        let text = client
+            .get(&self.evaluator_metrics)
+            .send()
+            .await
+            .expect("scrape the evaluator")
+            .text()
+            .await
+            .expect("metrics text");
+        let sum = |name: &str| -> f64 {
+            text.lines()
+                .filter(|line| line.starts_with(name))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        (
+            sum("evaluator_prices_evaluated_total"),
+            sum("evaluator_active_alerts"),
+        )
+    }
+}
+
+async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("gateway request");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "gateway answered {status}: {body}");
+    body
+}
+
+/// Registers a user and creates `count` BTC `above` alerts with thresholds `base`, `base + 1`, ….
+async fn create_alerts(pipeline: &Pipeline, client: &reqwest::Client, base: u32, count: usize) {
+    let email = format!("bench-{base}@example.com");
+    post(
+        client,
+        format!("{}/auth/register", pipeline.gateway),
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    let login: Value = client
+        .post(format!("{}/auth/login", pipeline.gateway))
+        .form(&[("username", email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    let token = login["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    for i in 0..count {
+        post(
+            client,
+            format!("{}/alerts", pipeline.gateway),
+            Some(&token),
+            json!({"symbol": "BTC", "condition": "above", "target_price": base + i as u32,
+                   "notification_types": "email", "cooldown_minutes": 1440}),
+        )
+        .await;
+    }
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+async fn measure(mode: &str, options: &Options) {
+    let smtp = if options.quick_ack {
+        SmtpSink::start_quick_ack().await
+    } else {
+        SmtpSink::start().await
+    };
+    let pipeline = Pipeline::start(mode, &smtp).await;
+    let client = reqwest::Client::new();
+    let fires = options.ticks / FIRE_EVERY;
+    create_alerts(&pipeline, &client, LATENCY_BASE, options.samples).await;
+    create_alerts(&pipeline, &client, THROUGHPUT_BASE, fires).await;
+    let alerts = (options.samples + fires) as f64;
+    wait_for(
+        "the evaluator to hold every alert",
+        Duration::from_secs(60),
+        async || pipeline.evaluator_counts(&client).await.1 >= alerts,
+    )
+    .await;
+    let btc = Symbol::from_str("BTC").expect("BTC");
+
+    // Warm-up: a tick below every threshold (nothing fires), through the whole path.
+    pipeline.publish(&btc, "1").await;
+    wait_for("the warm-up tick", Duration::from_secs(60), async || {
+        pipeline.evaluator_counts(&client).await.0 >= 1.0
+    })
+    .await;
+
+    let mut latencies = Vec::with_capacity(options.samples);
+    let mut tick_times = Vec::with_capacity(options.samples);
+    for i in 0..options.samples {
+        let price = format!("{}.5", LATENCY_BASE as usize + i);
+        tick_times.push(Utc::now());
+        let sent = Instant::now();
+        pipeline.publish(&btc, &price).await;
+        wait_for("an alert email", Duration::from_secs(30), async || {
+            smtp.count() > i
+        })
+        .await;
+        let received = smtp.received()[i].at;
+        latencies.push(received.duration_since(sent));
+    }
+    latencies.sort();
+
+    let (evaluated_before, _) = pipeline.evaluator_counts(&client).await;
+    let symbols: Vec<Symbol> = Catalogue::default().symbols().cloned().collect();
+    let emails_before = smtp.count();
+    let started = Instant::now();
+    let mut fired = 0usize;
+    let mut in_flight = tokio::task::JoinSet::new();
+    for i in 0..options.ticks {
+        let (symbol, price) = if i % FIRE_EVERY == FIRE_EVERY - 1 && fired < fires {
+            fired += 1;
+            (
+                btc.clone(),
+                format!("{}.5", THROUGHPUT_BASE as usize + fired - 1),
+            )
+        } else {
+            let symbol = symbols[i % symbols.len()].clone();
+            // BTC stays below every threshold unless it fires; others have no alerts.
+            let price = if symbol == btc {
+                "2".to_owned()
+            } else {
+                format!("{}.{}", 100 + i % 7, i % 10)
+            };
+            (symbol, price)
+        };
+        let bus = pipeline.context.bus.clone();
+        let now = Utc::now();
+        let tick = PriceTick {
+            schema_version: SCHEMA_VERSION,
+            symbol: symbol.clone(),
+            price: Price::from_str(&price).expect("a valid price"),
+            previous_price: None,
+            currency: "USD".to_owned(),
+            source: "bench".to_owned(),
+            timestamp: now,
+            received_at: now,
+        };
+        if in_flight.len() >= IN_FLIGHT {
+            in_flight.join_next().await;
+        }
+        in_flight.spawn(async move {
+            publish_json(bus.as_ref(), Topic::PriceEvents, symbol.as_str(), &tick)
+                .await
+                .expect("publish a tick");
+        });
+    }
+    while in_flight.join_next().await.is_some() {}
+    let published = started.elapsed();
+    let target = evaluated_before + options.ticks as f64;
+    wait_for(
+        "every tick to be evaluated",
+        Duration::from_secs(600),
+        async || pipeline.evaluator_counts(&client).await.0 >= target,
+    )
+    .await;
+    let evaluated = started.elapsed();
+    wait_for(
+        "every throughput email",
+        Duration::from_secs(600),
+        async || smtp.count() >= emails_before + fired,
+    )
+    .await;
+    let emailed = started.elapsed();
+    // By now every latency sample's delivery has been settled too.
+    let phases = phase_medians(&pipeline.context.db, &tick_times).await;
+
+    let label = if mode == "kafka" {
+        "over Kafka (librdkafka mock cluster, 3 brokers, correctness harness) + PostgreSQL"
+    } else {
+        "embedded default (in-process bus, SQLite)"
+    };
+    let sink = if options.quick_ack {
+        "SMTP sink with TCP_QUICKACK"
+    } else {
+        "SMTP sink with the kernel's delayed ACKs, like a real relay"
+    };
+    println!("## {label}; {sink}");
+    println!(
+        "tick -> email at SMTP, {} sequential samples: p50 {}  p90 {}  p99 {}  max {}",
+        latencies.len(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
+    println!(
+        "sustained: {} ticks ({fired} firing) published in {:.2} s, evaluated in {:.2} s = {:.0} ticks/s; \
+         all {fired} emails in {:.2} s",
+        options.ticks,
+        published.as_secs_f64(),
+        evaluated.as_secs_f64(),
+        options.ticks as f64 / evaluated.as_secs_f64(),
+        emailed.as_secs_f64(),
+    );
+    println!("median per phase of the latency samples (from the database's timestamps): {phases}");
+    pipeline.stop().await;
+}
+
+/// Where a sample's time goes: tick → outbox row published by the evaluator's relay →
+/// delivery row inserted by the notifier's consumer → delivery settled as sent.
+async fn phase_medians(db: &shared::storage::Database, ticks: &[chrono::DateTime<Utc>]) -> String {
+    type Row = (
+        chrono::DateTime<Utc>,
+        chrono::DateTime<Utc>,
+        Option<chrono::DateTime<Utc>>,
+    );
+    const SQL: &str = "select o.published_at, d.created_at, d.sent_at \
+        from evaluator_outbox o join deliveries d on d.event_id = o.event_id \
+        order by o.id limit $1";
+    let limit = ticks.len() as i64;
+    let rows: Vec<Row> = shared::storage::on_pool!(db, pool => sqlx::query_as(SQL)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .expect("read the phase timestamps"));
+    let mut phases: [Vec<i64>; 3] = Default::default();
+    for (tick, (published, delivered, sent)) in ticks.iter().zip(rows) {
+        let Some(sent) = sent else { continue };
+        phases[0].push((published - *tick).num_microseconds().unwrap_or(0));
+        phases[1].push((delivered - published).num_microseconds().unwrap_or(0));
+        phases[2].push((sent - delivered).num_microseconds().unwrap_or(0));
+    }
+    let median = |values: &mut Vec<i64>| {
+        values.sort();
+        values.get(values.len() / 2).copied().unwrap_or(0) as f64 / 1e3
+    };
+    format!(
+        "tick -> outbox published {:.2} ms; -> notifier delivery row {:.2} ms; -> SMTP 250 settled {:.2} ms",
+        median(&mut phases[0]),
+        median(&mut phases[1]),
+        median(&mut phases[2]),
+    )
+}
+
+fn main() {
+    let options = options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    runtime.block_on(async {
+        for mode in options.modes.clone() {
+            measure(&mode, &options).await;
+        }
+    });
+}
