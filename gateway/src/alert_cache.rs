@@ -6,19 +6,41 @@
 //! (possibly older) result: each user has a generation, bumped on eviction, checked on insert.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use shared::domain::UserId;
 use shared::storage::AlertRecord;
 
 /// Users with more alerts than this are always read from the database.
 pub const MAX_CACHED_ALERTS: usize = 500;
 
+/// A user's whole alert list, newest first, and its default page (no filters, the first 50)
+/// rendered once as JSON: the hot request then only copies bytes.
+pub struct CachedList {
+    pub alerts: Vec<AlertRecord>,
+    first_page: OnceLock<Bytes>,
+}
+
+impl CachedList {
+    pub fn new(alerts: Vec<AlertRecord>) -> CachedList {
+        CachedList {
+            alerts,
+            first_page: OnceLock::new(),
+        }
+    }
+
+    /// The default page as JSON, rendered by `render` the first time it is asked for.
+    pub fn first_page(&self, render: impl FnOnce(&[AlertRecord]) -> Bytes) -> Bytes {
+        self.first_page.get_or_init(|| render(&self.alerts)).clone()
+    }
+}
+
 #[derive(Default)]
 struct Entry {
     generation: u64,
-    list: Option<(Arc<Vec<AlertRecord>>, Instant)>,
+    list: Option<(Arc<CachedList>, Instant)>,
 }
 
 #[derive(Clone)]
@@ -61,7 +83,7 @@ impl AlertCache {
     }
 
     /// The user's whole alert list (newest first) if cached and fresh, else a ticket to fill it.
-    pub fn get(&self, user: UserId) -> Result<Arc<Vec<AlertRecord>>, Ticket> {
+    pub fn get(&self, user: UserId) -> Result<Arc<CachedList>, Ticket> {
         let epoch = self.epoch();
         let entries = self.lock();
         let entry = entries.get(&user);
@@ -75,7 +97,7 @@ impl AlertCache {
     }
 
     /// Stores a list read from the database, unless the user was evicted since `ticket`.
-    pub fn insert(&self, user: UserId, ticket: Ticket, list: Arc<Vec<AlertRecord>>) {
+    pub fn insert(&self, user: UserId, ticket: Ticket, list: Arc<CachedList>) {
         if !self.enabled() || ticket.epoch != self.epoch() {
             return;
         }
@@ -122,18 +144,18 @@ mod tests {
             panic!("empty cache hit")
         };
         cache.evict(1);
-        cache.insert(1, ticket, Arc::new(Vec::new()));
+        cache.insert(1, ticket, Arc::new(CachedList::new(Vec::new())));
         assert!(cache.get(1).is_err(), "stale list must not be cached");
         let Err(ticket) = cache.get(1) else {
             panic!("miss expected")
         };
-        cache.insert(1, ticket, Arc::new(Vec::new()));
+        cache.insert(1, ticket, Arc::new(CachedList::new(Vec::new())));
         assert!(cache.get(1).is_ok());
         let Err(ticket) = cache.get(2) else {
             panic!("miss expected")
         };
         cache.clear();
-        cache.insert(2, ticket, Arc::new(Vec::new()));
+        cache.insert(2, ticket, Arc::new(CachedList::new(Vec::new())));
         assert!(cache.get(2).is_err());
         assert!(cache.get(1).is_err(), "clear forgets everyone");
     }
@@ -144,7 +166,7 @@ mod tests {
         let Err(ticket) = cache.get(1) else {
             panic!("miss expected")
         };
-        cache.insert(1, ticket, Arc::new(Vec::new()));
+        cache.insert(1, ticket, Arc::new(CachedList::new(Vec::new())));
         assert!(cache.get(1).is_err());
     }
 }

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use shared::storage::{
 };
 use utoipa::ToSchema;
 
-use crate::alert_cache::MAX_CACHED_ALERTS;
+use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -416,7 +417,7 @@ pub async fn list_alerts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Query(query): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Vec<AlertView>>> {
+) -> ApiResult<Response> {
     let map: Map<String, Value> = query
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
@@ -425,7 +426,9 @@ pub async fn list_alerts(
     let symbol = fields.optional("symbol", symbol_field);
     let active = fields.optional("active", boolean);
     let skip = fields.optional("skip", integer).map(|s| s.unwrap_or(0));
-    let limit = fields.optional("limit", integer).map(|l| l.unwrap_or(50));
+    let limit = fields
+        .optional("limit", integer)
+        .map(|l| l.unwrap_or(DEFAULT_LIMIT));
     if skip.is_some_and(|s| s < 0) {
         fields.error(
             "greater_than_equal",
@@ -453,10 +456,21 @@ pub async fn list_alerts(
         symbol: symbol.flatten(),
         active: active.flatten(),
         skip: skip.unwrap_or(0),
-        limit: limit.unwrap_or(50),
+        limit: limit.unwrap_or(DEFAULT_LIMIT),
     };
-    let alerts = match cached_alert_list(&state, &user).await? {
+    let default_page = filter.symbol.is_none()
+        && filter.active.is_none()
+        && filter.skip == 0
+        && filter.limit == DEFAULT_LIMIT;
+    let cached = cached_alert_list(&state, &user).await?;
+    if let (Some(list), true) = (&cached, default_page) {
+        let body =
+            list.first_page(|alerts| render_page(alerts.iter().take(DEFAULT_LIMIT as usize)));
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let alerts = match cached {
         Some(all) => all
+            .alerts
             .iter()
             .filter(|a| filter.symbol.as_ref().is_none_or(|s| &a.symbol == s))
             .filter(|a| filter.active.is_none_or(|active| a.active == active))
@@ -466,7 +480,19 @@ pub async fn list_alerts(
             .collect(),
         None => state.db.list_alerts(user.id, &filter).await?,
     };
-    Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
+    Ok(Json(alerts.into_iter().map(AlertView::from).collect::<Vec<_>>()).into_response())
+}
+
+const DEFAULT_LIMIT: i64 = 50;
+
+/// A page of alerts as the JSON array the API returns.
+fn render_page<'a>(alerts: impl Iterator<Item = &'a AlertRecord>) -> Bytes {
+    let views: Vec<AlertView> = alerts.cloned().map(AlertView::from).collect();
+    match serde_json::to_vec(&views) {
+        Ok(json) => Bytes::from(json),
+        // Serialising plain data cannot fail; an empty list is the safe answer if it ever did.
+        Err(_) => Bytes::from_static(b"[]"),
+    }
 }
 
 #[utoipa::path(get, path = "/alerts/{alert_id}", tag = "alerts", security(("bearer" = [])),
@@ -568,7 +594,7 @@ pub async fn patch_alert(
 async fn cached_alert_list(
     state: &AppState,
     user: &UserRecord,
-) -> ApiResult<Option<Arc<Vec<AlertRecord>>>> {
+) -> ApiResult<Option<Arc<CachedList>>> {
     if !state.alert_lists.enabled() {
         return Ok(None);
     }
@@ -588,7 +614,7 @@ async fn cached_alert_list(
     if list.len() > MAX_CACHED_ALERTS {
         return Ok(None);
     }
-    let list = Arc::new(list);
+    let list = Arc::new(CachedList::new(list));
     state.alert_lists.insert(user.id, ticket, list.clone());
     Ok(Some(list))
 }
