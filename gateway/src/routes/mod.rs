@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, BoxError, Router};
@@ -126,12 +126,3 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(cors(&state.settings.cors_origins))
 }
-
-/// Methods the CORS preflight advertises (kept for documentation of intent).
-pub const ALLOWED_METHODS: [Method; 5] = [
-    Method::GET,
-    Method::POST,
-    Method::PATCH,
-    Method::DELETE,
-    Method::OPTIONS,
-];
