@@ -159,15 +159,7 @@ async fn health_metrics_and_docs_are_served(engine: Engine) {
 
     let token = app.user_token("ned@example.com").await;
     app.get(&token, "/alerts/12345").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains(r#"gateway_http_requests_total{endpoint="/alerts/{alert_id}",method="GET",status="404"} 1"#), "{metrics}");
     assert!(
         !metrics.contains("/alerts/12345"),

@@ -91,6 +91,18 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The gateway's `/metrics` page.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body")
+    }
+
     pub async fn register(&self, email: &str, phone: Option<&str>) -> Response {
         let mut body = json!({"email": email, "password": PASSWORD});
         if let Some(phone) = phone {

@@ -216,15 +216,7 @@ async fn the_websocket_sends_a_snapshot_then_ticks_and_answers_pings(engine: Eng
             break;
         }
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("gateway_active_websockets 1"), "{metrics}");
 }
 
