@@ -23,7 +23,7 @@ use shared::domain::Price;
 use super::keyset::KeySet;
 use super::slots::{Kind, Slot};
 use super::spec::Micros;
-use super::window::Windows;
+use super::window::{positive_to_f64, Average, Windows};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LastPrice {
@@ -66,8 +66,9 @@ pub struct Book {
     timers: BinaryHeap<Reverse<Timer>>,
 }
 
-impl Default for Book {
-    fn default() -> Self {
+impl Book {
+    /// The book of a symbol whose price history is kept for `horizon_minutes`.
+    pub fn new(horizon_minutes: i64) -> Book {
         Book {
             above: KeySet::default(),
             below: KeySet::default(),
@@ -80,13 +81,11 @@ impl Default for Book {
             crosses_unfiled: Vec::new(),
             range_pending: Vec::new(),
             exotic: Vec::new(),
-            windows: Windows::default(),
+            windows: Windows::new(horizon_minutes),
             timers: BinaryHeap::new(),
         }
     }
-}
 
-impl Book {
     pub fn schedule(&mut self, timer: Timer) {
         self.next_timer_at = self.next_timer_at.min(timer.at);
         self.timers.push(Reverse(timer));
@@ -123,9 +122,7 @@ impl Book {
             },
             Kind::Percent => {
                 if let Some(group) = self.windows.find_group(slot.window_minutes) {
-                    self.windows.groups[group]
-                        .set_mut(slot.direction)
-                        .insert(slot.low, index);
+                    self.windows.groups[group].insert(slot.direction, slot.low, index);
                 }
             }
         }
@@ -174,9 +171,7 @@ impl Book {
             }
             Kind::Percent => {
                 if let Some(group) = self.windows.find_group(slot.window_minutes) {
-                    self.windows.groups[group]
-                        .set_mut(slot.direction)
-                        .remove(slot.low, index);
+                    self.windows.groups[group].remove(slot.direction, slot.low, index);
                 }
             }
         }
@@ -280,20 +275,24 @@ impl Book {
 
     /// Appends the armed `percent_move` alerts whose move is large enough at price `key`.
     pub fn match_percent(&mut self, key: i128, fired: &mut Vec<u32>) {
-        if self.windows.groups.is_empty() {
+        if self.windows.groups.is_empty() || key <= 0 {
             return;
         }
-        let Some(now) = self.windows.latest() else {
-            return;
-        };
+        let key_f64 = positive_to_f64(key);
         for group_index in 0..self.windows.groups.len() {
             if !self.windows.groups[group_index].has_armed() {
                 continue;
             }
-            let Some(average) = self.windows.average(group_index, now, key) else {
+            let Some(integral) = self.windows.integral(group_index) else {
                 continue;
             };
             let group = &mut self.windows.groups[group_index];
+            if !group.may_fire(key_f64, integral) {
+                continue;
+            }
+            let Some(average) = Average::new(integral, group.window(), key) else {
+                continue;
+            };
             let mut fire = |_percent, index| fired.push(index);
             group
                 .up
@@ -305,6 +304,7 @@ impl Book {
                 |percent| average.up(percent) || average.down(percent),
                 &mut fire,
             );
+            group.refresh_screen();
         }
     }
 }

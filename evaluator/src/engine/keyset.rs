@@ -35,6 +35,11 @@ impl KeySet {
         removed
     }
 
+    /// The smallest key, if any.
+    pub fn min(&self) -> Option<i128> {
+        (!self.set.is_empty()).then_some(self.min)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
     }

@@ -78,7 +78,7 @@ impl Engine {
         }
         let id = self.symbols.len() as SymbolId;
         self.symbols.push(symbol.clone());
-        self.books.push(Book::default());
+        self.books.push(Book::new(self.config.history_minutes));
         self.symbol_ids.insert(symbol.clone(), id);
         id
     }
@@ -220,7 +220,7 @@ impl Engine {
                 _ => {}
             }
         }
-        book.windows.push(at, floor, self.config.history_minutes);
+        book.windows.push(at, floor);
         let mut fired = std::mem::take(&mut self.fired);
         fired.clear();
         book.match_tick(floor, ceil, &self.slots, &mut fired);

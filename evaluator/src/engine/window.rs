@@ -1,10 +1,20 @@
 //! Time-weighted averages over sliding windows, for `percent_move` alerts.
 //!
-//! A symbol keeps one history of `(time, price key)` points, trimmed to the engine's horizon.
-//! A price holds from its point until the next one. Each distinct window length of the symbol's
-//! alerts is a [`Group`] with a running integral (price key × µs), so a tick costs O(1)
-//! amortised per group. The decisive comparison is done on exact integers:
+//! A symbol keeps one history of points `(time, price key, prefix)`, trimmed to the engine's
+//! horizon, where `prefix` is the integral of the price (key × µs) from the first point ever up
+//! to this one, kept in wrapping (mod 2¹²⁸) arithmetic. The integral over any span is then a
+//! difference of two prefixes, exact whenever the true value fits in `i128` however far the
+//! prefixes wrapped. So a tick costs one multiplication for the history, plus, for each window
+//! length that has armed alerts, a cursor step and one multiplication: nothing is kept per
+//! window but that cursor. A segment whose key is too large for the guarantee (prices above
+//! ~2·10⁹ with day-long horizons) is remembered, and a window overlapping it never fires.
+//!
+//! The decisive comparison is on exact integers:
 //! `up: 100·p·W ≥ I·(100 + X)`, `down: 100·p·W ≤ I·(100 − X)` where `I/W` is the average.
+//! It costs 256-bit products, so each group first screens the tick in `f64`: the ratio
+//! `p·W / I` against its smallest armed percent of each direction, with a margin a million
+//! times the rounding error. Only a ratio inside the margin, or beyond a threshold, goes on to
+//! the exact comparison, which alone decides.
 
 use std::collections::VecDeque;
 
@@ -20,14 +30,22 @@ const MICROS_PER_MINUTE: i64 = 60_000_000;
 struct Point {
     at: Micros,
     key: i128,
+    /// Wrapping integral of every earlier segment.
+    prefix: i128,
 }
 
 /// The price history of one symbol and the window groups over it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Windows {
     points: VecDeque<Point>,
     /// Sequence number of `points[0]`.
     base: u64,
+    horizon: Micros,
+    /// Largest |key| whose integral over the horizon fits in `i128`.
+    safe_key: u128,
+    /// End of the newest segment whose key exceeded `safe_key`: windows starting before it
+    /// are not exact.
+    unsafe_until: Micros,
     pub groups: Vec<Group>,
 }
 
@@ -36,20 +54,59 @@ pub struct Windows {
 pub struct Group {
     pub window_minutes: i64,
     window: Micros,
-    /// Sequence number of the first point the window still needs.
+    window_f64: f64,
+    screen: Screen,
+    /// Sequence number of the point in force at the window's start when last evaluated. It
+    /// only moves forward, and only for groups with armed alerts: the others cost nothing.
     start: u64,
-    /// That point (`None` before the first tick), and when the point after it begins
-    /// (`Micros::MAX` if none yet): cached so a tick rarely reads the history.
-    first: Option<Point>,
-    next_at: Micros,
-    /// Integral from `start` to the newest point; `None` once it overflowed 128 bits
-    /// (prices above ~2·10^9 with day-long windows), after which the group never fires.
-    integral: Option<i128>,
     /// Alerts (armed or cooling) that use this group; it is dropped at zero.
     pub members: u32,
     pub up: KeySet,
     pub down: KeySet,
     pub either: KeySet,
+}
+
+/// The ratios `price / average` at which the smallest armed percent of each direction fires:
+/// up at or above `1 + X/100`, down at or below `1 − X/100`; ±∞ for an empty direction.
+#[derive(Debug, Clone, Copy)]
+struct Screen {
+    up: f64,
+    down: f64,
+    either_up: f64,
+    either_down: f64,
+}
+
+impl Screen {
+    /// Relative margin kept around every threshold. `f64` ratios here are off by a few units
+    /// of 2⁻⁵³ (~10⁻¹⁶); anything within 10⁻⁹ is left to the exact comparison.
+    const MARGIN: f64 = 1e-9;
+
+    const NEVER: Screen = Screen {
+        up: f64::INFINITY,
+        down: f64::NEG_INFINITY,
+        either_up: f64::INFINITY,
+        either_down: f64::NEG_INFINITY,
+    };
+
+    /// `false` only when no armed alert of the group can fire at this ratio.
+    fn may_fire(&self, ratio: f64) -> bool {
+        let margin = Self::MARGIN * ratio.max(1.0);
+        let (high, low) = (ratio + margin, ratio - margin);
+        high >= self.up.min(self.either_up) || low <= self.down.max(self.either_down)
+    }
+}
+
+/// The percent of a percent key, as a ratio offset: `key / 10^18 / 100`.
+fn percent_fraction(percent_key: i128) -> f64 {
+    percent_key as f64 / (100.0 * KEY_ONE as f64)
+}
+
+/// A positive `i128` as `f64` with a relative error of a few units of 2⁻⁵³, without the
+/// generic (slow) 128-bit conversion.
+pub fn positive_to_f64(value: i128) -> f64 {
+    debug_assert!(value > 0);
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    ((value >> 64) as u64 as f64).mul_add(TWO_POW_64, value as u64 as f64)
 }
 
 /// The average of a full window (`integral / window`) compared with one price.
@@ -63,7 +120,7 @@ pub struct Average {
 impl Average {
     /// `None` for a non-positive or oversized price (percent moves are defined on positive
     /// prices only).
-    fn new(integral: i128, window: Micros, key: i128) -> Option<Average> {
+    pub fn new(integral: i128, window: Micros, key: i128) -> Option<Average> {
         if key <= 0 {
             return None;
         }
@@ -88,125 +145,93 @@ impl Average {
 }
 
 impl Windows {
+    /// An empty history kept for `horizon_minutes` (the longest window that can fill).
+    pub fn new(horizon_minutes: i64) -> Windows {
+        let horizon = horizon_minutes.clamp(1, i64::MAX / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
+        Windows {
+            points: VecDeque::new(),
+            base: 0,
+            horizon,
+            safe_key: i128::MAX as u128 / horizon as u128,
+            unsafe_until: Micros::MIN,
+            groups: Vec::new(),
+        }
+    }
+
     /// Records a tick. Time never runs backwards inside a history: an older tick counts as now.
-    pub fn push(&mut self, at: Micros, key: i128, horizon_minutes: i64) {
-        let at = match self.points.back() {
-            Some(last) => at.max(last.at),
-            None => at,
+    pub fn push(&mut self, at: Micros, key: i128) {
+        let point = match self.points.back() {
+            Some(last) => {
+                let at = at.max(last.at);
+                if last.key.unsigned_abs() > self.safe_key {
+                    self.unsafe_until = at;
+                }
+                let segment = last.key.wrapping_mul(i128::from(at - last.at));
+                Point {
+                    at,
+                    key,
+                    prefix: last.prefix.wrapping_add(segment),
+                }
+            }
+            None => Point { at, key, prefix: 0 },
         };
-        if let Some(last) = self.points.back().copied() {
-            let segment = last.key.checked_mul(i128::from(at - last.at));
-            for group in &mut self.groups {
-                group.integral = group
-                    .integral
-                    .zip(segment)
-                    .and_then(|(sum, s)| sum.checked_add(s));
-            }
-        }
-        self.points.push_back(Point { at, key });
-        for index in 0..self.groups.len() {
-            let group = &mut self.groups[index];
-            if group.first.is_none() {
-                group.first = Some(Point { at, key });
-            } else if group.next_at == Micros::MAX {
-                group.next_at = at;
-            }
-            self.advance(index, at);
-        }
-        let horizon = horizon_minutes.saturating_mul(MICROS_PER_MINUTE);
-        while self.points.len() >= 2 && self.points[1].at <= at.saturating_sub(horizon) {
+        self.points.push_back(point);
+        let oldest_needed = point.at.saturating_sub(self.horizon);
+        while self.points.len() >= 2 && self.points[1].at <= oldest_needed {
             self.points.pop_front();
             self.base += 1;
         }
     }
 
-    fn point(&self, sequence: u64) -> Point {
-        self.points[(sequence - self.base) as usize]
-    }
-
-    fn end(&self) -> u64 {
-        self.base + self.points.len() as u64
-    }
-
-    /// Drops from group `index` the points its window no longer needs at time `now`: a point
-    /// goes once the next one began at or before the window's start.
-    fn advance(&mut self, index: usize, now: Micros) {
-        let end = self.end();
-        let cutoff = now.saturating_sub(self.groups[index].window);
-        while self.groups[index].next_at <= cutoff {
-            let next = self.groups[index].start + 1;
-            let second = self.point(next);
-            let after = if next + 1 < end {
-                self.point(next + 1).at
-            } else {
-                Micros::MAX
-            };
-            let group = &mut self.groups[index];
-            let Some(first) = group.first else {
+    /// The integral of group `index` over the window ending at the newest point; `None` while
+    /// the window does not yet hold `window_minutes` of data, when it is not exact, or when it
+    /// is not positive (percent moves are defined on positive averages only).
+    pub fn integral(&mut self, index: usize) -> Option<i128> {
+        let newest = *self.points.back()?;
+        let group = &mut self.groups[index];
+        let cutoff = newest.at.checked_sub(group.window)?;
+        if self.unsafe_until > cutoff {
+            return None;
+        }
+        // The point in force at `cutoff`: the last one at or before it.
+        let mut offset = group.start.saturating_sub(self.base) as usize;
+        while let Some(next) = self.points.get(offset + 1) {
+            if next.at > cutoff {
                 break;
-            };
-            let segment = first.key.checked_mul(i128::from(second.at - first.at));
-            group.integral = group
-                .integral
-                .zip(segment)
-                .and_then(|(sum, s)| sum.checked_sub(s));
-            group.start = next;
-            group.first = Some(second);
-            group.next_at = after;
+            }
+            offset += 1;
         }
-    }
-
-    /// The average of group `index` at `now` (the newest point's time) against price `key`,
-    /// or `None` while the window does not yet hold `window_minutes` of data (or the average
-    /// or the price is not positive).
-    pub fn average(&self, index: usize, now: Micros, key: i128) -> Option<Average> {
-        let group = &self.groups[index];
-        let first = group.first?;
-        let cutoff = now.checked_sub(group.window)?;
-        if first.at > cutoff {
+        group.start = self.base + offset as u64;
+        let first = self.points.get(offset)?;
+        if first.at > cutoff || first.key.unsigned_abs() > self.safe_key {
             return None;
         }
-        let clipped = first.key.checked_mul(i128::from(cutoff - first.at))?;
-        let integral = group.integral?.checked_sub(clipped)?;
-        if integral <= 0 {
-            return None;
-        }
-        Average::new(integral, group.window, key)
+        let clipped = first.key.wrapping_mul(i128::from(cutoff - first.at));
+        let integral = newest
+            .prefix
+            .wrapping_sub(first.prefix)
+            .wrapping_sub(clipped);
+        (integral > 0).then_some(integral)
     }
 
-    /// The group of `window_minutes`, created from the history kept so far if new.
+    /// The group of `window_minutes`, created if new (it reads the history kept so far).
     pub fn group_index(&mut self, window_minutes: i64) -> usize {
-        if let Some(index) = self
-            .groups
-            .iter()
-            .position(|g| g.window_minutes == window_minutes)
-        {
+        if let Some(index) = self.find_group(window_minutes) {
             return index;
         }
-        let mut integral = Some(0i128);
-        for pair in self.points.iter().collect::<Vec<_>>().windows(2) {
-            let segment = pair[0].key.checked_mul(i128::from(pair[1].at - pair[0].at));
-            integral = integral
-                .zip(segment)
-                .and_then(|(sum, s)| sum.checked_add(s));
-        }
+        let window = window_minutes.saturating_mul(MICROS_PER_MINUTE);
         self.groups.push(Group {
             window_minutes,
-            window: window_minutes.saturating_mul(MICROS_PER_MINUTE),
+            window,
+            window_f64: window as f64,
+            screen: Screen::NEVER,
             start: self.base,
-            first: self.points.front().copied(),
-            next_at: self.points.get(1).map_or(Micros::MAX, |p| p.at),
-            integral,
             members: 0,
             up: KeySet::default(),
             down: KeySet::default(),
             either: KeySet::default(),
         });
-        let index = self.groups.len() - 1;
-        if let Some(last) = self.points.back() {
-            self.advance(index, last.at);
-        }
-        index
+        self.groups.len() - 1
     }
 
     pub fn find_group(&self, window_minutes: i64) -> Option<usize> {
@@ -219,15 +244,21 @@ impl Windows {
     pub fn remove_group(&mut self, index: usize) {
         self.groups.swap_remove(index);
     }
-
-    /// Time of the newest point.
-    pub fn latest(&self) -> Option<Micros> {
-        self.points.back().map(|p| p.at)
-    }
 }
 
 impl Group {
-    pub fn set_mut(&mut self, direction: MoveDirection) -> &mut KeySet {
+    pub fn insert(&mut self, direction: MoveDirection, percent_key: i128, index: u32) {
+        self.set_mut(direction).insert(percent_key, index);
+        self.refresh_screen();
+    }
+
+    pub fn remove(&mut self, direction: MoveDirection, percent_key: i128, index: u32) -> bool {
+        let removed = self.set_mut(direction).remove(percent_key, index);
+        self.refresh_screen();
+        removed
+    }
+
+    fn set_mut(&mut self, direction: MoveDirection) -> &mut KeySet {
         match direction {
             MoveDirection::Up => &mut self.up,
             MoveDirection::Down => &mut self.down,
@@ -235,7 +266,169 @@ impl Group {
         }
     }
 
+    pub fn window(&self) -> Micros {
+        self.window
+    }
+
     pub fn has_armed(&self) -> bool {
         !(self.up.is_empty() && self.down.is_empty() && self.either.is_empty())
+    }
+
+    /// Whether the `f64` screen lets a tick at `key` with window integral `integral` through
+    /// to the exact comparison (both positive).
+    pub fn may_fire(&self, key: f64, integral: i128) -> bool {
+        self.screen
+            .may_fire(key * self.window_f64 / positive_to_f64(integral))
+    }
+
+    /// Recomputes the screen from the smallest percent of each direction; after every change
+    /// of the sets.
+    pub fn refresh_screen(&mut self) {
+        let up = |set: &KeySet| {
+            set.min()
+                .map_or(f64::INFINITY, |x| 1.0 + percent_fraction(x))
+        };
+        let down = |set: &KeySet| {
+            set.min()
+                .map_or(f64::NEG_INFINITY, |x| 1.0 - percent_fraction(x))
+        };
+        self.screen = Screen {
+            up: up(&self.up),
+            down: down(&self.down),
+            either_up: up(&self.either),
+            either_down: down(&self.either),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Micros = MICROS_PER_MINUTE;
+
+    /// The exact average of group `index` against price `key`.
+    fn exact_average(windows: &mut Windows, index: usize, key: i128) -> Option<Average> {
+        let integral = windows.integral(index)?;
+        Average::new(integral, windows.groups[index].window, key)
+    }
+
+    fn windows_with_group(window_minutes: i64) -> (Windows, usize) {
+        let mut windows = Windows::new(60);
+        let index = windows.group_index(window_minutes);
+        (windows, index)
+    }
+
+    #[test]
+    fn the_average_is_time_weighted_and_waits_for_a_full_window() {
+        let (mut windows, group) = windows_with_group(5);
+        windows.push(0, 100 * KEY_ONE);
+        windows.push(4 * MINUTE, 200 * KEY_ONE);
+        assert!(
+            exact_average(&mut windows, group, 200 * KEY_ONE).is_none(),
+            "4 minutes of data"
+        );
+        // 100 for 4 minutes, 200 for 2: over the last 5 minutes, 100·3 + 200·2 = 700 → 140.
+        windows.push(6 * MINUTE, 200 * KEY_ONE);
+        let average = exact_average(&mut windows, group, 168 * KEY_ONE).expect("full window");
+        assert!(average.up(20 * KEY_ONE), "168 is 20 % above 140");
+        assert!(!average.up(20 * KEY_ONE + 1));
+        let average = exact_average(&mut windows, group, 112 * KEY_ONE).expect("full window");
+        assert!(average.down(20 * KEY_ONE), "112 is 20 % below 140");
+        assert!(!average.down(20 * KEY_ONE + 1));
+    }
+
+    #[test]
+    fn prefixes_may_wrap_without_changing_any_average() {
+        // A price near the largest safe key, held for hours: the prefixes wrap around i128.
+        let mut windows = Windows::new(60);
+        let group = windows.group_index(60);
+        let key = (windows.safe_key / 2) as i128;
+        for hour in 0..100 {
+            windows.push(hour * 60 * MINUTE, key);
+        }
+        let average = exact_average(&mut windows, group, key).expect("full window");
+        assert!(
+            average.up(0) && average.down(0),
+            "the average equals the constant price"
+        );
+        assert!(!average.up(1) && !average.down(1));
+    }
+
+    #[test]
+    fn a_window_overlapping_an_oversized_price_never_fires_until_it_slides_past() {
+        let (mut windows, group) = windows_with_group(5);
+        let huge = (windows.safe_key + 1) as i128;
+        windows.push(0, 100 * KEY_ONE);
+        windows.push(MINUTE, huge);
+        windows.push(2 * MINUTE, 100 * KEY_ONE);
+        windows.push(6 * MINUTE, 100 * KEY_ONE);
+        assert!(exact_average(&mut windows, group, 100 * KEY_ONE).is_none());
+        windows.push(7 * MINUTE, 100 * KEY_ONE);
+        assert!(exact_average(&mut windows, group, 100 * KEY_ONE).is_some());
+    }
+
+    #[test]
+    fn a_group_created_late_reads_the_history_already_kept() {
+        let mut windows = Windows::new(60);
+        windows.push(0, 100 * KEY_ONE);
+        windows.push(10 * MINUTE, 100 * KEY_ONE);
+        let group = windows.group_index(5);
+        assert!(exact_average(&mut windows, group, 100 * KEY_ONE).is_some());
+    }
+
+    /// The largest integral at which `fires` (monotone: true up to some integral, false
+    /// beyond) still holds, by bisection over `1..=2^120`; `None` if it never holds.
+    fn last_firing_integral(fires: impl Fn(i128) -> bool) -> Option<i128> {
+        let (mut low, mut high) = (1i128, 1i128 << 120);
+        if !fires(low) {
+            return None;
+        }
+        while low < high {
+            let middle = low + (high - low + 1) / 2;
+            if fires(middle) {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        Some(low)
+    }
+
+    proptest::proptest! {
+        /// The `f64` screen never hides a fire: at the exact boundary of the decision (the
+        /// last integral at which an up move fires, the first at which a down move fires) it
+        /// lets the tick through, for prices from 10⁻⁸ to 10⁹ and every window length.
+        #[test]
+        fn the_screen_lets_every_exact_fire_through(
+            price_key in 10_000_000_000i128..1_000_000_000_000_000_000_000_000_000,
+            window_minutes in proptest::sample::select(vec![1i64, 5, 60, 1440]),
+            percent_key in 1i128..150 * KEY_ONE,
+        ) {
+            let mut windows = Windows::new(1440);
+            let index = windows.group_index(window_minutes);
+            let group = &mut windows.groups[index];
+            group.insert(MoveDirection::Up, percent_key, 1);
+            let window = group.window;
+            let up = |integral| {
+                Average::new(integral, window, price_key).is_some_and(|a| a.up(percent_key))
+            };
+            if let Some(boundary) = last_firing_integral(up) {
+                proptest::prop_assert!(group.may_fire(positive_to_f64(price_key), boundary));
+            }
+            group.remove(MoveDirection::Up, percent_key, 1);
+            group.insert(MoveDirection::Down, percent_key, 2);
+            let below = |integral| {
+                !Average::new(integral, window, price_key).is_some_and(|a| a.down(percent_key))
+            };
+            // Down fires from some integral on: the first integral beyond the last quiet one.
+            if let Some(quiet) = last_firing_integral(below) {
+                if quiet < (1 << 120) {
+                    proptest::prop_assert!(group.may_fire(positive_to_f64(price_key), quiet + 1));
+                }
+            }
+            group.remove(MoveDirection::Down, percent_key, 2);
+            proptest::prop_assert!(!group.may_fire(positive_to_f64(price_key), 1 << 100));
+        }
     }
 }
