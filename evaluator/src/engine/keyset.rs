@@ -40,10 +40,6 @@ impl KeySet {
         (!self.set.is_empty()).then_some(self.min)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
-
     /// Empties the set, returning the slots it held.
     pub fn drain(&mut self) -> Vec<u32> {
         let set = std::mem::take(&mut self.set);
@@ -52,15 +48,35 @@ impl KeySet {
     }
 
     /// Removes entries from the smallest key up while `holds(key)`, handing each to `take`.
-    /// `holds` must be monotone: once false for a key, false for every larger key.
+    /// `holds` must be monotone: once false for a key, false for every larger key. Inlined
+    /// down to the one comparison a tick that takes nothing makes.
+    #[inline]
     pub fn pop_first_while(
+        &mut self,
+        holds: impl FnMut(i128) -> bool,
+        take: impl FnMut(i128, u32),
+    ) {
+        let mut holds = holds;
+        if !self.set.is_empty() && holds(self.min) {
+            self.pop_first_while_cold(holds, take);
+        }
+    }
+
+    /// Removes entries from the largest key down while `holds(key)` (monotone downwards).
+    #[inline]
+    pub fn pop_last_while(&mut self, holds: impl FnMut(i128) -> bool, take: impl FnMut(i128, u32)) {
+        let mut holds = holds;
+        if !self.set.is_empty() && holds(self.max) {
+            self.pop_last_while_cold(holds, take);
+        }
+    }
+
+    #[cold]
+    fn pop_first_while_cold(
         &mut self,
         mut holds: impl FnMut(i128) -> bool,
         mut take: impl FnMut(i128, u32),
     ) {
-        if self.set.is_empty() || !holds(self.min) {
-            return;
-        }
         while let Some(&(key, index)) = self.set.first() {
             if !holds(key) {
                 break;
@@ -71,15 +87,12 @@ impl KeySet {
         self.refresh();
     }
 
-    /// Removes entries from the largest key down while `holds(key)` (monotone downwards).
-    pub fn pop_last_while(
+    #[cold]
+    fn pop_last_while_cold(
         &mut self,
         mut holds: impl FnMut(i128) -> bool,
         mut take: impl FnMut(i128, u32),
     ) {
-        if self.set.is_empty() || !holds(self.max) {
-            return;
-        }
         while let Some(&(key, index)) = self.set.last() {
             if !holds(key) {
                 break;

@@ -16,8 +16,6 @@
 //! times the rounding error. Only a ratio inside the margin, or beyond a threshold, goes on to
 //! the exact comparison, which alone decides.
 
-use std::collections::VecDeque;
-
 use shared::domain::MoveDirection;
 
 use super::key::{wide_product, KEY_ONE};
@@ -25,6 +23,10 @@ use super::keyset::KeySet;
 use super::spec::Micros;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
+/// Cursor steps per window and tick taken without branches (see [`Windows::integral`]).
+const BRANCHLESS_STEPS: usize = 2;
+/// Pushes between two trims of a history (see [`Windows::push`]).
+const TRIM_EVERY: u64 = 8;
 
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -37,8 +39,10 @@ struct Point {
 /// The price history of one symbol and the window groups over it.
 #[derive(Debug)]
 pub struct Windows {
-    points: VecDeque<Point>,
-    /// Sequence number of `points[0]`.
+    /// The history is `points[head..]`; older entries are dropped in bulk (see [`Windows::push`]).
+    points: Vec<Point>,
+    head: usize,
+    /// Sequence number of `points[head]`.
     base: u64,
     horizon: Micros,
     /// Largest |key| whose integral over the horizon fits in `i128`.
@@ -88,6 +92,12 @@ impl Screen {
         either_down: f64::NEG_INFINITY,
     };
 
+    /// No alert armed in any direction.
+    fn is_never(&self) -> bool {
+        self.up.min(self.either_up) == f64::INFINITY
+            && self.down.max(self.either_down) == f64::NEG_INFINITY
+    }
+
     /// `false` only when no armed alert of the group can fire at this ratio.
     fn may_fire(&self, ratio: f64) -> bool {
         let margin = Self::MARGIN * ratio.max(1.0);
@@ -101,12 +111,20 @@ fn percent_fraction(percent_key: i128) -> f64 {
     percent_key as f64 / (100.0 * KEY_ONE as f64)
 }
 
-/// A positive `i128` as `f64` with a relative error of a few units of 2⁻⁵³, without the
-/// generic (slow) 128-bit conversion.
+/// A positive `i128` as `f64` within a few units of 2⁻⁵³, without the generic (slow)
+/// 128-bit conversion.
+#[inline]
 pub fn positive_to_f64(value: i128) -> f64 {
     debug_assert!(value > 0);
+    if let Ok(small) = i64::try_from(value) {
+        return small as f64;
+    }
+    // value ≥ 2⁶³: dropping the low 11 bits costs at most 2⁻⁵² relative, and both halves
+    // convert as signed 64-bit integers (one instruction each).
     const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
-    ((value >> 64) as u64 as f64).mul_add(TWO_POW_64, value as u64 as f64)
+    let high = (value >> 64) as i64 as f64;
+    let low = ((value as u64) >> 11) as i64 as f64;
+    high * TWO_POW_64 + low * 2048.0
 }
 
 /// The average of a full window (`integral / window`) compared with one price.
@@ -149,7 +167,8 @@ impl Windows {
     pub fn new(horizon_minutes: i64) -> Windows {
         let horizon = horizon_minutes.clamp(1, i64::MAX / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
         Windows {
-            points: VecDeque::new(),
+            points: Vec::new(),
+            head: 0,
             base: 0,
             horizon,
             safe_key: i128::MAX as u128 / horizon as u128,
@@ -160,7 +179,7 @@ impl Windows {
 
     /// Records a tick. Time never runs backwards inside a history: an older tick counts as now.
     pub fn push(&mut self, at: Micros, key: i128) {
-        let point = match self.points.back() {
+        let point = match self.points.last() {
             Some(last) => {
                 let at = at.max(last.at);
                 if last.key.unsigned_abs() > self.safe_key {
@@ -175,34 +194,51 @@ impl Windows {
             }
             None => Point { at, key, prefix: 0 },
         };
-        self.points.push_back(point);
+        self.points.push(point);
+        // Points older than the horizon go once the next one is old too. Checked every
+        // `TRIM_EVERY` pushes: a pop per push is a branch whose outcome varies tick by tick,
+        // while a few points more of history change nothing.
+        if !(self.points.len() as u64).is_multiple_of(TRIM_EVERY) {
+            return;
+        }
         let oldest_needed = point.at.saturating_sub(self.horizon);
-        while self.points.len() >= 2 && self.points[1].at <= oldest_needed {
-            self.points.pop_front();
+        while self.points.len() - self.head >= 2 && self.points[self.head + 1].at <= oldest_needed {
+            self.head += 1;
             self.base += 1;
+        }
+        // Dropped entries are removed once they are the larger part: amortised O(1).
+        if self.head * 2 >= self.points.len() {
+            self.points.drain(..self.head);
+            self.head = 0;
         }
     }
 
     /// The integral of group `index` over the window ending at the newest point; `None` while
     /// the window does not yet hold `window_minutes` of data, when it is not exact, or when it
     /// is not positive (percent moves are defined on positive averages only).
+    #[inline]
     pub fn integral(&mut self, index: usize) -> Option<i128> {
-        let newest = *self.points.back()?;
+        let points = &self.points[self.head..];
+        let newest = points.last()?;
         let group = &mut self.groups[index];
         let cutoff = newest.at.checked_sub(group.window)?;
         if self.unsafe_until > cutoff {
             return None;
         }
-        // The point in force at `cutoff`: the last one at or before it.
-        let mut offset = group.start.saturating_sub(self.base) as usize;
-        while let Some(next) = self.points.get(offset + 1) {
-            if next.at > cutoff {
-                break;
-            }
+        // The point in force at `cutoff`: the last one at or before it. Between two ticks of a
+        // symbol the cursor moves a step or two, a count no branch predictor can guess, so
+        // those steps are taken without branches; the loop only runs after long gaps.
+        let last = points.len() - 1;
+        let mut offset = (group.start.saturating_sub(self.base) as usize).min(last);
+        for _ in 0..BRANCHLESS_STEPS {
+            let next = (offset + 1).min(last);
+            offset += usize::from((points[next].at <= cutoff) & (next > offset));
+        }
+        while offset < last && points[offset + 1].at <= cutoff {
             offset += 1;
         }
         group.start = self.base + offset as u64;
-        let first = self.points.get(offset)?;
+        let first = &points[offset];
         if first.at > cutoff || first.key.unsigned_abs() > self.safe_key {
             return None;
         }
@@ -270,12 +306,14 @@ impl Group {
         self.window
     }
 
+    /// Whether any alert of the group is armed (read from the screen: one cache line).
     pub fn has_armed(&self) -> bool {
-        !(self.up.is_empty() && self.down.is_empty() && self.either.is_empty())
+        !self.screen.is_never()
     }
 
     /// Whether the `f64` screen lets a tick at `key` with window integral `integral` through
     /// to the exact comparison (both positive).
+    #[inline]
     pub fn may_fire(&self, key: f64, integral: i128) -> bool {
         self.screen
             .may_fire(key * self.window_f64 / positive_to_f64(integral))
@@ -375,6 +413,29 @@ mod tests {
         windows.push(10 * MINUTE, 100 * KEY_ONE);
         let group = windows.group_index(5);
         assert!(exact_average(&mut windows, group, 100 * KEY_ONE).is_some());
+    }
+
+    #[test]
+    fn positive_integers_convert_to_f64_within_two_units_of_the_last_place() {
+        for value in [
+            1i128,
+            7,
+            (1 << 53) + 1,
+            i64::MAX as i128,
+            1 << 63,
+            (1 << 64) + 4097,
+        ]
+        .into_iter()
+        .chain((0..120).map(|shift| (1i128 << shift) + 12_345_678_901 * shift as i128 + 1))
+        .chain([i128::MAX, i128::MAX / 3])
+        {
+            let exact = value as f64; // the generic conversion, correctly rounded
+            let fast = positive_to_f64(value);
+            assert!(
+                (fast - exact).abs() <= 2.0 * f64::EPSILON * exact,
+                "{value}: {fast} vs {exact}"
+            );
+        }
     }
 
     /// The largest integral at which `fires` (monotone: true up to some integral, false
