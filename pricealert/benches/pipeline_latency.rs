@@ -436,13 +436,18 @@ async fn measure(mode: &str, options: &Options) {
         options.ticks as f64 / evaluated.as_secs_f64(),
         emailed.as_secs_f64(),
     );
-    println!("per phase of the latency samples, median (p99), from the database's timestamps: {phases}");
+    println!(
+        "per phase of the latency samples, median (p99), from the database's timestamps: {phases}"
+    );
     pipeline.stop().await;
 }
 
 /// Where a sample's time goes: tick → outbox row published by the evaluator's relay →
 /// delivery row inserted by the notifier's consumer → delivery settled as sent.
-async fn phase_percentiles(db: &shared::storage::Database, ticks: &[chrono::DateTime<Utc>]) -> String {
+async fn phase_percentiles(
+    db: &shared::storage::Database,
+    ticks: &[chrono::DateTime<Utc>],
+) -> String {
     type Row = (
         chrono::DateTime<Utc>,
         chrono::DateTime<Utc>,
