@@ -174,3 +174,36 @@ on_both_engines!(
     emails_are_unique_case_insensitively,
     alerts_are_scoped_to_their_owner_and_quota_is_enforced
 );
+
+/// SQLite's automatic checkpoint is off (it made one commit in a hundred wait for an fsync);
+/// a background task copies the write-ahead log back into the database file instead. Without
+/// it the log would grow for as long as the process runs and the file would never change.
+#[tokio::test]
+async fn sqlite_writes_reach_the_database_file_without_a_commit_waiting_for_them() {
+    let test = fresh_database(Engine::Sqlite).await;
+    let file = test
+        .url
+        .strip_prefix("sqlite://")
+        .expect("a sqlite:// URL")
+        .to_owned();
+    let size = || std::fs::metadata(&file).map_or(0, |m| m.len());
+    let before = size();
+    // ~1 MB of rows, far more than the file holds after the migrations.
+    let hash = "h".repeat(500);
+    for i in 0..2_000 {
+        let email: Email = format!("user{i}@example.com").parse().expect("email");
+        test.db
+            .create_user(&email, &hash, None)
+            .await
+            .expect("user");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while size() < before + 1_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (was {before}): the WAL is never checkpointed",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
