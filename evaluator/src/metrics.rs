@@ -1,6 +1,6 @@
 //! The evaluator's metrics, on its own registry (served on the evaluator port).
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use shared::bus::Topic;
 use shared::catalogue::Catalogue;
 use shared::domain::{AlertCondition, Symbol};
@@ -17,6 +17,8 @@ pub struct EvaluatorMetrics {
     pub active_alerts: IntGauge,
     pub outbox_backlog: IntGauge,
     malformed_messages: IntCounterVec,
+    /// Alerts the periodic re-read found newer in storage than in the index.
+    pub alerts_repaired: IntCounter,
     catalogue: std::sync::Arc<Catalogue>,
 }
 
@@ -93,6 +95,14 @@ impl EvaluatorMetrics {
         for topic in [Topic::PriceEvents, Topic::AlertChanges] {
             malformed_messages.with_label_values(&[topic.default_name()]);
         }
+        let alerts_repaired = register(
+            registry,
+            IntCounter::new(
+                "evaluator_alerts_repaired_total",
+                "Alert changes found in storage but never received from the bus (lost messages)",
+            )
+            .expect("valid metric definition"),
+        );
         EvaluatorMetrics {
             prices_evaluated,
             alerts_triggered,
@@ -100,6 +110,7 @@ impl EvaluatorMetrics {
             active_alerts,
             outbox_backlog,
             malformed_messages,
+            alerts_repaired,
             catalogue,
         }
     }

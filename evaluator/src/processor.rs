@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use shared::domain::{AlertId, Price};
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::storage::{Database, FireCandidate, FireOutcome, StorageError};
@@ -81,6 +82,42 @@ impl Processor {
         self.metrics
             .active_alerts
             .set(self.engine.active_alerts() as i64);
+    }
+
+    /// Re-reads the alerts written since `since` and applies each one the index holds at an
+    /// older version or not at all: a change whose bus message was lost (or is still on its
+    /// way; versions make applying it twice harmless). Returns how many it applied.
+    pub async fn repair_written_since(
+        &mut self,
+        since: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        let written = self.db.alerts_written_since(since).await?;
+        let mut repaired = 0;
+        for alert in &written {
+            let held = self.engine.version(alert.id);
+            let behind = held.is_none_or(|version| version < alert.version);
+            match AlertSpec::from_record(alert) {
+                Some(spec) if behind => {
+                    self.engine.upsert(&spec);
+                }
+                None if held.is_some() && behind => {
+                    self.engine.remove_unless_newer(alert.id, alert.version);
+                }
+                _ => continue,
+            }
+            repaired += 1;
+        }
+        if repaired > 0 {
+            tracing::warn!(
+                repaired,
+                "alert writes found in storage before their bus message"
+            );
+            self.metrics.alerts_repaired.inc_by(repaired as u64);
+            self.metrics
+                .active_alerts
+                .set(self.engine.active_alerts() as i64);
+        }
+        Ok(repaired)
     }
 
     /// Matches a tick in memory. The engine moves what fires into cooldown right away, as the

@@ -18,6 +18,10 @@ use crate::EvaluatorError;
 /// How often an outbox that could not be published is retried while no tick comes.
 const RELAY_RETRY: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How far back each re-read of recent alert writes reaches before the previous one started:
+/// covers clock differences between hosts and transactions that commit after their
+/// `updated_at` was taken.
+const REPAIR_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// The evaluator, bound, subscribed and loaded, ready to run.
 pub struct Application {
@@ -33,6 +37,10 @@ struct Worker {
     metrics: EvaluatorMetrics,
     /// An event may be waiting in the outbox.
     outbox_dirty: bool,
+    /// How often recent alert writes are re-read (see [`Processor::repair_written_since`]).
+    repair_every: Duration,
+    /// When the last re-read (or the initial load) started.
+    repaired_until: chrono::DateTime<chrono::Utc>,
 }
 
 impl Application {
@@ -67,6 +75,7 @@ impl Application {
         let config = EngineConfig {
             history_minutes: settings.history_minutes,
         };
+        let loading_started = shared::storage::now();
         let processor = Processor::load(context.db.clone(), metrics.clone(), config).await?;
         let relay = OutboxRelay::new(
             context.db.clone(),
@@ -88,6 +97,8 @@ impl Application {
                 changes,
                 metrics,
                 outbox_dirty: true,
+                repair_every: Duration::from_millis(settings.alert_resync_ms),
+                repaired_until: loading_started,
             },
         })
     }
@@ -121,6 +132,11 @@ impl Worker {
             tracing::warn!(error = %error, "could not prune the outbox");
         }
         let mut retry = tokio::time::interval(RELAY_RETRY);
+        let mut repair = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.repair_every,
+            self.repair_every,
+        );
+        repair.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -130,6 +146,8 @@ impl Worker {
                     Err(BusError::Closed) => return Ok(()),
                     Err(error) => return Err(error.into()),
                 },
+                // Before the ticks, so a steady backlog of ticks cannot starve it.
+                _ = repair.tick() => self.repair_alerts().await,
                 message = self.prices.next() => match message {
                     Ok(message) => {
                         if !self.on_tick(&message, &shutdown).await? {
@@ -200,6 +218,19 @@ impl Worker {
             self.flush_outbox().await;
         }
         Ok(true)
+    }
+
+    /// The safety net for lost alert changes: re-reads what was written since the previous
+    /// pass started, with an overlap.
+    async fn repair_alerts(&mut self) {
+        let started = shared::storage::now();
+        let since = self.repaired_until - REPAIR_OVERLAP;
+        match self.processor.repair_written_since(since).await {
+            Ok(_) => self.repaired_until = started,
+            Err(error) => {
+                tracing::warn!(error = %error, "could not re-read recent alert writes; will retry");
+            }
+        }
     }
 
     async fn flush_outbox(&mut self) {

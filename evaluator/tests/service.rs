@@ -172,6 +172,59 @@ async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
     evaluator.stop().await;
 }
 
+/// A write whose change message never reaches the evaluator (the gateway died between its
+/// commit and its publish, or the bus lost it) still reaches the index by the periodic
+/// re-read of recent writes; writes the index already holds are not counted as repairs.
+async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_reread(
+    engine: Engine,
+) {
+    let world = TestWorld::new(engine).await;
+    let mut evaluator = world
+        .spawn_configured(|settings| settings.evaluator.alert_resync_ms = 50)
+        .await;
+    let created = world
+        .create_alert(&alert("BTC", AlertCondition::Above, "100"))
+        .await;
+    evaluator
+        .wait_for_metrics(
+            "the re-read indexes the created alert",
+            &[
+                "evaluator_alerts_repaired_total 1",
+                "evaluator_active_alerts 1",
+            ],
+        )
+        .await;
+    evaluator.publish_tick(&tick("BTC", "101", at(0))).await;
+    assert_eq!(evaluator.next_notification().await.alert_id, created.id);
+
+    // The fire rewrote the row; the index holds that version already. Then a pause with no
+    // message either: once re-read, a tick past the cooldown fires only a sentinel.
+    pause(&world, created.id).await;
+    evaluator
+        .wait_for_metrics(
+            "the re-read removes the paused alert",
+            &[
+                "evaluator_alerts_repaired_total 2",
+                "evaluator_active_alerts 0",
+            ],
+        )
+        .await;
+    let sentinel = world
+        .create_alert(&alert("BTC", AlertCondition::Above, "1"))
+        .await;
+    evaluator
+        .publish_change(&AlertChange::upserted(sentinel.snapshot()))
+        .await;
+    evaluator.publish_tick(&tick("BTC", "120", at(7200))).await;
+    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id);
+    let metrics = evaluator.metrics().await;
+    assert!(
+        metrics.contains("evaluator_alerts_repaired_total 2"),
+        "the sentinel came by its message, not as a repair: {metrics}"
+    );
+    evaluator.stop().await;
+}
+
 async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
     let world = TestWorld::new(engine).await;
     let target = world
@@ -232,4 +285,5 @@ on_both_engines!(
     a_change_takes_effect_for_the_very_next_tick,
     a_late_change_never_fires_a_paused_or_deleted_alert,
     malformed_messages_are_counted_and_skipped,
+    alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_reread,
 );

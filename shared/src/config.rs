@@ -213,6 +213,9 @@ pub struct EvaluatorSettings {
     pub history_minutes: i64,
     /// Published outbox rows are deleted after this many hours.
     pub outbox_retention_hours: i64,
+    /// How often alerts written recently are re-read from storage, so a change whose bus
+    /// message was lost still reaches the index (milliseconds).
+    pub alert_resync_ms: u64,
 }
 
 impl Default for EvaluatorSettings {
@@ -221,6 +224,7 @@ impl Default for EvaluatorSettings {
             port: 8002,
             history_minutes: 24 * 60,
             outbox_retention_hours: 24,
+            alert_resync_ms: 10_000,
         }
     }
 }
@@ -504,6 +508,11 @@ impl Settings {
                 "evaluator.history_minutes must be at least 1".to_owned(),
             ));
         }
+        if self.evaluator.alert_resync_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "evaluator.alert_resync_ms must be at least 1".to_owned(),
+            ));
+        }
         if self.bus.channel_capacity == 0 {
             return Err(ConfigError::Invalid(
                 "bus.channel_capacity must be at least 1".to_owned(),
@@ -573,6 +582,7 @@ fn apply_env(s: &mut Settings, env: &HashMap<String, String>) -> Result<(), Conf
             "INGESTOR_PORT" => s.ingestor.port = parse_env(name, value)?,
             "EVALUATOR_PORT" => s.evaluator.port = parse_env(name, value)?,
             "EVALUATOR_HISTORY_MINUTES" => s.evaluator.history_minutes = parse_env(name, value)?,
+            "EVALUATOR_ALERT_RESYNC_MS" => s.evaluator.alert_resync_ms = parse_env(name, value)?,
             "NOTIFIER_PORT" => s.notifier.port = parse_env(name, value)?,
             "KAFKA_BOOTSTRAP_SERVERS" => s.bus.kafka.bootstrap_servers = non_empty(value),
             "KAFKA_PRICE_EVENTS_TOPIC" => s.bus.kafka.price_events_topic = value.to_owned(),

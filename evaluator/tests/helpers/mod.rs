@@ -126,6 +126,22 @@ impl TestWorld {
 
     /// Starts an evaluator on `db` and `bus`, with a notifications subscriber in place first.
     pub async fn spawn(&self, db: Database, bus: Arc<dyn EventBus>) -> TestEvaluator {
+        self.spawn_with(db, bus, |_| {}).await
+    }
+
+    /// As [`TestWorld::spawn_default`], with settings adjusted by `configure`.
+    pub async fn spawn_configured(&self, configure: impl FnOnce(&mut Settings)) -> TestEvaluator {
+        let db = self.reopen().await;
+        self.spawn_with(db, Arc::new(InProcessBus::new(64)), configure)
+            .await
+    }
+
+    async fn spawn_with(
+        &self,
+        db: Database,
+        bus: Arc<dyn EventBus>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestEvaluator {
         let notifications = bus
             .subscribe(Topic::Notifications, "test-notifier")
             .await
@@ -133,6 +149,7 @@ impl TestWorld {
         let mut settings = Settings::default();
         settings.gateway.host = [127, 0, 0, 1].into();
         settings.evaluator.port = 0;
+        configure(&mut settings);
         let context = ServiceContext::new(settings, db, bus.clone());
         let app = evaluator::Application::build(context)
             .await
@@ -206,6 +223,15 @@ impl TestEvaluator {
     pub async fn kill(self) {
         self.task.abort();
         let _ = self.task.await;
+    }
+
+    /// Polls `/metrics` until every line of `expected` is in it.
+    pub async fn wait_for_metrics(&self, what: &str, expected: &[&str]) {
+        eventually(what, || async {
+            let metrics = self.metrics().await;
+            expected.iter().all(|line| metrics.contains(line))
+        })
+        .await;
     }
 
     pub async fn metrics(&self) -> String {

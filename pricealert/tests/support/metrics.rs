@@ -77,6 +77,7 @@ pub const DOCUMENTED: &[Metric] = &[
         EVALUATOR,
         false,
     ),
+    metric("evaluator_alerts_repaired_total", Counter, EVALUATOR, false),
     metric("notifier_notifications_sent_total", Counter, NOTIFIER, true),
     metric("notifier_send_latency_seconds", Histogram, NOTIFIER, true),
     metric("notifier_retries_total", Counter, NOTIFIER, false),

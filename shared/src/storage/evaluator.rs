@@ -209,6 +209,25 @@ impl Database {
         row.map(AlertRecord::try_from).transpose()
     }
 
+    /// Every alert of an active user written at or after `since`, active or not: the
+    /// evaluator compares their versions with its index to repair changes whose bus message
+    /// never arrived. (An owner's deactivation is not an alert write; the fire transaction
+    /// rejects their alerts instead.)
+    pub async fn alerts_written_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StorageResult<Vec<AlertRecord>> {
+        let sql = format!(
+            "select {ALERT_COLUMNS} from alerts where updated_at >= $1 \
+             and user_id in (select id from users where is_active) order by id"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, super::alerts::AlertRow>(&sql)
+            .bind(since)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(AlertRecord::try_from).collect()
+    }
+
     /// The oldest unpublished outbox rows, in the order they were written.
     pub async fn unpublished_outbox(&self, limit: i64) -> StorageResult<Vec<OutboxMessage>> {
         const SQL: &str = "select id, message_key, payload from evaluator_outbox \
