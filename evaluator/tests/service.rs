@@ -5,10 +5,10 @@ mod helpers;
 
 use std::sync::Arc;
 
-use helpers::{alert, at, eventually, tick, StalledNotifications, TestWorld};
+use helpers::{alert, at, eventually, tick, StalledNotifications, TestEvaluator, TestWorld};
 use shared::bus::{InProcessBus, Topic};
 use shared::domain::AlertCondition;
-use shared::events::AlertChange;
+use shared::events::{AlertChange, PriceTick};
 use shared::storage::AlertPatch;
 use shared::testing::Engine;
 
@@ -104,15 +104,25 @@ async fn a_change_takes_effect_for_the_very_next_tick(engine: Engine) {
     evaluator
         .publish_change(&AlertChange::upserted(paused.snapshot()))
         .await;
+    only_a_sentinel_fires(&world, &mut evaluator, &tick("BTC", "120", at(7200))).await;
+    evaluator.stop().await;
+}
+
+/// Adds an alert that `tick` fires (announced on the bus), then publishes `tick`: the next
+/// notification must be the sentinel's, which proves the tick fired nothing else.
+async fn only_a_sentinel_fires(world: &TestWorld, evaluator: &mut TestEvaluator, tick: &PriceTick) {
     let sentinel = world
-        .create_alert(&alert("BTC", AlertCondition::Above, "50"))
+        .create_alert(&alert(
+            tick.symbol.as_str(),
+            AlertCondition::Above,
+            "0.0001",
+        ))
         .await;
     evaluator
         .publish_change(&AlertChange::upserted(sentinel.snapshot()))
         .await;
-    evaluator.publish_tick(&tick("BTC", "120", at(7200))).await;
+    evaluator.publish_tick(tick).await;
     assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id);
-    evaluator.stop().await;
 }
 
 async fn pause(world: &TestWorld, id: i64) -> shared::storage::AlertRecord {
@@ -209,14 +219,7 @@ async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_rer
             ],
         )
         .await;
-    let sentinel = world
-        .create_alert(&alert("BTC", AlertCondition::Above, "1"))
-        .await;
-    evaluator
-        .publish_change(&AlertChange::upserted(sentinel.snapshot()))
-        .await;
-    evaluator.publish_tick(&tick("BTC", "120", at(7200))).await;
-    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id);
+    only_a_sentinel_fires(&world, &mut evaluator, &tick("BTC", "120", at(7200))).await;
     let metrics = evaluator.metrics().await;
     assert!(
         metrics.contains("evaluator_alerts_repaired_total 2"),
