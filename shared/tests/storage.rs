@@ -186,6 +186,16 @@ async fn sqlite_writes_reach_the_database_file_without_a_commit_waiting_for_them
         .strip_prefix("sqlite://")
         .expect("a sqlite:// URL")
         .to_owned();
+    let shared::storage::Database::Sqlite(pool) = &test.db else {
+        panic!("a SQLite database");
+    };
+    for (pragma, expected) in [("wal_autocheckpoint", 0), ("journal_size_limit", 64 << 20)] {
+        let value: i64 = sqlx::query_scalar(&format!("PRAGMA {pragma}"))
+            .fetch_one(pool)
+            .await
+            .expect("read a pragma");
+        assert_eq!(value, expected, "PRAGMA {pragma}");
+    }
     let size = || std::fs::metadata(&file).map_or(0, |m| m.len());
     let before = size();
     // ~1 MB of rows, far more than the file holds after the migrations.

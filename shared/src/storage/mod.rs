@@ -126,6 +126,9 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 // Checkpoints run in the background instead (see `spawn_wal_checkpointer`).
                 .pragma("wal_autocheckpoint", "0")
+                // A burst can grow the log; once checkpointed it is cut back to 64 MiB on
+                // the next reuse instead of keeping its largest size on disk.
+                .pragma("journal_size_limit", "67108864")
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, 8))
