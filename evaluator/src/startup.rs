@@ -58,14 +58,14 @@ impl Application {
         let metrics = EvaluatorMetrics::new(&registry, context.catalogue.clone());
         let group = context.consumer_group("evaluator");
         // Evaluators share the ticks (one group), but each must see every alert change: after a
-        // rebalance it may own any symbol. So changes are read in a group of this instance's
-        // own, from the start of the log; versions make replayed changes harmless.
+        // rebalance it may own any symbol. So each reads every partition of the changes, from
+        // the end of the log as it stands before the snapshot is loaded: a change made
+        // meanwhile is then both in the snapshot and in the queue (versions make applying it
+        // twice harmless), and the history before it is never replayed.
         let changes_group = format!("{group}-changes-{}", uuid::Uuid::new_v4().simple());
-        // Subscribe before loading: a change made meanwhile is then both in the snapshot and
-        // in the queue, and versions make applying it twice harmless.
         let mut changes = context
             .bus
-            .subscribe(Topic::AlertChanges, &changes_group)
+            .subscribe_from_now(Topic::AlertChanges, &changes_group)
             .await?;
         let mut prices = context.bus.subscribe(Topic::PriceEvents, &group).await?;
         let consumer_metrics = shared::bus::ConsumerMetrics::register(&registry);

@@ -464,6 +464,58 @@ async fn a_live_subscriber_gets_only_what_is_published_after_it_joined() {
     );
 }
 
+/// An evaluator subscribes to `alert-changes` this way and then loads its snapshot: every
+/// change published after the call must arrive (none lost to a late positioning), and none of
+/// the history before it is replayed, however long the topic's retention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_from_now_gets_every_later_message_on_every_partition_and_no_earlier_one() {
+    let cluster = TestCluster::start(3);
+    let bus = cluster.bus().await;
+    let symbols = ["BTC", "ETH", "SOL", "AAPL", "MSFT", "XAU"];
+    for symbol in symbols {
+        for seq in 0..5 {
+            publish_numbered(&bus, symbol, seq).await;
+        }
+    }
+    let mut from_now = bus
+        .subscribe_from_end(Topic::PriceEvents, &cluster.group("evaluator-changes-1"))
+        .await
+        .expect("subscribes");
+    assert_eq!(
+        from_now.assigned_partitions(),
+        vec![0, 1, 2],
+        "every partition"
+    );
+    // Published right away, before the first poll: nothing may be skipped.
+    for symbol in symbols {
+        publish_numbered(&bus, symbol, 100).await;
+    }
+    let until = deadline(30);
+    let mut received = BTreeSet::new();
+    let mut partitions = BTreeSet::new();
+    for _ in symbols {
+        let message = next_before(&mut from_now, until).await;
+        let value = numbered(&message);
+        assert_eq!(
+            value.seq,
+            100,
+            "replayed a message from before: {}",
+            value.id()
+        );
+        received.insert(value.symbol);
+        partitions.insert(message.partition);
+    }
+    let expected: BTreeSet<String> = symbols.iter().map(|s| s.to_string()).collect();
+    assert_eq!(received, expected);
+    assert!(partitions.len() > 1, "the symbols spread over partitions");
+    // Commits work outside a group too (they only name this consumer's position).
+    let message = {
+        publish_numbered(&bus, "BTC", 101).await;
+        next_before(&mut from_now, until).await
+    };
+    from_now.commit(&message).await.expect("commits");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_context_uses_kafka_when_bootstrap_servers_are_set() {
     let cluster = TestCluster::start(3);

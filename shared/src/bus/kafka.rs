@@ -14,7 +14,10 @@
 //! - Members of one group (`ServiceContext::consumer_group("evaluator")`) share the partitions;
 //!   a process that needs every message (each gateway replica) uses a group of its own, e.g.
 //!   `format!("{}-{}", context.consumer_group("gateway"), instance_id)`, with
-//!   `subscribe_latest` so it starts at the end of the log.
+//!   `subscribe_latest` so it starts at the end of the log. A process that loads a snapshot
+//!   and then needs every later message (an evaluator on `alert-changes`) uses
+//!   `subscribe_from_now` before loading: every partition, positioned at its end before the
+//!   call returns, no group balancing.
 //! - A message may come again after a crash or a rebalance (at-least-once): effects must be
 //!   idempotent. A commit that loses a race with a rebalance returns `Ok` (logged): the
 //!   partition's next owner re-reads from the last commit.
@@ -35,6 +38,7 @@ use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
 
 use self::consumer_context::{BusConsumerContext, ConsumerState};
 use super::{BusError, EventBus, Subscription, Topic};
@@ -43,6 +47,9 @@ use crate::config::KafkaSettings;
 pub use self::client_config::StartFrom;
 pub use self::metrics::ConsumerMetrics;
 pub use self::subscription::KafkaSubscription;
+
+/// How long a metadata or end-offset lookup may take before subscribing fails.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The bus over a Kafka cluster. Cheap to clone; all clones share one producer.
 #[derive(Clone)]
@@ -121,6 +128,55 @@ impl KafkaBus {
         .map_err(|e| BusError::Transport(format!("could not create a consumer: {e}")))?;
         Ok(KafkaSubscription::new(topic, topic_name, consumer, state))
     }
+
+    /// A consumer assigned every partition of `topic` at its current end (see
+    /// [`EventBus::subscribe_from_now`]). `group` only names its commits; it joins no group.
+    pub async fn subscribe_from_end(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<KafkaSubscription, BusError> {
+        let topic_name = self.topic_name(topic).to_owned();
+        let state = Arc::new(ConsumerState::new(&topic_name, group));
+        let config = client_config::consumer(
+            &self.inner.settings,
+            &self.inner.bootstrap_servers,
+            group,
+            StartFrom::Latest,
+        );
+        let context = BusConsumerContext {
+            state: Arc::clone(&state),
+        };
+        let assigned_topic = topic_name.clone();
+        let (consumer, partitions) = on_blocking_thread(move || {
+            let consumer: rdkafka::consumer::StreamConsumer<BusConsumerContext> =
+                rdkafka::consumer::StreamConsumer::from_config_and_context(&config, context)?;
+            let metadata = consumer.fetch_metadata(Some(&assigned_topic), LOOKUP_TIMEOUT)?;
+            let partitions: Vec<i32> = metadata
+                .topics()
+                .iter()
+                .filter(|t| t.name() == assigned_topic && t.error().is_none())
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect();
+            let mut ends = TopicPartitionList::new();
+            for &partition in &partitions {
+                let (_, end) =
+                    consumer.fetch_watermarks(&assigned_topic, partition, LOOKUP_TIMEOUT)?;
+                ends.add_partition_offset(&assigned_topic, partition, Offset::Offset(end))?;
+            }
+            consumer.assign(&ends)?;
+            Ok::<_, rdkafka::error::KafkaError>((consumer, partitions))
+        })
+        .await?
+        .map_err(|e| BusError::Transport(format!("could not position a consumer: {e}")))?;
+        if partitions.is_empty() {
+            return Err(BusError::Transport(format!(
+                "topic {topic_name} has no partitions (does it exist?)"
+            )));
+        }
+        state.assign_manually(&partitions);
+        Ok(KafkaSubscription::new(topic, topic_name, consumer, state))
+    }
 }
 
 fn topic_name(settings: &KafkaSettings, topic: Topic) -> &str {
@@ -167,6 +223,14 @@ impl EventBus for KafkaBus {
             self.subscribe_member(topic, group, StartFrom::Latest)
                 .await?,
         ))
+    }
+
+    async fn subscribe_from_now(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        Ok(Box::new(self.subscribe_from_end(topic, group).await?))
     }
 }
 

@@ -84,6 +84,19 @@ pub trait EventBus: Send + Sync + 'static {
     ) -> Result<Box<dyn Subscription>, BusError> {
         self.subscribe(topic, group).await
     }
+
+    /// Every message of `topic` published after this returns, on every partition, outside
+    /// any group's balancing; nothing published before. For a process that loads a snapshot
+    /// and then needs every later change (an evaluator and `alert-changes`): subscribe with
+    /// this first, then load. In-process every subscription already starts there; Kafka looks
+    /// up the end of each partition before returning.
+    async fn subscribe_from_now(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.subscribe(topic, group).await
+    }
 }
 
 #[async_trait]

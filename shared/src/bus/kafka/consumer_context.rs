@@ -47,6 +47,12 @@ impl ConsumerState {
         lock(&self.assigned).contains(&partition)
     }
 
+    /// Records partitions assigned by the consumer itself (no group balancing, so no
+    /// rebalance callback will).
+    pub(crate) fn assign_manually(&self, partitions: &[i32]) {
+        lock(&self.assigned).extend(partitions);
+    }
+
     pub(crate) fn assigned_partitions(&self) -> Vec<i32> {
         lock(&self.assigned).iter().copied().collect()
     }
