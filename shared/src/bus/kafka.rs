@@ -35,7 +35,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rdkafka::config::FromClientConfigAndContext;
-use rdkafka::consumer::Consumer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaResult;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
@@ -106,6 +107,61 @@ impl KafkaBus {
         group: &str,
         start: StartFrom,
     ) -> Result<KafkaSubscription, BusError> {
+        let (subscription, ()) = self
+            .consumer(topic, group, start, |consumer, topic_name| {
+                consumer.subscribe(&[topic_name])
+            })
+            .await?;
+        Ok(subscription)
+    }
+
+    /// A consumer assigned every partition of `topic` at its current end (see
+    /// [`EventBus::subscribe_from_now`]). `group` only names its commits; it joins no group.
+    pub async fn subscribe_from_end(
+        &self,
+        topic: Topic,
+        group: &str,
+    ) -> Result<KafkaSubscription, BusError> {
+        let (subscription, partitions) = self
+            .consumer(topic, group, StartFrom::Latest, |consumer, topic_name| {
+                let metadata = consumer.fetch_metadata(Some(topic_name), LOOKUP_TIMEOUT)?;
+                let partitions: Vec<i32> = metadata
+                    .topics()
+                    .iter()
+                    .filter(|t| t.name() == topic_name && t.error().is_none())
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect();
+                let mut ends = TopicPartitionList::new();
+                for &partition in &partitions {
+                    let (_, end) =
+                        consumer.fetch_watermarks(topic_name, partition, LOOKUP_TIMEOUT)?;
+                    ends.add_partition_offset(topic_name, partition, Offset::Offset(end))?;
+                }
+                consumer.assign(&ends)?;
+                Ok(partitions)
+            })
+            .await?;
+        if partitions.is_empty() {
+            return Err(BusError::Transport(format!(
+                "topic {} has no partitions (does it exist?)",
+                self.topic_name(topic)
+            )));
+        }
+        subscription.assigned_manually(&partitions);
+        Ok(subscription)
+    }
+
+    /// Creates a consumer of `topic` and, still on the blocking pool, positions it with
+    /// `position` (join the group, or assign partitions), which gets the topic's name.
+    async fn consumer<T: Send + 'static>(
+        &self,
+        topic: Topic,
+        group: &str,
+        start: StartFrom,
+        position: impl FnOnce(&StreamConsumer<BusConsumerContext>, &str) -> KafkaResult<T>
+            + Send
+            + 'static,
+    ) -> Result<(KafkaSubscription, T), BusError> {
         let topic_name = self.topic_name(topic).to_owned();
         let state = Arc::new(ConsumerState::new(&topic_name, group));
         let config = client_config::consumer(
@@ -117,65 +173,18 @@ impl KafkaBus {
         let context = BusConsumerContext {
             state: Arc::clone(&state),
         };
-        let subscribed_topic = topic_name.clone();
-        let consumer = on_blocking_thread(move || {
-            let consumer: rdkafka::consumer::StreamConsumer<BusConsumerContext> =
-                rdkafka::consumer::StreamConsumer::from_config_and_context(&config, context)?;
-            consumer.subscribe(&[&subscribed_topic])?;
-            Ok::<_, rdkafka::error::KafkaError>(consumer)
+        let name = topic_name.clone();
+        let (consumer, positioned) = on_blocking_thread(move || {
+            let consumer = StreamConsumer::from_config_and_context(&config, context)?;
+            let positioned = position(&consumer, &name)?;
+            Ok::<_, rdkafka::error::KafkaError>((consumer, positioned))
         })
         .await?
         .map_err(|e| BusError::Transport(format!("could not create a consumer: {e}")))?;
-        Ok(KafkaSubscription::new(topic, topic_name, consumer, state))
-    }
-
-    /// A consumer assigned every partition of `topic` at its current end (see
-    /// [`EventBus::subscribe_from_now`]). `group` only names its commits; it joins no group.
-    pub async fn subscribe_from_end(
-        &self,
-        topic: Topic,
-        group: &str,
-    ) -> Result<KafkaSubscription, BusError> {
-        let topic_name = self.topic_name(topic).to_owned();
-        let state = Arc::new(ConsumerState::new(&topic_name, group));
-        let config = client_config::consumer(
-            &self.inner.settings,
-            &self.inner.bootstrap_servers,
-            group,
-            StartFrom::Latest,
-        );
-        let context = BusConsumerContext {
-            state: Arc::clone(&state),
-        };
-        let assigned_topic = topic_name.clone();
-        let (consumer, partitions) = on_blocking_thread(move || {
-            let consumer: rdkafka::consumer::StreamConsumer<BusConsumerContext> =
-                rdkafka::consumer::StreamConsumer::from_config_and_context(&config, context)?;
-            let metadata = consumer.fetch_metadata(Some(&assigned_topic), LOOKUP_TIMEOUT)?;
-            let partitions: Vec<i32> = metadata
-                .topics()
-                .iter()
-                .filter(|t| t.name() == assigned_topic && t.error().is_none())
-                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                .collect();
-            let mut ends = TopicPartitionList::new();
-            for &partition in &partitions {
-                let (_, end) =
-                    consumer.fetch_watermarks(&assigned_topic, partition, LOOKUP_TIMEOUT)?;
-                ends.add_partition_offset(&assigned_topic, partition, Offset::Offset(end))?;
-            }
-            consumer.assign(&ends)?;
-            Ok::<_, rdkafka::error::KafkaError>((consumer, partitions))
-        })
-        .await?
-        .map_err(|e| BusError::Transport(format!("could not position a consumer: {e}")))?;
-        if partitions.is_empty() {
-            return Err(BusError::Transport(format!(
-                "topic {topic_name} has no partitions (does it exist?)"
-            )));
-        }
-        state.assign_manually(&partitions);
-        Ok(KafkaSubscription::new(topic, topic_name, consumer, state))
+        Ok((
+            KafkaSubscription::new(topic, topic_name, consumer, state),
+            positioned,
+        ))
     }
 }
 

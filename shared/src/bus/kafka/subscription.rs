@@ -44,6 +44,11 @@ impl KafkaSubscription {
         }
     }
 
+    /// Records partitions the consumer assigned itself (no group, so no rebalance callback).
+    pub(crate) fn assigned_manually(&self, partitions: &[i32]) {
+        self.state.assign_manually(partitions);
+    }
+
     /// The partitions this member owns right now (empty until its first poll joins the group).
     pub fn assigned_partitions(&self) -> Vec<i32> {
         self.state.assigned_partitions()
