@@ -17,7 +17,8 @@ pub struct EvaluatorMetrics {
     pub active_alerts: IntGauge,
     pub outbox_backlog: IntGauge,
     malformed_messages: IntCounterVec,
-    /// Alerts the periodic re-read found newer in storage than in the index.
+    /// Alerts the periodic re-read found newer in storage than in the index (lost or late
+    /// change messages).
     pub alerts_repaired: IntCounter,
     catalogue: std::sync::Arc<Catalogue>,
 }
@@ -99,7 +100,7 @@ impl EvaluatorMetrics {
             registry,
             IntCounter::new(
                 "evaluator_alerts_repaired_total",
-                "Alert changes found in storage but never received from the bus (lost messages)",
+                "Alert writes the periodic re-read applied before (or without) their alert-changes message",
             )
             .expect("valid metric definition"),
         );
