@@ -37,6 +37,8 @@ pub fn text(value: &Yaml) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub file: PathBuf,
+    /// The group's name: rules of one group are evaluated in order, groups in no fixed order.
+    pub group: String,
     /// `Some` for an alerting rule.
     pub alert: Option<String>,
     /// `Some` for a recording rule.
@@ -45,15 +47,17 @@ pub struct Rule {
     pub severity: Option<String>,
 }
 
-/// Every rule of every file in prometheus/rules.
+/// Every rule of every file in prometheus/rules, each group's in its evaluation order.
 pub fn rules(rules_dir: &Path) -> Vec<Rule> {
     let mut rules = Vec::new();
     for file in yml_files(rules_dir) {
         let doc = load(&file);
         for group in items(&doc["groups"]) {
+            let group_name = text(&group["name"]).unwrap_or_default().to_owned();
             for rule in items(&group["rules"]) {
                 rules.push(Rule {
                     file: file.clone(),
+                    group: group_name.clone(),
                     alert: text(&rule["alert"]).map(str::to_owned),
                     record: text(&rule["record"]).map(str::to_owned),
                     expr: text(&rule["expr"]).unwrap_or_default().to_owned(),
