@@ -7,3 +7,4 @@ mod helpers;
 mod notifications;
 mod prices;
 mod tokens;
+mod validation_golden;
