@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::alert_cache::AlertCache;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::metrics::GatewayMetrics;
+use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
-use crate::routes::{self, prices::PriceView};
+use crate::routes;
 use crate::state::AppState;
 use crate::GatewayError;
 
@@ -177,7 +178,7 @@ async fn evict_stale_lists(
         match message.topic {
             Topic::AlertChanges => match decode::<AlertChange>(&message) {
                 Decoded::Ok(change) => match change.kind {
-                    AlertChangeKind::Upserted { alert } => state.alert_lists.evict(alert.user_id),
+                    AlertChangeKind::Upserted { alert } => state.alert_lists.evict(alert.user_id()),
                     AlertChangeKind::Deleted { .. } => state.alert_lists.clear(),
                 },
                 Decoded::Malformed(_) => state.alert_lists.clear(),

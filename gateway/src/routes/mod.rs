@@ -36,10 +36,10 @@ use crate::state::AppState;
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
     ),
     components(schemas(
-        auth::UserView, auth::RegisterRequest, auth::TokenView,
-        alerts::AlertView, alerts::CreateAlertRequest, alerts::PatchAlertRequest,
+        auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
+        alerts::AlertView, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
-        prices::PriceView, prices::PricesView, prices::SymbolsView,
+        crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
     )),
     modifiers(&BearerAuth),
 )]

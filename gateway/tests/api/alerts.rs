@@ -482,7 +482,9 @@ async fn every_alert_change_is_announced_on_the_bus(engine: Engine) {
         seen.push(match change.kind {
             AlertChangeKind::Upserted { alert } => format!(
                 "upsert v{} active={} {}",
-                alert.version, alert.active, alert.target_price
+                alert.version(),
+                alert.active(),
+                alert.spec().target_price()
             ),
             AlertChangeKind::Deleted { alert_id, .. } => format!("delete {alert_id}"),
         });
@@ -550,6 +552,7 @@ async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine
         previous_price: None,
         currency: "USD".into(),
         notification_types: Default::default(),
+        options: Default::default(),
         timestamp: chrono::Utc::now(),
     };
     shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)

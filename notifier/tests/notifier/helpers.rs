@@ -145,6 +145,7 @@ pub fn trigger(user: &UserRecord, alert_id: i64, channels: &str) -> TriggerEvent
         previous_price: Some("49990.10".parse().expect("price")),
         currency: "USD".to_owned(),
         notification_types: channels.parse().expect("channels"),
+        options: Default::default(),
         timestamp: "2026-11-23T07:15:30Z".parse().expect("time"),
     }
 }
