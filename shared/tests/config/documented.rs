@@ -65,3 +65,28 @@ fn every_documented_name_reaches_a_setting() {
         }
     }
 }
+
+#[test]
+fn the_readme_example_file_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(path).expect("README readable");
+    let section = readme
+        .split_once("## Configuration")
+        .expect("a configuration section")
+        .1;
+    let example = section
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a TOML example")
+        .0;
+    let file = crate::settings_file(example);
+    let settings = Settings::load(Some(&file), &HashMap::new()).expect("the example loads");
+    assert_eq!(
+        settings.gateway.token_ttl,
+        std::time::Duration::from_secs(24 * 3600)
+    );
+    assert_eq!(
+        settings.notifier.smtp.from_email.name(),
+        Some("Price Alerts")
+    );
+}
