@@ -241,9 +241,11 @@ impl Dispatcher {
                     .unwrap_or_else(|| Uuid::now_v7().to_string()),
             ),
         };
+        let claim_for = chrono::Duration::from_std(self.settings.claim_timeout)
+            .unwrap_or(chrono::Duration::MAX);
         let claim_until = now()
-            + chrono::Duration::from_std(self.settings.claim_timeout)
-                .unwrap_or(chrono::Duration::MAX);
+            .checked_add_signed(claim_for)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         let mut claimed = Vec::with_capacity(deliveries.len());
         let mut events = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
