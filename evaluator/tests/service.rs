@@ -179,7 +179,9 @@ async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_rer
 ) {
     let world = TestWorld::new(engine).await;
     let mut evaluator = world
-        .spawn_configured(|settings| settings.evaluator.alert_resync_ms = 50)
+        .spawn_configured(|settings| {
+            settings.evaluator.alert_resync = std::time::Duration::from_millis(50)
+        })
         .await;
     let created = world
         .create_alert(&alert("BTC", AlertCondition::Above, "100"))

@@ -96,7 +96,7 @@ async fn overloaded(error: BoxError) -> Response {
 }
 
 pub fn router(state: AppState) -> Router {
-    let timeout = Duration::from_secs(state.settings.request_timeout_seconds.max(1));
+    let timeout = state.settings.request_timeout.max(Duration::from_secs(1));
     let api = Router::new()
         .merge(auth::router())
         .merge(alerts::router())

@@ -55,7 +55,10 @@ async fn stream_prices(state: AppState, mut socket: WebSocket) {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "websocket snapshot unavailable"),
     }
-    let heartbeat_after = Duration::from_secs(state.settings.websocket_heartbeat_seconds.max(1));
+    let heartbeat_after = state
+        .settings
+        .websocket_heartbeat
+        .max(Duration::from_secs(1));
     let mut idle = Box::pin(tokio::time::sleep(heartbeat_after));
     loop {
         tokio::select! {

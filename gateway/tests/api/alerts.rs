@@ -516,7 +516,10 @@ on_both_engines!(
 
 async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine: Engine) {
     // A long TTL, so only the invalidations can make the list fresh again.
-    let app = spawn_app_with(engine, |s| s.gateway.alert_list_cache_ms = 600_000).await;
+    let app = spawn_app_with(engine, |s| {
+        s.gateway.alert_list_cache = std::time::Duration::from_secs(600)
+    })
+    .await;
     let token = app.user_token("lea@example.com").await;
     let alert = app.create_alert(&token, "BTC", "10").await;
     let alert_id = alert["id"].as_i64().expect("id");
