@@ -8,6 +8,7 @@ mod metrics;
 mod processor;
 mod relay;
 mod startup;
+pub mod store;
 
 pub use error::EvaluatorError;
 pub use startup::Application;

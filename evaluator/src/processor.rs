@@ -9,10 +9,11 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use shared::domain::{AlertId, Price};
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
-use shared::storage::{Database, FireCandidate, FireOutcome, StorageError};
+use shared::storage::StorageError;
 
 use crate::engine::{micros, Engine, EngineConfig, Fire, IndexedAlert};
 use crate::metrics::EvaluatorMetrics;
+use crate::store::{FireCandidate, FireOutcome, Store};
 use crate::EvaluatorError;
 
 /// What the engine decided for one tick, to be recorded.
@@ -26,7 +27,7 @@ pub struct Decision {
 
 pub struct Processor {
     engine: Engine,
-    db: Database,
+    db: Store,
     metrics: EvaluatorMetrics,
     fires: Vec<Fire>,
 }
@@ -35,7 +36,7 @@ impl Processor {
     /// Builds the index from storage: last prices first (so ranges are filed against them),
     /// then every active alert of an active user.
     pub async fn load(
-        db: Database,
+        db: Store,
         metrics: EvaluatorMetrics,
         config: EngineConfig,
     ) -> Result<Processor, EvaluatorError> {

@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use shared::bus::{EventBus, Topic};
-use shared::storage::Database;
 
 use crate::clock::Clock;
 use crate::metrics::EvaluatorMetrics;
+use crate::store::Store;
 use crate::EvaluatorError;
 
 const BATCH: i64 = 256;
 
 pub struct OutboxRelay {
-    db: Database,
+    db: Store,
     bus: Arc<dyn EventBus>,
     metrics: EvaluatorMetrics,
     clock: Arc<dyn Clock>,
@@ -25,7 +25,7 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(
-        db: Database,
+        db: Store,
         bus: Arc<dyn EventBus>,
         metrics: EvaluatorMetrics,
         clock: Arc<dyn Clock>,

@@ -13,6 +13,7 @@ use crate::engine::EngineConfig;
 use crate::metrics::EvaluatorMetrics;
 use crate::processor::Processor;
 use crate::relay::OutboxRelay;
+use crate::store::Store;
 use crate::EvaluatorError;
 
 /// How often an outbox that could not be published is retried while no tick comes.
@@ -76,9 +77,10 @@ impl Application {
             history_minutes: settings.history_minutes(),
         };
         let loading_started = shared::storage::now();
-        let processor = Processor::load(context.db.clone(), metrics.clone(), config).await?;
+        let processor =
+            Processor::load(Store::new(context.db.clone()), metrics.clone(), config).await?;
         let relay = OutboxRelay::new(
-            context.db.clone(),
+            Store::new(context.db.clone()),
             context.bus.clone(),
             metrics.clone(),
             clock,

@@ -5,10 +5,11 @@ mod helpers;
 
 use std::sync::Arc;
 
-use helpers::{alert, at, eventually, tick, StalledNotifications, TestEvaluator, TestWorld};
+use helpers::{alert, at, tick, StalledNotifications, TestEvaluator, TestWorld};
 use shared::bus::{InProcessBus, Topic};
 use shared::domain::{Alert, AlertCondition, AlertPatch};
 use shared::events::{AlertChange, PriceTick};
+use shared::testing::eventually;
 use shared::testing::Engine;
 
 async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restart(engine: Engine) {
@@ -23,10 +24,10 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     let stalled = Arc::new(StalledNotifications(InProcessBus::new(64)));
     let evaluator = world.spawn(world.reopen().await, stalled).await;
     evaluator.publish_tick(&tick("BTC", "101", at(0))).await;
-    let db = world.db().clone();
+    let store = world.store();
     eventually("the fire is recorded in the outbox", || {
-        let db = db.clone();
-        async move { db.outbox_backlog().await.expect("backlog") == 1 }
+        let store = store.clone();
+        async move { (store.outbox_backlog().await.expect("backlog") == 1).then_some(()) }
     })
     .await;
     evaluator.kill().await;
@@ -41,17 +42,14 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     restarted.publish_tick(&tick("ETH", "11", at(1))).await;
     let next = restarted.next_notification().await;
     assert_eq!(next.alert_id, second.id());
-    let db = world.db().clone();
+    let store = world.store();
     eventually("every outbox row is marked published", || {
-        let db = db.clone();
-        async move { db.outbox_backlog().await.expect("backlog") == 0 }
+        let store = store.clone();
+        async move { (store.outbox_backlog().await.expect("backlog") == 0).then_some(()) }
     })
     .await;
-    let stored = world
-        .db()
-        .user_alert(world.user_id, first.id())
+    let stored = shared::testing::read_alert(world.db(), first.id())
         .await
-        .expect("read")
         .expect("exists");
     assert_eq!(stored.triggered_count(), 1);
     restarted.stop().await;
@@ -64,10 +62,17 @@ async fn crosses_uses_the_previous_price_from_before_a_restart(engine: Engine) {
         .await;
     let evaluator = world.spawn_default().await;
     evaluator.publish_tick(&tick("BTC", "99", at(0))).await;
-    let db = world.db().clone();
+    let store = world.store();
     eventually("the last price is stored", || {
-        let db = db.clone();
-        async move { !db.evaluator_last_prices().await.expect("prices").is_empty() }
+        let store = store.clone();
+        async move {
+            (!store
+                .evaluator_last_prices()
+                .await
+                .expect("prices")
+                .is_empty())
+            .then_some(())
+        }
     })
     .await;
     evaluator.stop().await;
@@ -125,20 +130,11 @@ async fn only_a_sentinel_fires(world: &TestWorld, evaluator: &mut TestEvaluator,
 }
 
 async fn pause(world: &TestWorld, id: i64) -> Alert {
-    let current = world
-        .db()
-        .user_alert(world.user_id, id)
+    let current = shared::testing::read_alert(world.db(), id)
         .await
-        .expect("read")
         .expect("exists");
     assert!(current.active(), "only an active alert can be paused");
-    world
-        .db()
-        .update_alert(world.user_id, id, &AlertPatch::toggle(&current), 1000)
-        .await
-        .expect("update")
-        .1
-        .expect("updated")
+    shared::testing::write_alert(world.db(), id, &AlertPatch::toggle(&current)).await
 }
 
 async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
@@ -152,11 +148,7 @@ async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
     let mut evaluator = world.spawn_default().await;
     // Storage changes, but their change messages have not arrived yet.
     pause(&world, paused.id()).await;
-    world
-        .db()
-        .delete_alert(world.user_id, deleted.id())
-        .await
-        .expect("delete");
+    assert!(shared::testing::delete_alert(world.db(), deleted.id()).await);
     evaluator.publish_tick(&tick("BTC", "150", at(0))).await;
     let sentinel = world
         .create_alert(&alert("BTC", AlertCondition::Above, "1"))
@@ -249,31 +241,17 @@ async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
         "the metrics show the tick and both malformed messages",
         || async move {
             let metrics = evaluator_ref.metrics().await;
-            expected.iter().all(|line| metrics.contains(line))
+            expected
+                .iter()
+                .all(|line| metrics.contains(line))
+                .then_some(())
         },
     )
     .await;
     evaluator.stop().await;
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(shared::testing::Engine::Postgres).await;
-            })*
-        }
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(shared::testing::Engine::Sqlite).await;
-            })*
-        }
-    };
-}
-
-on_both_engines!(
+shared::testing::on_both_engines!(
     a_fire_killed_before_its_publish_is_published_exactly_once_after_restart,
     crosses_uses_the_previous_price_from_before_a_restart,
     a_change_takes_effect_for_the_very_next_tick,

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::store::{AlertFilter, AlertWriteOutcome, UserRecord};
 use shared::bus::{publish_json, Topic};
 use shared::domain::{Alert, AlertId, AlertPatch, Channel, ChannelCheck, NotificationChannels};
 use shared::events::{AlertChange, AlertChangeKind};
-use shared::storage::{AlertFilter, AlertWriteOutcome, UserRecord};
 
 use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
 use crate::error::{ApiError, ApiResult};
@@ -26,7 +26,7 @@ impl Account {
         channels: &NotificationChannels,
     ) -> ApiResult<Account> {
         let has_webhook = if channels.contains(Channel::Webhook) {
-            state.db.webhook(user.id).await?.is_some()
+            state.store.db().webhook(user.id).await?.is_some()
         } else {
             true
         };
@@ -67,7 +67,7 @@ pub async fn announce(state: &AppState, change: AlertChange) {
 /// The caller's alert `id`; another user's alert is "not found" exactly like a missing one.
 pub async fn owned_alert(state: &AppState, user: &UserRecord, id: AlertId) -> ApiResult<Alert> {
     state
-        .db
+        .store
         .user_alert(user.id, id)
         .await?
         .ok_or_else(ApiError::alert_not_found)
@@ -89,7 +89,7 @@ pub async fn write_patch(
 ) -> ApiResult<Alert> {
     let max_active = i64::from(state.settings.max_active_alerts_per_user);
     match state
-        .db
+        .store
         .update_alert(user.id, id, patch, max_active)
         .await?
     {
@@ -123,7 +123,7 @@ pub async fn cached_alert_list(
         limit: i64::try_from(MAX_CACHED_ALERTS + 1).unwrap_or(i64::MAX),
         ..AlertFilter::default()
     };
-    let list = state.db.list_alerts(user.id, &everything).await?;
+    let list = state.store.list_alerts(user.id, &everything).await?;
     if list.len() > MAX_CACHED_ALERTS {
         return Ok(None);
     }

@@ -1,9 +1,9 @@
 //! The authenticated caller: the `AuthUser` extractor every protected route takes.
 
+use crate::store::UserRecord;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use shared::storage::UserRecord;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for AuthUser {
             return Ok(AuthUser(user));
         }
         let user = state
-            .db
+            .store
             .user_by_id(user_id)
             .await?
             .filter(|u| u.is_active)

@@ -13,6 +13,7 @@ pub mod routes;
 mod single_flight;
 mod startup;
 mod state;
+pub mod store;
 
 pub use error::{ApiError, GatewayError};
 pub use startup::Application;

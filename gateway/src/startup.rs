@@ -17,6 +17,7 @@ use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
 use crate::routes;
 use crate::state::AppState;
+use crate::store::Store;
 use crate::GatewayError;
 
 /// The HTTP API, bound and subscribed to price ticks, ready to run.
@@ -31,7 +32,7 @@ pub struct Application {
 impl Application {
     pub async fn build(context: ServiceContext) -> Result<Application, GatewayError> {
         let settings = &context.settings.gateway;
-        let embedded = matches!(context.db, shared::storage::Database::Sqlite(_));
+        let embedded = context.db.is_embedded();
         let secret = secret::load_or_generate(
             settings.jwt_secret.as_ref(),
             &context.settings.data_dir(),
@@ -63,7 +64,7 @@ impl Application {
         }
         let (tick_sender, _) = broadcast::channel(1024);
         let state = AppState {
-            db: context.db.clone(),
+            store: Store::new(context.db.clone()),
             bus: context.bus.clone(),
             catalogue: context.catalogue.clone(),
             settings: Arc::new(settings.clone()),

@@ -3,7 +3,6 @@ use std::sync::Arc;
 use shared::bus::EventBus;
 use shared::catalogue::Catalogue;
 use shared::config::GatewaySettings;
-use shared::storage::Database;
 use tokio::sync::broadcast;
 
 use crate::alert_cache::AlertCache;
@@ -12,11 +11,12 @@ use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
 use crate::single_flight::SingleFlight;
+use crate::store::Store;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Database,
+    pub store: Store,
     pub bus: Arc<dyn EventBus>,
     pub catalogue: Arc<Catalogue>,
     pub settings: Arc<GatewaySettings>,

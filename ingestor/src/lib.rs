@@ -12,6 +12,7 @@ pub mod providers;
 mod publisher;
 mod skip;
 mod startup;
+pub mod store;
 
 pub use error::IngestorError;
 pub use skip::SkipReason;

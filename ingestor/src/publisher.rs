@@ -6,15 +6,16 @@ use std::sync::Arc;
 use shared::bus::{publish_json, BusError, EventBus, Topic};
 use shared::domain::Price;
 use shared::events::{PriceTick, SCHEMA_VERSION};
-use shared::storage::{Database, LatestPrice, StorageError};
+use shared::storage::{LatestPrice, StorageError};
 
 use crate::metrics::IngestorMetrics;
 use crate::providers::Quote;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
-    db: Database,
+    db: Store,
     /// The price topic's name, for the metric label.
     topic_name: String,
     metrics: IngestorMetrics,
@@ -23,7 +24,7 @@ pub struct Publisher {
 impl Publisher {
     pub fn new(
         bus: Arc<dyn EventBus>,
-        db: Database,
+        db: Store,
         topic_name: String,
         metrics: IngestorMetrics,
     ) -> Publisher {

@@ -20,6 +20,7 @@ use crate::providers::simulated::{self, Simulated};
 use crate::providers::yahoo::{self, Ticker, Yahoo};
 use crate::providers::PriceProvider;
 use crate::publisher::Publisher;
+use crate::store::Store;
 use crate::{ops, IngestorError};
 
 /// The ingestor, bound and ready to run.
@@ -49,7 +50,7 @@ impl Application {
         );
         let publisher = Publisher::new(
             context.bus.clone(),
-            context.db.clone(),
+            Store::new(context.db.clone()),
             topic,
             metrics.clone(),
         );

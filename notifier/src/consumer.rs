@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use shared::bus::{decode, BusError, BusMessage, Decoded, Subscription};
 use shared::events::TriggerEvent;
-use shared::storage::{Database, NewDelivery, RecordOutcome, StorageResult};
+use shared::storage::StorageResult;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::NotifierMetrics;
+use crate::store::{NewDelivery, RecordOutcome, Store};
 
 pub struct Consumer {
     pub subscription: Box<dyn Subscription>,
-    pub db: Database,
+    pub db: Store,
     pub metrics: NotifierMetrics,
     /// Wakes the dispatcher when new deliveries are recorded.
     pub wake: Arc<Notify>,
@@ -91,7 +92,7 @@ impl Consumer {
 
 /// Inserts one delivery per channel of `event` (if absent) and wakes the dispatcher.
 async fn record(
-    db: &Database,
+    db: &Store,
     wake: &Notify,
     event: &TriggerEvent,
     message: &BusMessage,

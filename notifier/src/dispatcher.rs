@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use shared::config::NotifierSettings;
 use shared::domain::{Channel, UserId};
 use shared::events::TriggerEvent;
-use shared::storage::{now, Database, DeliveryStatus, OpenDelivery, Settlement, StorageResult};
+use shared::storage::{now, DeliveryStatus, StorageResult};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +23,7 @@ use crate::channels::Senders;
 use crate::limiter::DeliveryRateLimiter;
 use crate::message::Outgoing;
 use crate::metrics::{NotifierMetrics, SentStatus};
+use crate::store::{OpenDelivery, Settlement, Store};
 
 type Key = (UserId, Channel);
 
@@ -34,7 +35,7 @@ const MIN_SCAN_PAUSE: Duration = Duration::from_millis(10);
 const LIMITER_CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Dispatcher {
-    pub db: Database,
+    pub db: Store,
     pub senders: Arc<Senders>,
     pub limiter: Arc<DeliveryRateLimiter>,
     pub metrics: NotifierMetrics,

@@ -28,6 +28,7 @@ mod metrics;
 mod settle;
 mod startup;
 mod stats;
+pub mod store;
 
 pub use error::NotifierError;
 pub use startup::Application;

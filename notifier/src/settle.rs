@@ -4,12 +4,13 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use shared::domain::Channel;
-use shared::storage::{now, OpenDelivery, Settlement, StorageResult};
+use shared::storage::{now, StorageResult};
 
 use crate::channels::SendOutcome;
 use crate::dispatcher::Dispatcher;
 use crate::message::Outgoing;
 use crate::metrics::SentStatus;
+use crate::store::{OpenDelivery, Settlement};
 
 impl Dispatcher {
     pub(crate) async fn record_outcome(

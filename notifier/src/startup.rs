@@ -13,6 +13,7 @@ use crate::dispatcher::Dispatcher;
 use crate::limiter::DeliveryRateLimiter;
 use crate::metrics::NotifierMetrics;
 use crate::stats::{self, StatsState};
+use crate::store::Store;
 use crate::NotifierError;
 
 /// The notifier, bound and subscribed, ready to run.
@@ -38,7 +39,7 @@ impl Application {
         subscription.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
         let wake = Arc::new(Notify::new());
         let router = ops_router(registry).merge(stats::router(StatsState {
-            db: context.db.clone(),
+            db: Store::new(context.db.clone()),
             senders: Arc::clone(&senders),
             settings: Arc::new(settings.clone()),
         }));
@@ -50,12 +51,12 @@ impl Application {
             ops,
             consumer: Consumer {
                 subscription,
-                db: context.db.clone(),
+                db: Store::new(context.db.clone()),
                 metrics: metrics.clone(),
                 wake: Arc::clone(&wake),
             },
             dispatcher: Arc::new(Dispatcher {
-                db: context.db.clone(),
+                db: Store::new(context.db.clone()),
                 senders,
                 limiter,
                 metrics,

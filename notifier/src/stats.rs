@@ -10,13 +10,13 @@ use axum::{Json, Router};
 use serde_json::json;
 use shared::config::NotifierSettings;
 use shared::domain::Channel;
-use shared::storage::Database;
 
 use crate::channels::Senders;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct StatsState {
-    pub db: Database,
+    pub db: Store,
     pub senders: Arc<Senders>,
     pub settings: Arc<NotifierSettings>,
 }

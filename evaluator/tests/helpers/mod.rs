@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use evaluator::store::Store;
 use shared::bus::{BusError, EventBus, InProcessBus, Subscription, Topic};
 use shared::config::Settings;
 use shared::context::ServiceContext;
 use shared::domain::{Alert, AlertCondition, NewAlert};
 use shared::events::{AlertChange, PriceTick, TriggerEvent};
 use shared::storage::Database;
-use shared::testing::{fresh_database, Engine, TestDatabase};
+use shared::testing::{eventually, fresh_database, Engine, TestDatabase};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -85,12 +86,7 @@ pub struct TestWorld {
 impl TestWorld {
     pub async fn new(engine: Engine) -> TestWorld {
         let database = fresh_database(engine).await;
-        let email = "ann@example.com".parse().expect("email");
-        let user = database
-            .db
-            .create_user(&email, "hash", None)
-            .await
-            .expect("user");
+        let user = shared::testing::insert_user(&database.db, "ann@example.com", None).await;
         TestWorld {
             database,
             user_id: user.id,
@@ -101,6 +97,11 @@ impl TestWorld {
         &self.database.db
     }
 
+    /// The evaluator's queries on this world's database.
+    pub fn store(&self) -> Store {
+        Store::new(self.database.db.clone())
+    }
+
     /// A second connection pool on the same database, as a restarted process would open.
     pub async fn reopen(&self) -> Database {
         Database::connect(&self.database.url, 4)
@@ -109,11 +110,7 @@ impl TestWorld {
     }
 
     pub async fn create_alert(&self, alert: &NewAlert) -> Alert {
-        self.db()
-            .create_alert(self.user_id, alert, 1000)
-            .await
-            .expect("insert")
-            .expect("under quota")
+        shared::testing::insert_alert(self.db(), self.user_id, alert).await
     }
 
     /// Starts an evaluator on `db` and `bus`, with a notifications subscriber in place first.
@@ -221,7 +218,10 @@ impl TestEvaluator {
     pub async fn wait_for_metrics(&self, what: &str, expected: &[&str]) {
         eventually(what, || async {
             let metrics = self.metrics().await;
-            expected.iter().all(|line| metrics.contains(line))
+            expected
+                .iter()
+                .all(|line| metrics.contains(line))
+                .then_some(())
         })
         .await;
     }
@@ -241,21 +241,5 @@ impl TestEvaluator {
             .expect("read response");
         assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"));
         response
-    }
-}
-
-/// Polls `check` until it holds or the deadline passes.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

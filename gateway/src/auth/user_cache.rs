@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::store::UserRecord;
 use shared::domain::UserId;
-use shared::storage::UserRecord;
 
 const TTL: Duration = Duration::from_secs(2);
 /// Beyond this many entries the cache starts over rather than grow without bound.

@@ -2,6 +2,7 @@
 //! missing one (404). Requests are read into `shared::domain::alert`'s input types, whose
 //! constructors hold every rule; this module adds the account and the quota.
 
+use crate::store::AlertFilter;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -14,7 +15,6 @@ use shared::domain::alert::{AlertPatchInput, NewAlertInput};
 use shared::domain::input::{InputErrors, Invalid};
 use shared::domain::{Alert, AlertOptions, AlertPatch, Input, NewAlert, Price, Symbol};
 use shared::events::AlertChange;
-use shared::storage::AlertFilter;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::alert_service::{
@@ -95,7 +95,7 @@ pub async fn create_alert(
     let new_alert = draft.validate(&account, Utc::now())?;
     let max_active = i64::from(state.settings.max_active_alerts_per_user);
     let alert = state
-        .db
+        .store
         .create_alert(user.id, &new_alert, max_active)
         .await?
         .ok_or_else(|| quota_error(&state))?;
@@ -207,7 +207,7 @@ pub async fn list_alerts(
                 .take(usize::try_from(filter.limit).unwrap_or(0)),
         ),
         None => {
-            stored = state.db.list_alerts(user.id, &filter).await?;
+            stored = state.store.list_alerts(user.id, &filter).await?;
             Box::new(stored.iter())
         }
     };
@@ -261,7 +261,7 @@ pub async fn delete_alert(
     AlertIdPath(id): AlertIdPath,
 ) -> ApiResult<StatusCode> {
     let symbol = state
-        .db
+        .store
         .delete_alert(user.id, id)
         .await?
         .ok_or_else(ApiError::alert_not_found)?;

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use shared::domain::input::{InputErrors, Invalid};
 use shared::domain::{Email, Input, PhoneNumber};
 use shared::events::AlertChange;
-use shared::storage::{StorageError, UserRecord};
+use shared::storage::StorageError;
+
+use crate::store::UserRecord;
 use utoipa::ToSchema;
 
 use crate::alert_service::announce;
@@ -156,11 +158,11 @@ pub async fn register(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Unprocessable("Invalid registration".to_owned()));
     };
-    if state.db.user_by_email(&email).await?.is_some() {
+    if state.store.user_by_email(&email).await?.is_some() {
         return Err(ApiError::BadRequest("Email already registered".to_owned()));
     }
     let hash = state.passwords.hash(password).await?;
-    let user = match state.db.create_user(&email, &hash, phone.as_ref()).await {
+    let user = match state.store.create_user(&email, &hash, phone.as_ref()).await {
         Ok(user) => user,
         Err(StorageError::Conflict) => {
             return Err(ApiError::BadRequest("Email already registered".to_owned()))
@@ -198,7 +200,7 @@ pub async fn login(
         .check_login(&username, peer.ip(), &state.metrics)?;
     let user = match username.parse::<Email>() {
         Ok(email) => state
-            .db
+            .store
             .user_by_email(&email)
             .await?
             .filter(|u| u.is_active),
@@ -231,8 +233,8 @@ pub async fn delete_me(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<StatusCode> {
-    let alerts = state.db.user_alert_keys(user.id).await?;
-    state.db.delete_user(user.id).await?;
+    let alerts = state.store.user_alert_keys(user.id).await?;
+    state.store.delete_user(user.id).await?;
     state.users.evict(user.id);
     state.alert_lists.evict(user.id);
     for (alert_id, symbol) in alerts {

@@ -70,7 +70,7 @@ pub async fn alert_notifications(
     AlertIdPath(id): AlertIdPath,
 ) -> ApiResult<Json<Vec<DeliveryView>>> {
     owned_alert(&state, &user, id).await?;
-    let deliveries = state.db.deliveries_for_alert(user.id, id).await?;
+    let deliveries = state.store.deliveries_for_alert(user.id, id).await?;
     Ok(Json(
         deliveries.into_iter().map(DeliveryView::from).collect(),
     ))
@@ -122,8 +122,16 @@ pub async fn put_webhook(
     errors.finish().map_err(ApiError::invalid_body)?;
     let url = url.ok_or_else(|| ApiError::Unprocessable("Invalid webhook".to_owned()))?;
     let secret = new_secret();
-    state.db.set_webhook(user.id, url.as_str(), &secret).await?;
-    let stored = state.db.webhook(user.id).await?.ok_or_else(no_webhook)?;
+    state
+        .store
+        .set_webhook(user.id, url.as_str(), &secret)
+        .await?;
+    let stored = state
+        .store
+        .db()
+        .webhook(user.id)
+        .await?
+        .ok_or_else(no_webhook)?;
     Ok(Json(WebhookView {
         url: stored.url,
         secret: Some(secret),
@@ -138,7 +146,12 @@ pub async fn get_webhook(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<WebhookView>> {
-    let stored = state.db.webhook(user.id).await?.ok_or_else(no_webhook)?;
+    let stored = state
+        .store
+        .db()
+        .webhook(user.id)
+        .await?
+        .ok_or_else(no_webhook)?;
     Ok(Json(WebhookView {
         url: stored.url,
         secret: None,
@@ -153,7 +166,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<StatusCode> {
-    if state.db.delete_webhook(user.id).await? {
+    if state.store.delete_webhook(user.id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_webhook())

@@ -49,7 +49,7 @@ pub async fn list_prices(
     State(state): State<AppState>,
     Query(query): Query<PricesQuery>,
 ) -> ApiResult<Json<PricesView>> {
-    let mut prices = price_view::by_symbol(state.db.latest_prices().await?);
+    let mut prices = price_view::by_symbol(state.store.db().latest_prices().await?);
     if let Some(wanted) = query.symbols.as_deref().filter(|s| !s.trim().is_empty()) {
         let wanted: Vec<String> = wanted
             .split(',')
@@ -86,7 +86,7 @@ pub async fn one_price(
     if !state.catalogue.contains(&symbol) {
         return Err(unknown());
     }
-    let prices = price_view::by_symbol(state.db.latest_prices().await?);
+    let prices = price_view::by_symbol(state.store.db().latest_prices().await?);
     Ok(match prices.get(symbol.as_str()) {
         Some(price) => Json(price.clone()).into_response(),
         None => Json(json!({

@@ -45,7 +45,13 @@ async fn stream_prices(state: AppState, mut socket: WebSocket) {
     let _guard = SocketGuard(state.metrics.active_websockets.clone());
     // Subscribe before reading the snapshot so no tick falls between the two.
     let mut ticks = state.ticks.subscribe();
-    match state.db.latest_prices().await.map(price_view::by_symbol) {
+    match state
+        .store
+        .db()
+        .latest_prices()
+        .await
+        .map(price_view::by_symbol)
+    {
         Ok(prices) if !prices.is_empty() => {
             let snapshot = json!({"type": "snapshot", "prices": prices, "timestamp": Utc::now()});
             if !send_json(&mut socket, &snapshot).await {

@@ -209,12 +209,8 @@ async fn me_returns_the_caller_and_delete_me_removes_everything(engine: Engine) 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let after = json_of(app.get(&token, "/auth/me").await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(after, json!({"detail": "Could not validate credentials"}));
-    let user_id = me["id"].as_i64().expect("id");
-    assert!(app
-        .db
-        .user_alert(user_id, alert_id)
+    assert!(shared::testing::read_alert(&app.db, alert_id)
         .await
-        .expect("query")
         .is_none());
     assert_eq!(
         app.login_form("henry@example.com", PASSWORD).await.status(),

@@ -13,16 +13,14 @@ use crate::helpers::{json_of, spawn_app, spawn_app_with, TestApp};
 use crate::on_both_engines;
 
 async fn store_price(app: &TestApp, symbol: &str, price: &str, currency: &str) {
-    app.db
-        .upsert_latest_price(&LatestPrice {
-            symbol: symbol.to_owned(),
-            price: price.parse().expect("price"),
-            currency: currency.to_owned(),
-            source: "coingecko".to_owned(),
-            quoted_at: shared::storage::now(),
-        })
-        .await
-        .expect("store");
+    let price = LatestPrice {
+        symbol: symbol.to_owned(),
+        price: price.parse().expect("price"),
+        currency: currency.to_owned(),
+        source: "coingecko".to_owned(),
+        quoted_at: shared::storage::now(),
+    };
+    shared::testing::store_latest_price(&app.db, &price).await;
 }
 
 async fn symbols_lists_the_55_instruments_sorted(engine: Engine) {

@@ -10,4 +10,5 @@ mod ops;
 mod pipeline;
 mod resilience;
 mod simulated;
+mod store;
 mod yahoo;

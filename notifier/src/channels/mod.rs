@@ -11,9 +11,9 @@ pub use webhook::WebhookSender;
 
 use shared::config::NotifierSettings;
 use shared::domain::Channel;
-use shared::storage::Database;
 
 use crate::message::Outgoing;
+use crate::store::Store;
 use crate::NotifierError;
 
 /// How one attempt ended, as far as the notifier can tell.
@@ -60,7 +60,7 @@ impl Senders {
     }
 
     /// One attempt to send `outgoing` on its channel.
-    pub async fn send(&self, db: &Database, outgoing: &Outgoing) -> SendOutcome {
+    pub async fn send(&self, db: &Store, outgoing: &Outgoing) -> SendOutcome {
         match outgoing.channel {
             Channel::Email => match &self.email {
                 Some(sender) => sender.send(outgoing).await,

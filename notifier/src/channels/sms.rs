@@ -8,10 +8,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::config::TwilioSettings;
-use shared::storage::Database;
 
 use super::SendOutcome;
 use crate::message::Outgoing;
+use crate::store::Store;
 use crate::NotifierError;
 
 /// Twilio error codes that decide what happens next.
@@ -69,7 +69,7 @@ impl SmsSender {
     }
 
     #[tracing::instrument(skip_all, fields(message_id = %outgoing.id, events = outgoing.events.len()))]
-    pub async fn send(&self, db: &Database, outgoing: &Outgoing) -> SendOutcome {
+    pub async fn send(&self, db: &Store, outgoing: &Outgoing) -> SendOutcome {
         let Some(latest) = outgoing.latest() else {
             return SendOutcome::Permanent("nothing to send".to_owned());
         };

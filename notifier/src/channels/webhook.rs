@@ -7,12 +7,12 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shared::config::WebhookSettings;
-use shared::storage::Database;
 use shared::webhook::validate_webhook_url;
 
 use super::resolver::{ForbiddenTarget, PublicOnlyResolver};
 use super::SendOutcome;
 use crate::message::Outgoing;
+use crate::store::Store;
 use crate::NotifierError;
 
 pub const SIGNATURE_HEADER: &str = "X-Pricealert-Signature";
@@ -54,11 +54,11 @@ impl WebhookSender {
     }
 
     #[tracing::instrument(skip_all, fields(message_id = %outgoing.id, events = outgoing.events.len()))]
-    pub async fn send(&self, db: &Database, outgoing: &Outgoing) -> SendOutcome {
+    pub async fn send(&self, db: &Store, outgoing: &Outgoing) -> SendOutcome {
         let Some(latest) = outgoing.latest() else {
             return SendOutcome::Permanent("nothing to send".to_owned());
         };
-        let hook = match db.webhook(latest.user_id).await {
+        let hook = match db.db().webhook(latest.user_id).await {
             Ok(Some(hook)) => hook,
             Ok(None) => {
                 return SendOutcome::Permanent("the user has no webhook configured".to_owned())

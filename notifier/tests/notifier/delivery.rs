@@ -1,5 +1,6 @@
 //! Exactly-once delivery across kills and restarts, and bad input on the bus.
 
+use notifier::store::Store;
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
 use shared::testing::{fresh_database, Engine};
@@ -133,9 +134,8 @@ async fn one_event_on_several_channels_gets_one_delivery_per_channel() {
     settled(&test.db, event.event_id, Channel::Email).await;
     settled(&test.db, event.event_id, Channel::Sms).await;
 
-    let listed = test
-        .db
-        .deliveries_for_alert(rita.id, 61)
+    let listed = Store::new(test.db.clone())
+        .deliveries_for_event(event.event_id)
         .await
         .expect("list");
     assert_eq!(listed.len(), 2);

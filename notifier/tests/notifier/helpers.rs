@@ -11,13 +11,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use notifier::store::Store;
 use notifier::{Application, NotifierError};
 use shared::bus::{publish_json, EventBus, InProcessBus, Topic};
 use shared::config::{Settings, SmtpTls};
 use shared::context::ServiceContext;
-use shared::domain::{Channel, Email, PhoneNumber};
+use shared::domain::{Channel, PhoneNumber};
 use shared::events::TriggerEvent;
-use shared::storage::{Database, DeliveryRecord, DeliveryStatus, UserRecord};
+use shared::storage::{Database, DeliveryRecord, DeliveryStatus};
+use shared::testing::TestUser;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -122,16 +124,13 @@ impl TestNotifier {
 }
 
 /// A registered user (deliveries reference users).
-pub async fn user(db: &Database, email: &str, phone: Option<&str>) -> UserRecord {
-    let email: Email = email.parse().expect("valid email");
+pub async fn user(db: &Database, email: &str, phone: Option<&str>) -> TestUser {
     let phone: Option<PhoneNumber> = phone.map(|p| p.parse().expect("valid phone"));
-    db.create_user(&email, "not-a-real-hash", phone.as_ref())
-        .await
-        .expect("create user")
+    shared::testing::insert_user(db, email, phone.as_ref().map(PhoneNumber::as_str)).await
 }
 
 /// A trigger event for `user` on `channels`, as the evaluator would publish it.
-pub fn trigger(user: &UserRecord, alert_id: i64, channels: &str) -> TriggerEvent {
+pub fn trigger(user: &TestUser, alert_id: i64, channels: &str) -> TriggerEvent {
     TriggerEvent {
         schema_version: 1,
         event_id: Uuid::new_v4(),
@@ -172,7 +171,8 @@ where
 }
 
 pub async fn delivery(db: &Database, event_id: Uuid, channel: Channel) -> Option<DeliveryRecord> {
-    db.deliveries_for_event(event_id)
+    Store::new(db.clone())
+        .deliveries_for_event(event_id)
         .await
         .expect("read deliveries")
         .into_iter()

@@ -9,4 +9,5 @@ mod email;
 mod ops;
 mod rate_limit;
 mod sms;
+mod store;
 mod webhook;

@@ -1,6 +1,7 @@
 //! SMS against an HTTP server on loopback standing in for Twilio, with recorded responses.
 
 use base64::Engine as _;
+use notifier::store::Store;
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
 use shared::testing::{fresh_database, Engine};
@@ -53,7 +54,7 @@ async fn a_conforming_sms_is_sent_and_its_sid_recorded(engine: Engine) {
         Some("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
     );
     assert_eq!(
-        test.db
+        Store::new(test.db.clone())
             .delivery_provider_status(event.event_id, Channel::Sms)
             .await
             .expect("read")
@@ -235,8 +236,7 @@ async fn a_recipient_who_replied_stop_is_opted_out_and_not_texted_again() {
     notifier.publish(&first).await;
     let record = settled(&test.db, first.event_id, Channel::Sms).await;
     assert_eq!(record.status, DeliveryStatus::Failed);
-    assert!(test
-        .db
+    assert!(Store::new(test.db.clone())
         .phone_opted_out(heidi.id, PHONE)
         .await
         .expect("read"));

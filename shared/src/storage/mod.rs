@@ -1,15 +1,14 @@
-//! Storage on PostgreSQL or SQLite, picked by the `DATABASE_URL` scheme.
+//! Storage on PostgreSQL or SQLite, picked by the `DATABASE_URL` scheme: the connection, the
+//! migrations (one folder per engine, owned here), and what more than one service reads.
 //!
-//! Queries are written once in the SQL both engines accept (`$n` placeholders, `returning`)
-//! and run through [`on_pool!`], which expands them once per engine so each is type-checked
-//! against its own driver. Each engine has its own migrations folder.
+//! Each service owns its own queries (`<service>/src/store*`), written once in the SQL both
+//! engines accept (`$n` placeholders, `returning`) and run through [`on_pool!`], which expands
+//! them once per engine so each is type-checked against its own driver. Code that needs to
+//! know the engine asks [`Database::is_embedded`]; it never matches on it.
 
-mod alerts;
-mod deliveries;
-mod evaluator;
-mod prices;
-mod users;
-mod webhooks;
+mod alert_rows;
+mod delivery_rows;
+mod shared_reads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,14 +19,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use alerts::{AlertFilter, AlertWriteOutcome};
-pub use deliveries::{
-    DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
+pub use alert_rows::{alerts, AlertRow, ALERT_COLUMNS};
+pub use delivery_rows::{
+    parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
-pub use evaluator::{FireCandidate, FireOutcome, OutboxMessage};
-pub use prices::LatestPrice;
-pub use users::UserRecord;
-pub use webhooks::WebhookRecord;
+pub use shared_reads::{LatestPrice, WebhookRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -45,7 +41,7 @@ pub enum StorageError {
 
 impl StorageError {
     /// Unique-key violations become `Conflict` so callers can answer 400/409, never 500.
-    fn from_write(error: sqlx::Error) -> StorageError {
+    pub fn from_write(error: sqlx::Error) -> StorageError {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict,
             _ => StorageError::Database(error),
@@ -57,18 +53,29 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// A connection pool on one of the two engines. Cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Database {
+pub struct Database(Pool);
+
+#[derive(Clone, Debug)]
+enum Pool {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
 
-/// Runs `$body` with `$pool` bound to the engine's own pool type.
+/// The engine's own pool, for [`on_pool!`] only.
+#[doc(hidden)]
+pub enum EnginePool<'a> {
+    Postgres(&'a PgPool),
+    Sqlite(&'a SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the engine's own pool type (`&PgPool` or
+/// `&SqlitePool`), so one query text is checked against each driver.
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::storage::Database::Postgres($pool) => $body,
-            $crate::storage::Database::Sqlite($pool) => $body,
+        match $crate::storage::Database::engine_pool($db) {
+            $crate::storage::EnginePool::Postgres($pool) => $body,
+            $crate::storage::EnginePool::Sqlite($pool) => $body,
         }
     };
 }
@@ -117,7 +124,7 @@ impl Database {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Database::Postgres(pool)
+            Database(Pool::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -137,7 +144,7 @@ impl Database {
                 .connect_with(options)
                 .await?;
             spawn_wal_checkpointer(pool.clone());
-            Database::Sqlite(pool)
+            Database(Pool::Sqlite(pool))
         } else {
             return Err(StorageError::UnsupportedUrl);
         };
@@ -151,18 +158,25 @@ impl Database {
     }
 
     pub async fn migrate(&self) -> StorageResult<()> {
-        match self {
-            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        match &self.0 {
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
         }
         Ok(())
     }
 
-    pub fn engine(&self) -> &'static str {
-        match self {
-            Database::Postgres(_) => "postgres",
-            Database::Sqlite(_) => "sqlite",
+    #[doc(hidden)]
+    pub fn engine_pool(&self) -> EnginePool<'_> {
+        match &self.0 {
+            Pool::Postgres(pool) => EnginePool::Postgres(pool),
+            Pool::Sqlite(pool) => EnginePool::Sqlite(pool),
         }
+    }
+
+    /// Whether this is the embedded default's SQLite file (one process, one host) rather than
+    /// a PostgreSQL server shared by many processes.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.0, Pool::Sqlite(_))
     }
 
     /// `select 1`, for health checks.

@@ -1,10 +1,12 @@
-//! The evaluator's fire transaction and outbox behave the same on PostgreSQL and SQLite.
+//! The evaluator's queries (the fire transaction, the outbox, the alerts it indexes) behave
+//! the same on PostgreSQL and SQLite.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use evaluator::store::{FireCandidate, FireOutcome, Store};
 use shared::domain::{NewAlert, TriggerPolicy};
 use shared::events::PriceTick;
-use shared::storage::{Database, FireCandidate, FireOutcome};
-use shared::testing::{fresh_database, Engine};
+use shared::storage::Database;
+use shared::testing::{fresh_database, insert_alert, insert_user, Engine};
 
 fn at(minute: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
@@ -35,24 +37,15 @@ fn above(target: &str, trigger: TriggerPolicy) -> NewAlert {
 }
 
 async fn user_with_alert(db: &Database, alert: &NewAlert) -> (i64, i64) {
-    let email = "ann@example.com".parse().expect("email");
-    let phone = "+14155552671".parse().expect("phone");
-    let user = db
-        .create_user(&email, "hash", Some(&phone))
-        .await
-        .expect("user");
-    let alert = db
-        .create_alert(user.id, alert, 100)
-        .await
-        .expect("insert")
-        .expect("under quota");
-    (user.id, alert.id())
+    let user = insert_user(db, "ann@example.com", Some("+14155552671")).await;
+    (user.id, insert_alert(db, user.id, alert).await.id())
 }
 
 async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let (user_id, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
     let candidate = FireCandidate {
         alert_id,
         version: 1,
@@ -79,10 +72,8 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
     assert_eq!(event.notification_types.to_string(), "email,sms");
     assert_eq!(event.timestamp, at(0));
 
-    let alert = db
-        .user_alert(user_id, alert_id)
+    let alert = shared::testing::read_alert(&test.db, alert_id)
         .await
-        .expect("read")
         .expect("exists");
     assert_eq!(alert.triggered_count(), 1);
     assert_eq!(alert.last_triggered_at(), Some(at(0)));
@@ -107,8 +98,9 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
 
 async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let (_, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
     let first = FireCandidate {
         alert_id,
         version: 1,
@@ -140,8 +132,9 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
 
 async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Once)).await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Once)).await;
     let outcomes = db
         .record_tick(
             &tick("100", at(0)),
@@ -154,10 +147,8 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
         .await
         .expect("recorded");
     assert!(matches!(outcomes[0], FireOutcome::Fired(_)));
-    let alert = db
-        .user_alert(user_id, alert_id)
+    let alert = shared::testing::read_alert(&test.db, alert_id)
         .await
-        .expect("read")
         .expect("exists");
     assert!(!alert.active());
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
@@ -165,13 +156,14 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
 
 async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let (user_id, alert_id) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let (user_id, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
     let candidate = FireCandidate {
         alert_id,
         version: 1,
     };
-    shared::on_pool!(db, pool => sqlx::query("update users set is_active = false where id = $1")
+    shared::on_pool!(&test.db, pool => sqlx::query("update users set is_active = false where id = $1")
         .bind(user_id)
         .execute(pool)
         .await
@@ -183,7 +175,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
         .expect("recorded");
     assert_eq!(rejected, vec![FireOutcome::Rejected], "inactive owner");
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
-    db.delete_alert(user_id, alert_id).await.expect("delete");
+    assert!(shared::testing::delete_alert(&test.db, alert_id).await);
     let rejected = db
         .record_tick(&tick("101", at(1)), None, &[candidate])
         .await
@@ -194,15 +186,11 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
 
 async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let (_, first) = user_with_alert(db, &above("100", TriggerPolicy::Repeat)).await;
-    let email = "bob@example.com".parse().expect("email");
-    let bob = db.create_user(&email, "hash", None).await.expect("user");
-    let second = db
-        .create_alert(bob.id, &above("100", TriggerPolicy::Repeat), 100)
-        .await
-        .expect("insert")
-        .expect("under quota");
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let (_, first) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
+    let bob = insert_user(&test.db, "bob@example.com", None).await;
+    let second = insert_alert(&test.db, bob.id, &above("100", TriggerPolicy::Repeat)).await;
     for alert_id in [first, second.id()] {
         db.record_tick(
             &tick("101", at(0)),
@@ -229,24 +217,7 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     );
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(shared::testing::Engine::Postgres).await;
-            })*
-        }
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(shared::testing::Engine::Sqlite).await;
-            })*
-        }
-    };
-}
-
-on_both_engines!(
+shared::testing::on_both_engines!(
     a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,
     replaying_a_tick_or_a_stale_version_never_fires_twice,
     a_once_alert_is_deactivated_by_its_fire,

@@ -1,8 +1,13 @@
+//! Accounts: registration, lookup by email or id, deletion (which cascades to everything
+//! the user owns).
+
 use chrono::{DateTime, Utc};
 
-use super::{now, Database, StorageError, StorageResult};
-use crate::domain::{Email, PhoneNumber, UserId};
-use crate::on_pool;
+use shared::domain::{Email, PhoneNumber, UserId};
+use shared::on_pool;
+use shared::storage::{now, StorageError, StorageResult};
+
+use super::Store;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -16,7 +21,7 @@ pub struct UserRecord {
 
 const USER_COLUMNS: &str = "id, email, password_hash, phone, is_active, created_at";
 
-impl Database {
+impl Store {
     /// Creates a user; `Conflict` when the email (case-insensitively) is taken.
     #[tracing::instrument(skip_all)]
     pub async fn create_user(
@@ -30,7 +35,7 @@ impl Database {
              values ($1, $2, $3, true, $4, $4) returning {USER_COLUMNS}"
         );
         let created = now();
-        on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+        on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(email.as_str())
             .bind(password_hash)
             .bind(phone.map(PhoneNumber::as_str))
@@ -43,25 +48,29 @@ impl Database {
     #[tracing::instrument(skip_all)]
     pub async fn user_by_email(&self, email: &Email) -> StorageResult<Option<UserRecord>> {
         let sql = format!("select {USER_COLUMNS} from users where lower(email) = lower($1)");
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+        Ok(
+            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(email.as_str())
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn user_by_id(&self, id: UserId) -> StorageResult<Option<UserRecord>> {
         let sql = format!("select {USER_COLUMNS} from users where id = $1");
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql)
+        Ok(
+            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Deletes a user and (by cascade) everything they own. Returns whether one existed.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
-        let result = on_pool!(self, pool => sqlx::query("delete from users where id = $1")
+        let result = on_pool!(&self.db, pool => sqlx::query("delete from users where id = $1")
             .bind(id)
             .execute(pool)
             .await

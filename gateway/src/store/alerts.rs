@@ -1,79 +1,11 @@
-//! Alerts in storage: the row every service reads alerts from, and the gateway's writes.
-//!
-//! API.md's fields are columns; every other field is in `options`, one JSON document
-//! ([`AlertOptions`]), so adding an option touches no query here.
+//! The caller's alerts: create (under the active-alert quota), list, read, patch, delete.
 
-use chrono::{DateTime, Utc};
+use shared::domain::{Alert, AlertId, AlertPatch, NewAlert, Symbol, UserId};
+use shared::on_pool;
+use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use sqlx::types::Json;
 
-use super::{now, Database, StorageError, StorageResult};
-use crate::domain::{
-    Alert, AlertId, AlertOptions, AlertPatch, AlertSpec, NewAlert, Price, Symbol, UserId,
-};
-use crate::on_pool;
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct AlertRow {
-    id: i64,
-    user_id: i64,
-    symbol: String,
-    condition: String,
-    target_price: Price,
-    target_price_high: Option<Price>,
-    notification_types: String,
-    cooldown_minutes: i64,
-    active: bool,
-    options: Json<AlertOptions>,
-    triggered_count: i64,
-    last_triggered_at: Option<DateTime<Utc>>,
-    version: i64,
-    created_at: DateTime<Utc>,
-}
-
-pub(crate) const ALERT_COLUMNS: &str = "id, user_id, symbol, condition, target_price, \
-    target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, \
-    last_triggered_at, version, created_at";
-
-fn corrupt(what: &str, id: i64) -> StorageError {
-    StorageError::Corrupt(format!("alert {id}: invalid {what}"))
-}
-
-impl TryFrom<AlertRow> for Alert {
-    type Error = StorageError;
-
-    fn try_from(row: AlertRow) -> Result<Self, Self::Error> {
-        let id = row.id;
-        let spec = AlertSpec {
-            symbol: row.symbol.parse().map_err(|_| corrupt("symbol", id))?,
-            condition: row
-                .condition
-                .parse()
-                .map_err(|_| corrupt("condition", id))?,
-            target_price: row.target_price,
-            target_price_high: row.target_price_high,
-            notification_types: row
-                .notification_types
-                .parse()
-                .map_err(|_| corrupt("notification_types", id))?,
-            cooldown_minutes: row.cooldown_minutes,
-            options: row.options.0,
-        };
-        Ok(Alert {
-            id,
-            user_id: row.user_id,
-            spec,
-            active: row.active,
-            triggered_count: row.triggered_count,
-            last_triggered_at: row.last_triggered_at,
-            version: row.version,
-            created_at: row.created_at,
-        })
-    }
-}
-
-pub(crate) fn alerts(rows: Vec<AlertRow>) -> StorageResult<Vec<Alert>> {
-    rows.into_iter().map(Alert::try_from).collect()
-}
+use super::Store;
 
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -91,7 +23,7 @@ pub enum AlertWriteOutcome {
     QuotaExceeded,
 }
 
-impl Database {
+impl Store {
     /// Inserts an active alert unless the user already has `max_active` active ones
     /// (`Ok(None)` then). The check and the insert are one statement.
     #[tracing::instrument(skip_all, fields(user_id))]
@@ -111,7 +43,7 @@ impl Database {
         );
         let spec = alert.spec();
         let created = now();
-        let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(user_id)
             .bind(spec.symbol().as_str())
             .bind(spec.condition().as_str())
@@ -139,7 +71,7 @@ impl Database {
              and ($2 is null or symbol = $2) and ($3 is null or active = $3) \
              order by id desc limit $4 offset $5"
         );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let rows = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(user_id)
             .bind(filter.symbol.as_ref().map(Symbol::as_str))
             .bind(filter.active)
@@ -154,7 +86,7 @@ impl Database {
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
     pub async fn user_alert(&self, user_id: UserId, id: AlertId) -> StorageResult<Option<Alert>> {
         let sql = format!("select {ALERT_COLUMNS} from alerts where id = $1 and user_id = $2");
-        let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
             .bind(user_id)
             .fetch_optional(pool)
@@ -180,7 +112,7 @@ impl Database {
              returning {ALERT_COLUMNS}"
         );
         let spec = patch.spec();
-        let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
             .bind(user_id)
             .bind(spec.target_price())
@@ -209,39 +141,35 @@ impl Database {
         user_id: UserId,
         id: AlertId,
     ) -> StorageResult<Option<Symbol>> {
-        let symbol: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
+        let symbol: Option<String> = on_pool!(&self.db, pool => sqlx::query_scalar(
             "delete from alerts where id = $1 and user_id = $2 returning symbol")
             .bind(id)
             .bind(user_id)
             .fetch_optional(pool)
             .await)?;
         symbol
-            .map(|s| s.parse().map_err(|_| corrupt("symbol", id)))
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StorageError::corrupt_alert(id, "symbol"))
+            })
             .transpose()
     }
 
     /// (id, symbol) of every alert of a user, e.g. to announce their removal.
     pub async fn user_alert_keys(&self, user_id: UserId) -> StorageResult<Vec<(AlertId, Symbol)>> {
-        let rows: Vec<(i64, String)> = on_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<(i64, String)> = on_pool!(&self.db, pool => sqlx::query_as(
             "select id, symbol from alerts where user_id = $1")
             .bind(user_id)
             .fetch_all(pool)
             .await)?;
         rows.into_iter()
-            .map(|(id, s)| Ok((id, s.parse().map_err(|_| corrupt("symbol", id))?)))
+            .map(|(id, s)| {
+                Ok((
+                    id,
+                    s.parse()
+                        .map_err(|_| StorageError::corrupt_alert(id, "symbol"))?,
+                ))
+            })
             .collect()
-    }
-
-    /// Every active alert of an active user: what the evaluator indexes at start.
-    #[tracing::instrument(skip_all)]
-    pub async fn active_alerts(&self) -> StorageResult<Vec<Alert>> {
-        let sql = format!(
-            "select {ALERT_COLUMNS} from alerts where active \
-             and user_id in (select id from users where is_active) order by id"
-        );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
-            .fetch_all(pool)
-            .await)?;
-        alerts(rows)
     }
 }

@@ -1,14 +1,21 @@
-//! The evaluator's durable state: per-symbol last prices, and fires recorded together with
-//! their trigger events (the outbox) in one transaction.
+//! The evaluator's queries: per-symbol last prices, fires recorded together with their trigger
+//! events (the outbox) in one transaction, the alerts it indexes, and the outbox relay's reads.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sqlx::types::Json;
 
-use super::alerts::{alerts, AlertRow, ALERT_COLUMNS};
-use super::{now, Database, StorageError, StorageResult};
-use crate::domain::{Alert, AlertId, AlertOptions, Price, Symbol, TriggerPolicy};
-use crate::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
-use crate::on_pool;
+use shared::domain::{Alert, AlertId, AlertOptions, Price, Symbol, TriggerPolicy};
+use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
+use shared::on_pool;
+use shared::storage::{
+    alerts, now, AlertRow, Database, StorageError, StorageResult, ALERT_COLUMNS,
+};
+
+/// The evaluator's view of the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Database,
+}
 
 /// A fire the evaluator decided on: the alert and the version it was decided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +84,7 @@ impl FireRow {
         previous: Option<Price>,
         at: DateTime<Utc>,
     ) -> StorageResult<TriggerEvent> {
-        let corrupt = |what: &str| StorageError::Corrupt(format!("alert {id}: invalid {what}"));
+        let corrupt = |what: &str| StorageError::corrupt_alert(id, what);
         Ok(TriggerEvent {
             schema_version: SCHEMA_VERSION,
             event_id: uuid::Uuid::now_v7(),
@@ -120,7 +127,11 @@ const LAST_PRICE_SQL: &str = "insert into evaluator_last_prices \
     on conflict (symbol) do update set price = excluded.price, \
     received_at = excluded.received_at, updated_at = excluded.updated_at";
 
-impl Database {
+impl Store {
+    pub fn new(db: Database) -> Store {
+        Store { db }
+    }
+
     /// Records a tick in one transaction: the symbol's last price, and for each candidate
     /// (re-checked against its row) the alert update and its trigger event in the outbox.
     ///
@@ -135,7 +146,7 @@ impl Database {
     ) -> StorageResult<Vec<FireOutcome>> {
         let at = tick.received_at.trunc_subsecs(6);
         let written = now();
-        on_pool!(self, pool => async {
+        on_pool!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
             sqlx::query(LAST_PRICE_SQL)
                 .bind(tick.symbol.as_str())
@@ -184,11 +195,24 @@ impl Database {
         }.await)
     }
 
+    /// Every active alert of an active user: what the evaluator indexes at start.
+    #[tracing::instrument(skip_all)]
+    pub async fn active_alerts(&self) -> StorageResult<Vec<Alert>> {
+        let sql = format!(
+            "select {ALERT_COLUMNS} from alerts where active \
+             and user_id in (select id from users where is_active) order by id"
+        );
+        let rows = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
+            .fetch_all(pool)
+            .await)?;
+        alerts(rows)
+    }
+
     /// The evaluator's last price of every symbol it has seen.
     pub async fn evaluator_last_prices(&self) -> StorageResult<Vec<(Symbol, Price)>> {
         const SQL: &str = "select symbol, price from evaluator_last_prices order by symbol";
         let rows: Vec<(String, Price)> =
-            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
         rows.into_iter()
             .map(|(symbol, price)| {
                 let symbol = symbol
@@ -205,7 +229,7 @@ impl Database {
             "select {ALERT_COLUMNS} from alerts where id = $1 and active \
              and user_id in (select id from users where is_active)"
         );
-        let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
             .fetch_optional(pool)
             .await)?;
@@ -221,7 +245,7 @@ impl Database {
             "select {ALERT_COLUMNS} from alerts where updated_at >= $1 \
              and user_id in (select id from users where is_active) order by id"
         );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let rows = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(since)
             .fetch_all(pool)
             .await)?;
@@ -233,7 +257,7 @@ impl Database {
         const SQL: &str = "select id, message_key, payload from evaluator_outbox \
             where published_at is null order by id limit $1";
         Ok(
-            on_pool!(self, pool => sqlx::query_as::<_, OutboxMessage>(SQL)
+            on_pool!(&self.db, pool => sqlx::query_as::<_, OutboxMessage>(SQL)
             .bind(limit)
             .fetch_all(pool)
             .await)?,
@@ -243,7 +267,7 @@ impl Database {
     /// Marks an outbox row as published.
     pub async fn mark_outbox_published(&self, id: i64) -> StorageResult<()> {
         const SQL: &str = "update evaluator_outbox set published_at = $2 where id = $1";
-        on_pool!(self, pool => sqlx::query(SQL)
+        on_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(id)
             .bind(now())
             .execute(pool)
@@ -255,14 +279,14 @@ impl Database {
     /// Outbox rows not yet published.
     pub async fn outbox_backlog(&self) -> StorageResult<i64> {
         const SQL: &str = "select count(*) from evaluator_outbox where published_at is null";
-        Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
+        Ok(on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
     }
 
     /// Deletes published outbox rows older than `before`, so the table stays small.
     pub async fn prune_published_outbox(&self, before: DateTime<Utc>) -> StorageResult<u64> {
         const SQL: &str =
             "delete from evaluator_outbox where published_at is not null and published_at < $1";
-        Ok(on_pool!(self, pool => sqlx::query(SQL)
+        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(before)
             .execute(pool)
             .await

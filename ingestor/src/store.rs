@@ -1,20 +1,25 @@
-use chrono::{DateTime, Utc};
+//! The ingestor's one write: the latest price of each symbol, which the gateway serves (the
+//! kernel's `Database::latest_prices` reads it back).
 
-use super::{now, Database, StorageResult};
-use crate::domain::Price;
-use crate::on_pool;
+use shared::on_pool;
+use shared::storage::{now, Database, LatestPrice, StorageResult};
 
-/// The latest quote of one symbol, as the API serves it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct LatestPrice {
-    pub symbol: String,
-    pub price: Price,
-    pub currency: String,
-    pub source: String,
-    pub quoted_at: DateTime<Utc>,
+/// The ingestor's view of the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Database,
 }
 
-impl Database {
+impl Store {
+    pub fn new(db: Database) -> Store {
+        Store { db }
+    }
+
+    /// The database itself, for the queries the kernel owns.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
     /// Stores `price` as the latest for its symbol (the ingestor owns this table).
     #[tracing::instrument(skip_all, fields(symbol = %price.symbol))]
     pub async fn upsert_latest_price(&self, price: &LatestPrice) -> StorageResult<()> {
@@ -22,7 +27,7 @@ impl Database {
              values ($1, $2, $3, $4, $5, $6) \
              on conflict (symbol) do update set price = excluded.price, currency = excluded.currency, \
              source = excluded.source, quoted_at = excluded.quoted_at, updated_at = excluded.updated_at";
-        on_pool!(self, pool => sqlx::query(SQL)
+        on_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(&price.symbol)
             .bind(price.price)
             .bind(&price.currency)
@@ -33,11 +38,5 @@ impl Database {
             .await
             .map(|_| ()))?;
         Ok(())
-    }
-
-    pub async fn latest_prices(&self) -> StorageResult<Vec<LatestPrice>> {
-        const SQL: &str =
-            "select symbol, price, currency, source, quoted_at from latest_prices order by symbol";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, LatestPrice>(SQL).fetch_all(pool).await)?)
     }
 }

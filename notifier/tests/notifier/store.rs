@@ -1,14 +1,15 @@
-//! The notifier's tables behave the same on PostgreSQL and SQLite.
+//! The notifier's queries (its delivery table, SMS opt-outs) behave the same on PostgreSQL and
+//! SQLite.
 
 use chrono::Duration;
-use shared::domain::{Channel, Email, UserId};
-use shared::storage::{now, Database, DeliveryStatus, NewDelivery, RecordOutcome, Settlement};
-use shared::testing::{fresh_database, Engine};
+use notifier::store::{NewDelivery, RecordOutcome, Settlement, Store};
+use shared::domain::{Channel, UserId};
+use shared::storage::{now, Database, DeliveryStatus};
+use shared::testing::{fresh_database, insert_user, Engine};
 use uuid::Uuid;
 
 async fn user(db: &Database, email: &str) -> UserId {
-    let email: Email = email.parse().expect("email");
-    db.create_user(&email, "hash", None).await.expect("user").id
+    insert_user(db, email, None).await.id
 }
 
 fn new_delivery(
@@ -26,11 +27,11 @@ fn new_delivery(
     }
 }
 
-async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
+async fn a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let alice = user(db, "alice@example.com").await;
-    let bob = user(db, "bob@example.com").await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let alice = user(&test.db, "alice@example.com").await;
     let first = Uuid::new_v4();
     let second = Uuid::new_v4();
 
@@ -63,17 +64,14 @@ async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
         .await
         .expect("second");
 
-    let listed = db.deliveries_for_alert(alice, 7).await.expect("list");
+    let listed = db.deliveries_for_event(first).await.expect("list");
     let keys: Vec<(Uuid, Channel)> = listed.iter().map(|d| (d.event_id, d.channel)).collect();
+    assert_eq!(keys, vec![(first, Channel::Email), (first, Channel::Sms)]);
     assert_eq!(
-        keys,
-        vec![
-            (second, Channel::Email),
-            (first, Channel::Sms),
-            (first, Channel::Email)
-        ]
+        db.deliveries_for_event(second).await.expect("list").len(),
+        1
     );
-    let sent = &listed[2];
+    let sent = &listed[0];
     assert_eq!(
         sent.status,
         DeliveryStatus::Sent,
@@ -104,29 +102,23 @@ async fn a_delivery_is_recorded_once_and_listed_newest_first(engine: Engine) {
     }
     assert_eq!(json["status"], "sent");
     assert_eq!(json["channel"], "email");
-    assert!(
-        db.deliveries_for_alert(bob, 7)
-            .await
-            .expect("list")
-            .is_empty(),
-        "another user's alert"
-    );
 }
 
 #[tokio::test]
-async fn a_delivery_is_recorded_once_and_listed_newest_first_on_sqlite() {
-    a_delivery_is_recorded_once_and_listed_newest_first(Engine::Sqlite).await;
+async fn a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was_on_sqlite() {
+    a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was(Engine::Sqlite).await;
 }
 
 #[tokio::test]
-async fn a_delivery_is_recorded_once_and_listed_newest_first_on_postgres() {
-    a_delivery_is_recorded_once_and_listed_newest_first(Engine::Postgres).await;
+async fn a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was_on_postgres() {
+    a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was(Engine::Postgres).await;
 }
 
 async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let carol = user(db, "carol@example.com").await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let carol = user(&test.db, "carol@example.com").await;
     let event = Uuid::new_v4();
     db.record_delivery(&new_delivery(event, Channel::Email, 1, carol))
         .await
@@ -191,8 +183,9 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown_on_postgres() {
 
 async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let dan = user(db, "dan@example.com").await;
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let dan = user(&test.db, "dan@example.com").await;
     let events: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
     for event in &events {
         db.record_delivery(&new_delivery(*event, Channel::Email, 1, dan))
@@ -265,25 +258,17 @@ async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once_on_postgr
     deferred_deliveries_wait_and_recent_sends_count_a_digest_once(Engine::Postgres).await;
 }
 
-async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(engine: Engine) {
+async fn opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data(engine: Engine) {
     let test = fresh_database(engine).await;
-    let db = &test.db;
-    let erin = user(db, "erin@example.com").await;
-    assert!(db.webhook(erin).await.expect("read").is_none());
-    db.set_webhook(erin, "https://hooks.example.com/a", "s1")
-        .await
-        .expect("set");
-    let first = db.webhook(erin).await.expect("read").expect("set");
-    db.set_webhook(erin, "https://hooks.example.com/b", "s2")
-        .await
-        .expect("rotate");
-    let second = db.webhook(erin).await.expect("read").expect("set");
-    assert_eq!(second.url, "https://hooks.example.com/b");
-    assert_eq!(second.secret, "s2");
-    assert_eq!(second.created_at, first.created_at);
-    assert!(second.updated_at >= first.updated_at);
+    let store = Store::new(test.db.clone());
+    let db = &store;
+    let erin = user(&test.db, "erin@example.com").await;
+    assert!(db.db().webhook(erin).await.expect("read").is_none());
+    shared::testing::set_webhook(&test.db, erin, "https://hooks.example.com/a", "s1").await;
+    let hook = db.db().webhook(erin).await.expect("read").expect("set");
+    assert_eq!(hook.url, "https://hooks.example.com/a");
     assert!(
-        !format!("{second:?}").contains("s2\""),
+        !format!("{hook:?}").contains("s1\""),
         "Debug hides the secret"
     );
 
@@ -306,8 +291,13 @@ async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(engine:
         .await
         .expect("insert");
 
-    assert!(db.delete_user(erin).await.expect("delete"));
-    assert!(db.webhook(erin).await.expect("read").is_none());
+    shared::on_pool!(&test.db, pool => sqlx::query("delete from users where id = $1")
+        .bind(erin)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("delete the user");
+    assert!(db.db().webhook(erin).await.expect("read").is_none());
     assert!(db
         .deliveries_for_event(event)
         .await
@@ -326,11 +316,11 @@ async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(engine:
 }
 
 #[tokio::test]
-async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data_on_sqlite() {
-    webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(Engine::Sqlite).await;
+async fn opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data_on_sqlite() {
+    opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data(Engine::Sqlite).await;
 }
 
 #[tokio::test]
-async fn webhooks_rotate_and_deleting_a_user_removes_their_notifier_data_on_postgres() {
-    webhooks_rotate_and_deleting_a_user_removes_their_notifier_data(Engine::Postgres).await;
+async fn opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data_on_postgres() {
+    opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data(Engine::Postgres).await;
 }

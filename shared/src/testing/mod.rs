@@ -1,5 +1,16 @@
-//! Test support (feature `test-support`): a fresh database per test on either engine, and
-//! valid domain values built the way the API builds them.
+//! Test support (feature `test-support`), in one place for every crate's tests: a fresh
+//! database per test on either engine (and [`on_both_engines!`] to run a test on each),
+//! polling with a deadline instead of sleeping, rows a test needs that another service would
+//! write (`fixtures`), and valid domain values built the way the API builds them.
+
+mod fixtures;
+mod polling;
+
+pub use fixtures::{
+    delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_webhook,
+    store_latest_price, write_alert, TestUser,
+};
+pub use polling::{eventually, eventually_within, PATIENCE};
 
 use std::path::PathBuf;
 
@@ -9,6 +20,17 @@ use crate::catalogue::Catalogue;
 use crate::domain::alert::{AlertPatchInput, NewAlertInput};
 use crate::domain::{Alert, AlertPatch, Channel, ChannelCheck, NewAlert};
 use crate::storage::Database;
+
+/// Runs each listed `async fn name(engine: Engine)` as two tests, `postgres::name` and
+/// `sqlite::name`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name($crate::testing::Engine::Postgres).await } )* }
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name($crate::testing::Engine::Sqlite).await } )* }
+    };
+}
+pub use on_both_engines;
 
 /// Which engine a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
