@@ -1,10 +1,15 @@
-//! Test support (feature `test-support`): a fresh database per test on either engine.
+//! Test support (feature `test-support`): a fresh database per test on either engine, and a
+//! bus that fails on demand.
+
+mod faulty_bus;
 
 use std::path::PathBuf;
 
 use sqlx::{Connection, PgConnection};
 
 use crate::storage::Database;
+
+pub use faulty_bus::FaultyBus;
 
 /// Which engine a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
