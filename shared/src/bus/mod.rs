@@ -3,15 +3,30 @@
 //! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
 //! for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
 //! is the same everywhere.
+//!
+//! Services consume through one loop: [`Consumer::run`] with a [`Handler`] (or
+//! [`Consumer::run_batches`] with a [`BatchHandler`]) decodes, counts and skips malformed
+//! messages ([`MalformedMessages`]), pauses on transport errors, retries a failing handler and
+//! commits only after it succeeded. A consumer that must interleave several subscriptions and
+//! timers (the evaluator) uses the same [`Consumer`]'s `next`/`try_next`/`commit` in its own
+//! `select!`.
 
+mod consume;
+mod consumer;
 mod in_process;
 pub mod kafka;
+mod malformed;
+mod retry;
 mod typed;
 
 use async_trait::async_trait;
 
+pub use consume::{BatchHandler, Handler};
+pub use consumer::{Batch, Batching, Consumer, Delivery};
 pub use in_process::InProcessBus;
 pub use kafka::{ConsumerMetrics, KafkaBus};
+pub use malformed::MalformedMessages;
+pub use retry::{Backoff, RetryPolicy, Stopped};
 pub use typed::{decode, publish_json, Decoded};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -96,7 +96,7 @@ impl FaultyBus {
     }
 
     fn record(&self) -> MutexGuard<'_, Record> {
-        self.record.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.record)
     }
 
     fn wrap(&self, inner: Box<dyn Subscription>) -> Box<dyn Subscription> {
@@ -104,7 +104,7 @@ impl FaultyBus {
             topic: inner.topic(),
             inner,
             faults: self.faults.subscribe(),
-            bus: self.clone(),
+            record: Arc::clone(&self.record),
         })
     }
 }
@@ -124,11 +124,16 @@ impl EventBus for FaultyBus {
     }
 }
 
+fn lock(record: &Mutex<Record>) -> MutexGuard<'_, Record> {
+    record.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 struct FaultySubscription {
     topic: Topic,
     inner: Box<dyn Subscription>,
     faults: watch::Receiver<HashMap<Topic, Fault>>,
-    bus: FaultyBus,
+    /// Not the bus itself: a subscription must not keep the bus open.
+    record: Arc<Mutex<Record>>,
 }
 
 impl FaultySubscription {
@@ -142,7 +147,7 @@ impl FaultySubscription {
     }
 
     fn injected(&self, what: &str) -> BusError {
-        *self.bus.record().errors.entry(self.topic).or_default() += 1;
+        *lock(&self.record).errors.entry(self.topic).or_default() += 1;
         BusError::Transport(format!("injected fault: {what} failed"))
     }
 }
@@ -182,8 +187,7 @@ impl Subscription for FaultySubscription {
             return Err(self.injected("commit"));
         }
         self.inner.commit_positions(positions).await?;
-        self.bus
-            .record()
+        lock(&self.record)
             .commits
             .entry(self.topic)
             .or_default()
