@@ -161,6 +161,9 @@ impl Subscription for FaultySubscription {
     async fn next(&mut self) -> Result<BusMessage, BusError> {
         loop {
             if self.fault().reads {
+                // As a real transport would, let other tasks run: a caller that retries at
+                // once spins visibly instead of starving the test that watches it.
+                tokio::task::yield_now().await;
                 return Err(self.injected("read"));
             }
             tokio::select! {
@@ -184,6 +187,7 @@ impl Subscription for FaultySubscription {
 
     async fn commit_positions(&mut self, positions: &[Position]) -> Result<(), BusError> {
         if self.fault().commits {
+            tokio::task::yield_now().await;
             return Err(self.injected("commit"));
         }
         self.inner.commit_positions(positions).await?;
