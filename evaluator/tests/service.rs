@@ -10,7 +10,7 @@ use shared::bus::{InProcessBus, Topic};
 use shared::domain::AlertCondition;
 use shared::events::{AlertChange, PriceTick};
 use shared::storage::AlertPatch;
-use shared::testing::Engine;
+use shared::testing::{Engine, FaultyBus};
 
 async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restart(engine: Engine) {
     let world = TestWorld::new(engine).await;
@@ -265,6 +265,38 @@ async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
     evaluator.stop().await;
 }
 
+/// Reads and commits of both topics fail for a while: the evaluator pauses, then applies the
+/// change and evaluates the tick published once the bus is back.
+async fn bus_errors_pause_the_evaluator_instead_of_stopping_it(engine: Engine) {
+    let world = TestWorld::new(engine).await;
+    let bus = FaultyBus::new(64);
+    let mut evaluator = world
+        .spawn(world.reopen().await, Arc::new(bus.clone()))
+        .await;
+    let topics = [Topic::PriceEvents, Topic::AlertChanges];
+    for topic in topics {
+        bus.fail(topic);
+    }
+    // A tick makes the evaluator try the changes too (it drains them before each tick).
+    evaluator.publish_tick(&tick("BTC", "1", at(0))).await;
+    eventually("both consumers retried after an error", || async {
+        topics.iter().all(|topic| bus.errors(*topic) >= 2)
+    })
+    .await;
+    for topic in topics {
+        bus.heal(topic);
+    }
+    let created = world
+        .create_alert(&alert("BTC", AlertCondition::Above, "100"))
+        .await;
+    evaluator
+        .publish_change(&AlertChange::upserted(created.snapshot()))
+        .await;
+    evaluator.publish_tick(&tick("BTC", "101", at(1))).await;
+    assert_eq!(evaluator.next_notification().await.alert_id, created.id);
+    evaluator.stop().await;
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -289,4 +321,5 @@ on_both_engines!(
     a_late_change_never_fires_a_paused_or_deleted_alert,
     malformed_messages_are_counted_and_skipped,
     alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_reread,
+    bus_errors_pause_the_evaluator_instead_of_stopping_it,
 );
