@@ -118,54 +118,81 @@ impl Handler<Event> for Recorder {
     }
 }
 
+/// A loop over `bus` running a [`Recorder`] that fails its first `failures` attempts.
+struct Running {
+    attempts: mpsc::UnboundedReceiver<(u32, usize)>,
+    malformed: MalformedMessages,
+    skipped: Arc<Mutex<Vec<i64>>>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(bus: &FaultyBus, failures: u32) -> Running {
+        let shutdown = CancellationToken::new();
+        let (consumer, malformed) = consumer(bus, &shutdown).await;
+        let (recorder, attempts) = Recorder::new(bus, failures);
+        let skipped = Arc::clone(&recorder.skipped);
+        Running {
+            attempts,
+            malformed,
+            skipped,
+            shutdown,
+            task: tokio::spawn(consumer.run(recorder)),
+        }
+    }
+
+    async fn attempt(&mut self) -> (u32, usize) {
+        received(&mut self.attempts).await
+    }
+
+    /// Shuts the loop down and waits for it to end.
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(DEADLINE, self.task)
+            .await
+            .expect("the loop stops at shutdown")
+            .expect("the loop ends cleanly");
+    }
+}
+
 #[tokio::test]
 async fn a_malformed_message_is_counted_by_topic_skipped_and_committed_and_the_next_is_handled() {
     let bus = FaultyBus::new(16);
-    let shutdown = CancellationToken::new();
-    let (consumer, malformed) = consumer(&bus, &shutdown).await;
-    let (recorder, mut attempts) = Recorder::new(&bus, 0);
-    let skipped = Arc::clone(&recorder.skipped);
-    let task = tokio::spawn(consumer.run(recorder));
-
+    let mut running = Running::start(&bus, 0).await;
     publish_garbage(&bus).await;
     publish(&bus, 7).await;
-    assert_eq!(received(&mut attempts).await.0, 7);
-    assert_eq!(malformed.value(Topic::PriceEvents), 1);
-    assert_eq!(malformed.value(Topic::AlertChanges), 0);
-    assert_eq!(*skipped.lock().expect("not poisoned"), [0]);
+    assert_eq!(running.attempt().await.0, 7);
+    assert_eq!(running.malformed.value(Topic::PriceEvents), 1);
+    assert_eq!(running.malformed.value(Topic::AlertChanges), 0);
+    assert_eq!(*running.skipped.lock().expect("not poisoned"), [0]);
     until("both messages are committed", || {
         bus.commits(TOPIC) == [at(0), at(1)]
     })
     .await;
-    shutdown.cancel();
-    task.await.expect("the loop ends");
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn a_handler_that_fails_twice_is_retried_and_its_message_committed_once_after_it_succeeds() {
     let bus = FaultyBus::new(16);
-    let shutdown = CancellationToken::new();
-    let (consumer, _) = consumer(&bus, &shutdown).await;
-    let (recorder, mut attempts) = Recorder::new(&bus, 2);
-    let task = tokio::spawn(consumer.run(recorder));
-
+    let mut running = Running::start(&bus, 2).await;
     publish(&bus, 1).await;
     for _ in 0..3 {
         assert_eq!(
-            received(&mut attempts).await,
+            running.attempt().await,
             (1, 0),
             "the same event again, nothing committed before it succeeded"
         );
     }
     until("the message is committed", || bus.commits(TOPIC) == [at(0)]).await;
     publish(&bus, 2).await;
-    assert_eq!(received(&mut attempts).await, (2, 1));
+    assert_eq!(running.attempt().await, (2, 1));
     until("the next message is committed", || {
         bus.commits(TOPIC) == [at(0), at(1)]
     })
     .await;
-    shutdown.cancel();
-    task.await.expect("the loop ends");
+    running.stop().await;
 }
 
 /// Reports each batch as (its events, commits made before it).
@@ -254,22 +281,12 @@ async fn a_malformed_message_in_a_batch_is_committed_with_the_batch_not_before_i
 #[tokio::test]
 async fn shutdown_stops_an_idle_loop_and_one_whose_handler_keeps_failing() {
     let bus = FaultyBus::new(16);
-    for failing in [false, true] {
-        let shutdown = CancellationToken::new();
-        let (consumer, _) = consumer(&bus, &shutdown).await;
-        let (recorder, mut attempts) = Recorder::new(&bus, if failing { u32::MAX } else { 0 });
-        let task = tokio::spawn(consumer.run(recorder));
-        if failing {
-            publish(&bus, 1).await;
-            received(&mut attempts).await;
-            received(&mut attempts).await;
-        }
-        shutdown.cancel();
-        tokio::time::timeout(DEADLINE, task)
-            .await
-            .expect("the loop stops at shutdown")
-            .expect("the loop ends cleanly");
-    }
+    Running::start(&bus, 0).await.stop().await;
+    let mut failing = Running::start(&bus, u32::MAX).await;
+    publish(&bus, 1).await;
+    failing.attempt().await;
+    failing.attempt().await;
+    failing.stop().await;
     assert!(
         bus.commits(TOPIC).is_empty(),
         "a failed event is never committed"
@@ -290,11 +307,8 @@ async fn the_loop_ends_when_the_bus_is_closed() {
 #[tokio::test]
 async fn the_loop_pauses_on_transport_errors_and_consumes_again_when_the_transport_is_back() {
     let bus = FaultyBus::new(16);
-    let shutdown = CancellationToken::new();
-    let (consumer, _) = consumer(&bus, &shutdown).await;
-    let (recorder, mut attempts) = Recorder::new(&bus, 0);
     bus.fail(TOPIC);
-    let task = tokio::spawn(consumer.run(recorder));
+    let mut running = Running::start(&bus, 0).await;
     publish(&bus, 1).await;
     until("reads were retried", || bus.errors(TOPIC) >= 5).await;
     assert!(
@@ -302,36 +316,34 @@ async fn the_loop_pauses_on_transport_errors_and_consumes_again_when_the_transpo
         "the loop pauses between reads instead of spinning: {} errors",
         bus.errors(TOPIC)
     );
-    assert!(attempts.try_recv().is_err(), "nothing read while failing");
+    assert!(
+        running.attempts.try_recv().is_err(),
+        "nothing read while failing"
+    );
 
     bus.heal(TOPIC);
-    assert_eq!(received(&mut attempts).await, (1, 0));
+    assert_eq!(running.attempt().await, (1, 0));
     until("the message is committed", || bus.commits(TOPIC) == [at(0)]).await;
-    shutdown.cancel();
-    task.await.expect("the loop ends");
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn a_failed_commit_is_retried_without_handling_the_event_again() {
     let bus = FaultyBus::new(16);
-    let shutdown = CancellationToken::new();
-    let (consumer, _) = consumer(&bus, &shutdown).await;
-    let (recorder, mut attempts) = Recorder::new(&bus, 0);
     bus.fail_commits(TOPIC);
-    let task = tokio::spawn(consumer.run(recorder));
+    let mut running = Running::start(&bus, 0).await;
     publish(&bus, 1).await;
-    assert_eq!(received(&mut attempts).await, (1, 0));
+    assert_eq!(running.attempt().await, (1, 0));
     until("the commit was retried", || bus.errors(TOPIC) >= 3).await;
     bus.heal(TOPIC);
     until("the message is committed", || bus.commits(TOPIC) == [at(0)]).await;
     publish(&bus, 2).await;
     assert_eq!(
-        received(&mut attempts).await,
+        running.attempt().await,
         (2, 1),
         "the first event was handled once"
     );
-    shutdown.cancel();
-    task.await.expect("the loop ends");
+    running.stop().await;
 }
 
 #[tokio::test]
