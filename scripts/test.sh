@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
+echo "== prerequisites"
+# Installs or starts what is missing where it can, else stops at once naming the command to run.
+./scripts/prerequisites.sh
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{AlertSpec, Engine, EngineConfig, Fire, Micros, Rule, SymbolId};
+use evaluator::engine::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule, SymbolId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -65,7 +65,7 @@ impl Market {
 }
 
 /// `percent_moves`: whether 10 % of alerts are `percent_move` (else only API.md's four).
-fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) -> AlertSpec {
+fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) -> IndexedAlert {
     let symbol = rng.gen_range(0..market.symbols.len());
     let up = rng.gen_bool(0.5);
     let away = |rng: &mut StdRng, up: bool| {
@@ -108,7 +108,7 @@ fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) 
             window_minutes: [5, 15, 60][rng.gen_range(0..3)],
         },
     };
-    AlertSpec {
+    IndexedAlert {
         id,
         symbol: market.symbols[symbol].clone(),
         rule,
@@ -120,21 +120,21 @@ fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) 
     }
 }
 
-fn specs(alerts: usize, firing: bool) -> (Market, Vec<AlertSpec>) {
+fn specs(alerts: usize, firing: bool) -> (Market, Vec<IndexedAlert>) {
     specs_of_mix(alerts, firing, true)
 }
 
-fn specs_of_mix(alerts: usize, firing: bool, percent_moves: bool) -> (Market, Vec<AlertSpec>) {
+fn specs_of_mix(alerts: usize, firing: bool, percent_moves: bool) -> (Market, Vec<IndexedAlert>) {
     let mut rng = StdRng::seed_from_u64(7);
     let market = Market::new(&mut rng);
-    let mut specs: Vec<AlertSpec> = (0..alerts as i64)
+    let mut specs: Vec<IndexedAlert> = (0..alerts as i64)
         .map(|id| random_spec(&mut rng, &market, id, percent_moves))
         .collect();
     if firing {
         let mut id = alerts as i64;
         for (symbol, name) in market.symbols.iter().enumerate() {
             for _ in 0..FIRING_PER_SYMBOL {
-                specs.push(AlertSpec {
+                specs.push(IndexedAlert {
                     id,
                     symbol: name.clone(),
                     rule: Rule::Above(market.at(symbol, 0.5)),
@@ -171,7 +171,7 @@ fn ticks(market: &Market) -> Vec<(SymbolId, Price)> {
 /// The engine or the scan, behind one interface for the benchmark loop.
 trait Matcher {
     fn symbol_id(&mut self, symbol: &Symbol) -> SymbolId;
-    fn upsert(&mut self, spec: &AlertSpec);
+    fn upsert(&mut self, spec: &IndexedAlert);
     fn evaluate(&mut self, symbol: SymbolId, price: Price, at: Micros, fires: &mut Vec<Fire>);
 }
 
@@ -179,7 +179,7 @@ impl Matcher for Engine {
     fn symbol_id(&mut self, symbol: &Symbol) -> SymbolId {
         Engine::symbol_id(self, symbol)
     }
-    fn upsert(&mut self, spec: &AlertSpec) {
+    fn upsert(&mut self, spec: &IndexedAlert) {
         Engine::upsert(self, spec);
     }
     fn evaluate(&mut self, symbol: SymbolId, price: Price, at: Micros, fires: &mut Vec<Fire>) {
@@ -191,7 +191,7 @@ impl Matcher for ReferenceScan {
     fn symbol_id(&mut self, symbol: &Symbol) -> SymbolId {
         ReferenceScan::symbol_id(self, symbol)
     }
-    fn upsert(&mut self, spec: &AlertSpec) {
+    fn upsert(&mut self, spec: &IndexedAlert) {
         ReferenceScan::upsert_unchecked(self, spec);
     }
     fn evaluate(&mut self, symbol: SymbolId, price: Price, at: Micros, fires: &mut Vec<Fire>) {
@@ -213,7 +213,7 @@ impl<M: Matcher> Run<M> {
     fn new(
         mut matcher: M,
         market: &Market,
-        specs: &[AlertSpec],
+        specs: &[IndexedAlert],
         ticks: Vec<(SymbolId, Price)>,
     ) -> Run<M> {
         for (index, symbol) in market.symbols.iter().enumerate() {

@@ -11,7 +11,7 @@ use shared::domain::{AlertId, Price};
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::storage::{Database, FireCandidate, FireOutcome, StorageError};
 
-use crate::engine::{micros, AlertSpec, Engine, EngineConfig, Fire};
+use crate::engine::{micros, Engine, EngineConfig, Fire, IndexedAlert};
 use crate::metrics::EvaluatorMetrics;
 use crate::EvaluatorError;
 
@@ -47,7 +47,7 @@ impl Processor {
                 engine.restore_last_price(&symbol, price);
             }
             for alert in &alerts {
-                if let Some(spec) = AlertSpec::from_record(alert) {
+                if let Some(spec) = IndexedAlert::from_alert(alert) {
                     engine.upsert(&spec);
                 }
             }
@@ -67,12 +67,12 @@ impl Processor {
 
     pub fn apply_change(&mut self, change: &AlertChange) {
         match &change.kind {
-            AlertChangeKind::Upserted { alert } => match AlertSpec::from_snapshot(alert) {
+            AlertChangeKind::Upserted { alert } => match IndexedAlert::from_alert(alert) {
                 Some(spec) => {
                     self.engine.upsert(&spec);
                 }
                 None => {
-                    self.engine.remove_unless_newer(alert.id, alert.version);
+                    self.engine.remove_unless_newer(alert.id(), alert.version());
                 }
             },
             AlertChangeKind::Deleted { alert_id, .. } => {
@@ -94,14 +94,14 @@ impl Processor {
         let written = self.db.alerts_written_since(since).await?;
         let mut repaired = 0;
         for alert in &written {
-            let held = self.engine.version(alert.id);
-            let behind = held.is_none_or(|version| version < alert.version);
-            match AlertSpec::from_record(alert) {
+            let held = self.engine.version(alert.id());
+            let behind = held.is_none_or(|version| version < alert.version());
+            match IndexedAlert::from_alert(alert) {
                 Some(spec) if behind => {
                     self.engine.upsert(&spec);
                 }
                 None if held.is_some() && behind => {
-                    self.engine.remove_unless_newer(alert.id, alert.version);
+                    self.engine.remove_unless_newer(alert.id(), alert.version());
                 }
                 _ => continue,
             }
@@ -185,7 +185,7 @@ impl Processor {
             .active_alert(id)
             .await?
             .as_ref()
-            .and_then(AlertSpec::from_record);
+            .and_then(IndexedAlert::from_alert);
         tracing::debug!(
             alert_id = id,
             still_active = spec.is_some(),

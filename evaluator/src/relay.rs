@@ -29,14 +29,14 @@ impl OutboxRelay {
         bus: Arc<dyn EventBus>,
         metrics: EvaluatorMetrics,
         clock: Arc<dyn Clock>,
-        retention_hours: i64,
+        retention: std::time::Duration,
     ) -> OutboxRelay {
         OutboxRelay {
             db,
             bus,
             metrics,
             clock,
-            retention: Duration::try_hours(retention_hours.max(0)).unwrap_or(Duration::MAX),
+            retention: Duration::from_std(retention).unwrap_or(Duration::MAX),
         }
     }
 

@@ -78,7 +78,7 @@ impl Application {
         prices.report_metrics_to(&consumer_metrics);
         let settings = &context.settings.evaluator;
         let config = EngineConfig {
-            history_minutes: settings.history_minutes,
+            history_minutes: settings.history_minutes(),
         };
         let loading_started = shared::storage::now();
         let processor = Processor::load(context.db.clone(), metrics.clone(), config).await?;
@@ -87,7 +87,7 @@ impl Application {
             context.bus.clone(),
             metrics.clone(),
             clock,
-            settings.outbox_retention_hours,
+            settings.outbox_retention,
         );
         let addr = SocketAddr::new(context.settings.gateway.host, settings.port);
         let ops = OpsServer::bind(addr, ops_router(registry))
@@ -100,7 +100,7 @@ impl Application {
                 relay,
                 metrics,
                 outbox_dirty: true,
-                repair_every: Duration::from_millis(settings.alert_resync_ms),
+                repair_every: settings.alert_resync,
                 repaired_until: loading_started,
             },
             prices,

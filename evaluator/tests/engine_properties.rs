@@ -2,7 +2,7 @@
 //! over random alerts, ticks, patches, pauses, deletions and clock advances.
 
 use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{AlertSpec, Engine, EngineConfig, Micros, Rule};
+use evaluator::engine::{Engine, EngineConfig, IndexedAlert, Micros, Rule};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
@@ -110,7 +110,7 @@ proptest! {
                 Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale } => {
                     let current = reference.version(id).unwrap_or(0);
                     let version = if stale { current - 1 } else { current + 1 };
-                    let spec = AlertSpec {
+                    let spec = IndexedAlert {
                         id,
                         symbol: symbols[symbol].clone(),
                         rule,

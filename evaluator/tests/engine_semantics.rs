@@ -2,7 +2,7 @@
 //! indexed engine and on the reference scan alike.
 
 use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{AlertSpec, Engine, EngineConfig, Fire, Micros, Rule};
+use evaluator::engine::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule};
 use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 
 const MINUTE: Micros = 60_000_000;
@@ -16,8 +16,8 @@ fn btc() -> Symbol {
     "BTC".parse().expect("symbol")
 }
 
-fn spec(id: i64, rule: Rule) -> AlertSpec {
-    AlertSpec {
+fn spec(id: i64, rule: Rule) -> IndexedAlert {
+    IndexedAlert {
         id,
         symbol: btc(),
         rule,
@@ -43,13 +43,13 @@ impl Both {
         }
     }
 
-    fn with(alert: AlertSpec) -> Both {
+    fn with(alert: IndexedAlert) -> Both {
         let mut both = Both::new();
         both.upsert(&alert);
         both
     }
 
-    fn upsert(&mut self, alert: &AlertSpec) {
+    fn upsert(&mut self, alert: &IndexedAlert) {
         self.engine.upsert(alert);
         self.reference.upsert(alert);
     }
@@ -200,7 +200,7 @@ fn every_semantic_case_of_the_contract_holds() {
 
 #[test]
 fn a_true_condition_fires_again_exactly_when_the_cooldown_has_passed() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         cooldown_minutes: 5,
         ..spec(1, Rule::Above(p("100")))
     });
@@ -213,7 +213,7 @@ fn a_true_condition_fires_again_exactly_when_the_cooldown_has_passed() {
 
 #[test]
 fn the_cooldown_counts_from_a_stored_last_trigger() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         cooldown_minutes: 60,
         last_triggered_at: Some(T0),
         ..spec(1, Rule::Below(p("100")))
@@ -224,7 +224,7 @@ fn the_cooldown_counts_from_a_stored_last_trigger() {
 
 #[test]
 fn a_crosses_alert_in_cooldown_misses_crossings_until_it_ends() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         cooldown_minutes: 1,
         ..spec(1, Rule::Crosses(p("100")))
     });
@@ -237,7 +237,7 @@ fn a_crosses_alert_in_cooldown_misses_crossings_until_it_ends() {
 
 #[test]
 fn a_once_alert_fires_a_single_time() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         trigger: TriggerPolicy::Once,
         cooldown_minutes: 1,
         ..spec(1, Rule::Above(p("100")))
@@ -249,7 +249,7 @@ fn a_once_alert_fires_a_single_time() {
 
 #[test]
 fn an_expired_alert_never_fires_and_reads_as_inactive() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         expires_at: Some(T0 + MINUTE),
         cooldown_minutes: 1,
         ..spec(1, Rule::Above(p("100")))
@@ -263,7 +263,7 @@ fn an_expired_alert_never_fires_and_reads_as_inactive() {
 #[test]
 fn a_removed_alert_never_fires_and_a_patch_applies_to_the_next_tick() {
     let mut both = Both::with(spec(1, Rule::Above(p("100"))));
-    both.upsert(&AlertSpec {
+    both.upsert(&IndexedAlert {
         version: 2,
         ..spec(1, Rule::Above(p("200")))
     });
@@ -274,11 +274,11 @@ fn a_removed_alert_never_fires_and_a_patch_applies_to_the_next_tick() {
 
 #[test]
 fn a_stale_change_does_not_overwrite_a_newer_one() {
-    let mut both = Both::with(AlertSpec {
+    let mut both = Both::with(IndexedAlert {
         version: 3,
         ..spec(1, Rule::Above(p("200")))
     });
-    both.upsert(&AlertSpec {
+    both.upsert(&IndexedAlert {
         version: 2,
         ..spec(1, Rule::Above(p("100")))
     });

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use helpers::{alert, at, eventually, tick, StalledNotifications, TestEvaluator, TestWorld};
 use shared::bus::{InProcessBus, Topic};
-use shared::domain::AlertCondition;
+use shared::domain::{Alert, AlertCondition, AlertPatch};
 use shared::events::{AlertChange, PriceTick};
-use shared::storage::AlertPatch;
 use shared::testing::{Engine, FaultyBus};
 
 async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restart(engine: Engine) {
@@ -34,14 +33,14 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
 
     let mut restarted = world.spawn_default().await;
     let event = restarted.next_notification().await;
-    assert_eq!(event.alert_id, first.id);
+    assert_eq!(event.alert_id, first.id());
     assert_eq!(event.current_price.to_string(), "101");
     // The same tick again (as Kafka would redeliver it) and a tick firing another alert:
     // the next message must be the other alert's, so the first was published once only.
     restarted.publish_tick(&tick("BTC", "101", at(0))).await;
     restarted.publish_tick(&tick("ETH", "11", at(1))).await;
     let next = restarted.next_notification().await;
-    assert_eq!(next.alert_id, second.id);
+    assert_eq!(next.alert_id, second.id());
     let db = world.db().clone();
     eventually("every outbox row is marked published", || {
         let db = db.clone();
@@ -50,11 +49,11 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     .await;
     let stored = world
         .db()
-        .user_alert(world.user_id, first.id)
+        .user_alert(world.user_id, first.id())
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(stored.triggered_count, 1);
+    assert_eq!(stored.triggered_count(), 1);
     restarted.stop().await;
 }
 
@@ -76,7 +75,7 @@ async fn crosses_uses_the_previous_price_from_before_a_restart(engine: Engine) {
     let mut restarted = world.spawn_default().await;
     restarted.publish_tick(&tick("BTC", "100", at(1))).await;
     let event = restarted.next_notification().await;
-    assert_eq!(event.alert_id, crosses.id);
+    assert_eq!(event.alert_id, crosses.id());
     assert_eq!(
         event.previous_price.map(|p| p.to_string()).as_deref(),
         Some("99")
@@ -91,18 +90,18 @@ async fn a_change_takes_effect_for_the_very_next_tick(engine: Engine) {
         .create_alert(&alert("BTC", AlertCondition::Above, "100"))
         .await;
     evaluator
-        .publish_change(&AlertChange::upserted(created.snapshot()))
+        .publish_change(&AlertChange::upserted(created.clone()))
         .await;
     evaluator.publish_tick(&tick("BTC", "100", at(0))).await;
     let event = evaluator.next_notification().await;
-    assert_eq!(event.alert_id, created.id);
+    assert_eq!(event.alert_id, created.id());
     assert_eq!(event.user_email, "ann@example.com");
 
     // Paused, then a tick that would fire it (its cooldown is over): nothing for it. A
     // sentinel alert proves the tick was evaluated.
-    let paused = pause(&world, created.id).await;
+    let paused = pause(&world, created.id()).await;
     evaluator
-        .publish_change(&AlertChange::upserted(paused.snapshot()))
+        .publish_change(&AlertChange::upserted(paused.clone()))
         .await;
     only_a_sentinel_fires(&world, &mut evaluator, &tick("BTC", "120", at(7200))).await;
     evaluator.stop().await;
@@ -119,33 +118,23 @@ async fn only_a_sentinel_fires(world: &TestWorld, evaluator: &mut TestEvaluator,
         ))
         .await;
     evaluator
-        .publish_change(&AlertChange::upserted(sentinel.snapshot()))
+        .publish_change(&AlertChange::upserted(sentinel.clone()))
         .await;
     evaluator.publish_tick(tick).await;
-    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id);
+    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id());
 }
 
-async fn pause(world: &TestWorld, id: i64) -> shared::storage::AlertRecord {
+async fn pause(world: &TestWorld, id: i64) -> Alert {
     let current = world
         .db()
         .user_alert(world.user_id, id)
         .await
         .expect("read")
         .expect("exists");
-    let patch = AlertPatch {
-        target_price: current.target_price,
-        target_price_high: current.target_price_high,
-        notification_types: current.notification_types.clone(),
-        cooldown_minutes: current.cooldown_minutes,
-        active: false,
-        trigger: current.trigger,
-        direction: current.direction,
-        window_minutes: current.window_minutes,
-        expires_at: current.expires_at,
-    };
+    assert!(current.active(), "only an active alert can be paused");
     world
         .db()
-        .update_alert(world.user_id, id, &patch, 1000)
+        .update_alert(world.user_id, id, &AlertPatch::toggle(&current), 1000)
         .await
         .expect("update")
         .1
@@ -162,10 +151,10 @@ async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
         .await;
     let mut evaluator = world.spawn_default().await;
     // Storage changes, but their change messages have not arrived yet.
-    pause(&world, paused.id).await;
+    pause(&world, paused.id()).await;
     world
         .db()
-        .delete_alert(world.user_id, deleted.id)
+        .delete_alert(world.user_id, deleted.id())
         .await
         .expect("delete");
     evaluator.publish_tick(&tick("BTC", "150", at(0))).await;
@@ -173,10 +162,10 @@ async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
         .create_alert(&alert("BTC", AlertCondition::Above, "1"))
         .await;
     evaluator
-        .publish_change(&AlertChange::upserted(sentinel.snapshot()))
+        .publish_change(&AlertChange::upserted(sentinel.clone()))
         .await;
     evaluator.publish_tick(&tick("BTC", "150", at(1))).await;
-    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id);
+    assert_eq!(evaluator.next_notification().await.alert_id, sentinel.id());
     let metrics = evaluator.metrics().await;
     assert!(metrics.contains("evaluator_active_alerts 1"), "{metrics}");
     evaluator.stop().await;
@@ -190,7 +179,9 @@ async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_rer
 ) {
     let world = TestWorld::new(engine).await;
     let mut evaluator = world
-        .spawn_configured(|settings| settings.evaluator.alert_resync_ms = 50)
+        .spawn_configured(|settings| {
+            settings.evaluator.alert_resync = std::time::Duration::from_millis(50)
+        })
         .await;
     let created = world
         .create_alert(&alert("BTC", AlertCondition::Above, "100"))
@@ -205,11 +196,11 @@ async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_rer
         )
         .await;
     evaluator.publish_tick(&tick("BTC", "101", at(0))).await;
-    assert_eq!(evaluator.next_notification().await.alert_id, created.id);
+    assert_eq!(evaluator.next_notification().await.alert_id, created.id());
 
     // The fire rewrote the row; the index holds that version already. Then a pause with no
     // message either: once re-read, a tick past the cooldown fires only a sentinel.
-    pause(&world, created.id).await;
+    pause(&world, created.id()).await;
     evaluator
         .wait_for_metrics(
             "the re-read removes the paused alert",
@@ -241,7 +232,7 @@ async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
         .publish_raw(Topic::AlertChanges, br#"{"change":"upserted"}"#)
         .await;
     evaluator.publish_tick(&tick("BTC", "100", at(0))).await;
-    assert_eq!(evaluator.next_notification().await.alert_id, target.id);
+    assert_eq!(evaluator.next_notification().await.alert_id, target.id());
     let expected = [
         r#"evaluator_malformed_messages_total{topic="price-events"} 1"#,
         r#"evaluator_malformed_messages_total{topic="alert-changes"} 1"#,

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use shared::domain::UserId;
-use shared::storage::AlertRecord;
+use shared::domain::{Alert, UserId};
 
 /// Users with more alerts than this are always read from the database.
 pub const MAX_CACHED_ALERTS: usize = 500;
@@ -19,12 +18,12 @@ pub const MAX_CACHED_ALERTS: usize = 500;
 /// A user's whole alert list, newest first, and its default page (no filters, the first 50)
 /// rendered once as JSON: the hot request then only copies bytes.
 pub struct CachedList {
-    pub alerts: Vec<AlertRecord>,
+    pub alerts: Vec<Alert>,
     first_page: OnceLock<Bytes>,
 }
 
 impl CachedList {
-    pub fn new(alerts: Vec<AlertRecord>) -> CachedList {
+    pub fn new(alerts: Vec<Alert>) -> CachedList {
         CachedList {
             alerts,
             first_page: OnceLock::new(),
@@ -32,7 +31,7 @@ impl CachedList {
     }
 
     /// The default page as JSON, rendered by `render` the first time it is asked for.
-    pub fn first_page(&self, render: impl FnOnce(&[AlertRecord]) -> Bytes) -> Bytes {
+    pub fn first_page(&self, render: impl FnOnce(&[Alert]) -> Bytes) -> Bytes {
         self.first_page.get_or_init(|| render(&self.alerts)).clone()
     }
 }

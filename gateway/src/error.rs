@@ -3,8 +3,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use serde_json::{json, Value};
+use shared::domain::{AlertInputError, FieldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -18,27 +18,6 @@ pub enum GatewayError {
     Bus(#[from] shared::bus::BusError),
     #[error("storage: {0}")]
     Storage(#[from] shared::storage::StorageError),
-}
-
-/// One FastAPI-style validation problem: `{"type","loc","msg","input"}`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FieldError {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub loc: Vec<String>,
-    pub msg: String,
-    pub input: Value,
-}
-
-impl FieldError {
-    pub fn new(kind: &'static str, loc: &[&str], msg: impl Into<String>, input: Value) -> Self {
-        FieldError {
-            kind,
-            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
-            msg: msg.into(),
-            input,
-        }
-    }
 }
 
 /// Everything a request can fail with. 4xx say what was wrong; 5xx say nothing internal.
@@ -79,9 +58,30 @@ impl From<shared::storage::StorageError> for ApiError {
     }
 }
 
+impl From<AlertInputError> for ApiError {
+    fn from(error: AlertInputError) -> Self {
+        match error {
+            AlertInputError::RangeNeedsHigh => {
+                ApiError::BadRequest("target_price_high is required for range alerts".to_owned())
+            }
+            AlertInputError::Invalid(errors) => ApiError::invalid_body(errors),
+        }
+    }
+}
+
 impl ApiError {
     pub fn validation(error: FieldError) -> ApiError {
         ApiError::Validation(vec![error])
+    }
+
+    /// Problems with fields of the request body (`loc` starts with `body`).
+    pub fn invalid_body(errors: Vec<FieldError>) -> ApiError {
+        ApiError::Validation(errors.into_iter().map(|e| e.located_in("body")).collect())
+    }
+
+    /// Problems with parameters of the query string (`loc` starts with `query`).
+    pub fn invalid_query(errors: Vec<FieldError>) -> ApiError {
+        ApiError::Validation(errors.into_iter().map(|e| e.located_in("query")).collect())
     }
 
     pub fn alert_not_found() -> ApiError {

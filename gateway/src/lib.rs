@@ -1,10 +1,13 @@
 //! The HTTP API: auth, alerts, prices, the live price WebSocket, OpenAPI docs.
 
 mod alert_cache;
+mod alert_service;
 mod auth;
+mod caller;
 mod error;
 mod extract;
 mod metrics;
+mod price_view;
 mod rate_limit;
 pub mod routes;
 mod single_flight;

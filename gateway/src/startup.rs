@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::alert_cache::AlertCache;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::metrics::GatewayMetrics;
+use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
-use crate::routes::{self, prices::PriceView};
+use crate::routes;
 use crate::state::AppState;
 use crate::GatewayError;
 
@@ -72,12 +73,12 @@ impl Application {
                 &secret,
                 &settings.jwt_issuer,
                 &settings.jwt_audience,
-                settings.token_ttl_seconds,
+                i64::try_from(settings.token_ttl.as_secs()).unwrap_or(i64::MAX),
             ),
             passwords,
             users: Default::default(),
             fills: Default::default(),
-            alert_lists: AlertCache::new(Duration::from_millis(settings.alert_list_cache_ms)),
+            alert_lists: AlertCache::new(settings.alert_list_cache),
             limits: Limits::new(settings),
             metrics,
             registry,
@@ -151,7 +152,7 @@ impl Handler<AlertChange> for EvictStaleLists {
 
     async fn handle(&mut self, delivery: &Delivery<AlertChange>) -> Result<(), Infallible> {
         match &delivery.event.kind {
-            AlertChangeKind::Upserted { alert } => self.0.evict(alert.user_id),
+            AlertChangeKind::Upserted { alert } => self.0.evict(alert.user_id()),
             AlertChangeKind::Deleted { .. } => self.0.clear(),
         }
         Ok(())

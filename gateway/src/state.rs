@@ -9,8 +9,8 @@ use tokio::sync::broadcast;
 use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::metrics::GatewayMetrics;
+use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
-use crate::routes::prices::PriceView;
 use crate::single_flight::SingleFlight;
 
 /// Everything a handler needs; cheap to clone.

@@ -61,7 +61,7 @@ impl Application {
                     provider,
                     CircuitBreaker::new(
                         settings.circuit_breaker.failure_threshold,
-                        Duration::from_millis(settings.circuit_breaker.open_ms),
+                        settings.circuit_breaker.open_for,
                     ),
                     QuoteFilter::new(settings.glitch_band_percent, &stored),
                     publisher.clone(),
@@ -119,8 +119,8 @@ fn providers_for(
         return Ok(vec![Box::new(provider)]);
     }
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(settings.http.timeout_ms))
-        .connect_timeout(Duration::from_millis(settings.http.timeout_ms.min(5_000)))
+        .timeout(settings.http.timeout)
+        .connect_timeout(settings.http.timeout.min(Duration::from_secs(5)))
         .user_agent(settings.http.user_agent.clone())
         .build()
         .map_err(IngestorError::HttpClient)?;

@@ -131,7 +131,7 @@ impl Dispatcher {
     }
 
     fn poll_interval(&self) -> Duration {
-        Duration::from_millis(self.settings.poll_interval_ms.max(1))
+        self.settings.poll_interval.max(Duration::from_millis(1))
     }
 
     async fn pause_until_next_due(&self) -> Duration {
@@ -241,10 +241,11 @@ impl Dispatcher {
                     .unwrap_or_else(|| Uuid::now_v7().to_string()),
             ),
         };
+        let claim_for = chrono::Duration::from_std(self.settings.claim_timeout)
+            .unwrap_or(chrono::Duration::MAX);
         let claim_until = now()
-            + chrono::Duration::seconds(
-                i64::try_from(self.settings.claim_timeout_seconds).unwrap_or(i64::MAX / 1000),
-            );
+            .checked_add_signed(claim_for)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         let mut claimed = Vec::with_capacity(deliveries.len());
         let mut events = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {

@@ -13,7 +13,7 @@
 //!    as a dead letter), `unknown` (Twilio timeout: never resent) or back to `pending` with
 //!    exponential backoff.
 //!
-//! A kill mid-send leaves a claim that expires after `claim_timeout_seconds`: emails and
+//! A kill mid-send leaves a claim that expires after `claim_timeout`: emails and
 //! webhooks are then resent under the same Message-ID / `X-Pricealert-Event` id, an SMS is
 //! marked `unknown`. The rate limiter lives in memory and is re-primed from the table's recent
 //! sends at start; with several notifier replicas each applies the limit on its own.

@@ -21,7 +21,7 @@ impl DeliveryRateLimiter {
     pub fn new(settings: &NotifierRateLimitSettings) -> Result<DeliveryRateLimiter, NotifierError> {
         let invalid = || NotifierError::Config("invalid notifier rate limit".to_owned());
         let burst = NonZeroU32::new(settings.max_per_period).ok_or_else(invalid)?;
-        let period = Duration::from_secs_f64(settings.period_seconds);
+        let period = settings.period;
         let quota = Quota::with_period(period / settings.max_per_period)
             .ok_or_else(invalid)?
             .allow_burst(burst);
@@ -68,7 +68,7 @@ mod tests {
     fn a_burst_of_the_limit_passes_then_the_next_waits_one_interval() {
         let limiter = DeliveryRateLimiter::new(&NotifierRateLimitSettings {
             max_per_period: 10,
-            period_seconds: 60.0,
+            period: Duration::from_secs(60),
         })
         .expect("valid");
         for _ in 0..10 {
@@ -95,7 +95,7 @@ mod tests {
     fn spent_budget_is_remembered() {
         let limiter = DeliveryRateLimiter::new(&NotifierRateLimitSettings {
             max_per_period: 3,
-            period_seconds: 60.0,
+            period: Duration::from_secs(60),
         })
         .expect("valid");
         limiter.spend(7, Channel::Email, 3);

@@ -242,6 +242,7 @@ mod tests {
             previous_price: None,
             currency: "USD".into(),
             notification_types: "email".parse().expect("channels"),
+            options: Default::default(),
             timestamp: "2026-11-23T07:00:00Z".parse().expect("time"),
         }
     }

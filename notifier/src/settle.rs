@@ -105,10 +105,10 @@ impl Dispatcher {
     fn next_attempt_at(&self, attempts: i64) -> DateTime<Utc> {
         let retry = &self.settings.retry;
         let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let base_ms = retry
-            .initial_backoff_ms
+        let base_ms = u64::try_from(retry.initial_backoff.as_millis())
+            .unwrap_or(u64::MAX)
             .saturating_mul(1u64 << exponent)
-            .min(retry.max_backoff_seconds.saturating_mul(1000));
+            .min(u64::try_from(retry.max_backoff.as_millis()).unwrap_or(u64::MAX));
         let jitter_ms = rand::thread_rng().gen_range(0..=base_ms / 10);
         let delay_ms = i64::try_from(base_ms + jitter_ms).unwrap_or(i64::MAX / 2);
         now() + chrono::Duration::milliseconds(delay_ms)

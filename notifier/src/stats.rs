@@ -62,7 +62,7 @@ async fn stats(State(state): State<StatsState>) -> Response {
         },
         "rate_limit": {
             "max_per_period": settings.rate_limit.max_per_period,
-            "period_seconds": settings.rate_limit.period_seconds,
+            "period_seconds": settings.rate_limit.period.as_secs_f64(),
         },
         "deliveries": deliveries,
     }))

@@ -110,13 +110,17 @@ fn an_alert_reads_only_series_recorded_earlier_in_its_own_group() {
     let rules = yaml::rules(&prometheus_dir().join("rules"));
     for (position, rule) in rules.iter().enumerate() {
         for name in promql::metric_names(&rule.expr) {
-            let Some(recorded_at) = rules.iter().position(|r| r.record.as_deref() == Some(&name))
+            let Some(recorded_at) = rules
+                .iter()
+                .position(|r| r.record.as_deref() == Some(&name))
             else {
                 continue;
             };
             let recorder = &rules[recorded_at];
             assert!(
-                recorder.file == rule.file && recorder.group == rule.group && recorded_at < position,
+                recorder.file == rule.file
+                    && recorder.group == rule.group
+                    && recorded_at < position,
                 "{} (group {}) reads {name}, which group {} of {} records: groups run in no \
                  fixed order, so it may see the previous evaluation's value",
                 rule.file.display(),

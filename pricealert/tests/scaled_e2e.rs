@@ -32,12 +32,12 @@ const CHAOS_STEP: Duration = Duration::from_millis(2000);
 const PARTITIONS: i32 = 3;
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Settings only a file can set: a short claim timeout, so an email interrupted by the kill
+/// Settings from a file (PRICEALERT_CONFIG): a short claim timeout, so an email interrupted by the kill
 /// is resent within the test rather than after the 120 s default.
-const NOTIFIER_TOML: &str = "[notifier]\nclaim_timeout_seconds = 8\n\
-    [notifier.smtp]\ntimeout_seconds = 3\n\
-    [notifier.twilio]\ntimeout_seconds = 3.0\n\
-    [notifier.webhook]\ntimeout_seconds = 3.0\n";
+const NOTIFIER_TOML: &str = "[notifier]\nclaim_timeout = \"8s\"\n\
+    [notifier.smtp]\ntimeout = \"3s\"\n\
+    [notifier.twilio]\ntimeout = \"3s\"\n\
+    [notifier.webhook]\ntimeout = \"3s\"\n";
 
 struct Stack {
     gateway: ServiceProcess,

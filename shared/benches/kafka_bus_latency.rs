@@ -34,8 +34,8 @@ fn settings(
         notifications_topic: format!("bench-notifications-{unique}"),
         partitions: PARTITIONS,
         replication_factor: 3,
-        session_timeout_ms: 6_000,
-        statistics_interval_ms: 0,
+        session_timeout: Duration::from_secs(6),
+        statistics_interval: Duration::ZERO,
         ..KafkaSettings::default()
     }
 }
@@ -98,8 +98,8 @@ fn main() {
     // The shipped defaults first, then the tightest settings, to show what the knobs cost.
     for (fetch_wait_max_ms, linger_ms) in [(10, 2), (1, 0)] {
         let settings = KafkaSettings {
-            fetch_wait_max_ms,
-            linger_ms,
+            fetch_wait_max: Duration::from_millis(fetch_wait_max_ms),
+            linger: Duration::from_millis(linger_ms),
             ..settings(&mock)
         };
         for topic in [
@@ -118,7 +118,8 @@ async fn run(settings: KafkaSettings) {
     println!(
         "Kafka bus over librdkafka's mock cluster (3 brokers, {PARTITIONS} partitions), \
          fetch.wait.max.ms={}, linger.ms={}",
-        settings.fetch_wait_max_ms, settings.linger_ms
+        settings.fetch_wait_max.as_millis(),
+        settings.linger.as_millis()
     );
     let bus = KafkaBus::connect(&settings).await.expect("bus");
     let mut consumer = bus

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{
-    AlertCondition, AlertId, MoveDirection, NotificationChannels, Price, Symbol, TriggerPolicy,
-    UserId,
+    Alert, AlertCondition, AlertId, AlertOptions, NotificationChannels, Price, Symbol, UserId,
 };
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: alert changes carry the whole [`Alert`] (its spec nested, the options inside it).
+pub const SCHEMA_VERSION: u32 = 2;
 
 fn schema_version() -> u32 {
     SCHEMA_VERSION
@@ -32,27 +32,6 @@ pub struct PriceTick {
     pub received_at: DateTime<Utc>,
 }
 
-/// The state of an alert as the evaluator needs it. Sent on every create/patch/toggle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertSnapshot {
-    pub id: AlertId,
-    pub user_id: UserId,
-    pub symbol: Symbol,
-    pub condition: AlertCondition,
-    pub target_price: Price,
-    pub target_price_high: Option<Price>,
-    pub notification_types: NotificationChannels,
-    pub cooldown_minutes: i64,
-    pub active: bool,
-    pub trigger: TriggerPolicy,
-    pub direction: Option<MoveDirection>,
-    pub window_minutes: Option<i64>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_triggered_at: Option<DateTime<Utc>>,
-    /// Bumped on every change; a fire re-checks it so a late change is never overtaken.
-    pub version: i64,
-}
-
 /// A change to the set of alerts. Keyed by symbol so it stays ordered with that symbol's ticks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertChange {
@@ -65,12 +44,18 @@ pub struct AlertChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum AlertChangeKind {
-    Upserted { alert: AlertSnapshot },
-    Deleted { alert_id: AlertId, symbol: Symbol },
+    /// Created or written: the alert as stored now (`version` orders concurrent changes).
+    Upserted {
+        alert: Alert,
+    },
+    Deleted {
+        alert_id: AlertId,
+        symbol: Symbol,
+    },
 }
 
 impl AlertChange {
-    pub fn upserted(alert: AlertSnapshot) -> Self {
+    pub fn upserted(alert: Alert) -> Self {
         AlertChange {
             schema_version: SCHEMA_VERSION,
             kind: AlertChangeKind::Upserted { alert },
@@ -86,7 +71,7 @@ impl AlertChange {
 
     pub fn symbol(&self) -> &Symbol {
         match &self.kind {
-            AlertChangeKind::Upserted { alert } => &alert.symbol,
+            AlertChangeKind::Upserted { alert } => alert.symbol(),
             AlertChangeKind::Deleted { symbol, .. } => symbol,
         }
     }
@@ -111,35 +96,44 @@ pub struct TriggerEvent {
     pub previous_price: Option<Price>,
     pub currency: String,
     pub notification_types: NotificationChannels,
+    /// The alert's options as they were when it fired (absent from events of older versions).
+    #[serde(default)]
+    pub options: AlertOptions,
     /// When the triggering tick was received.
     pub timestamp: DateTime<Utc>,
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::domain::AlertSpec;
 
     #[test]
     fn alert_changes_round_trip_with_exact_prices() {
-        let change = AlertChange::upserted(AlertSnapshot {
+        let spec: AlertSpec = serde_json::from_value(json!({
+            "symbol": "BTC", "condition": "range", "target_price": 0.1,
+            "target_price_high": 67187.3358936566, "notification_types": "email,sms",
+            "cooldown_minutes": 60, "options": {"trigger": "once"},
+        }))
+        .expect("spec");
+        let change = AlertChange::upserted(Alert {
             id: 7,
             user_id: 1,
-            symbol: "BTC".parse().expect("symbol"),
-            condition: AlertCondition::Range,
-            target_price: "0.1".parse().expect("price"),
-            target_price_high: Some("67187.3358936566".parse().expect("price")),
-            notification_types: "email,sms".parse().expect("channels"),
-            cooldown_minutes: 60,
+            spec,
             active: true,
-            trigger: TriggerPolicy::Repeat,
-            direction: None,
-            window_minutes: None,
-            expires_at: None,
+            triggered_count: 0,
             last_triggered_at: None,
             version: 3,
+            created_at: Utc::now(),
         });
         let json = serde_json::to_string(&change).expect("serialises");
         assert!(json.contains(r#""target_price":0.1"#), "{json}");
+        assert!(
+            json.contains(r#""target_price_high":67187.3358936566"#),
+            "{json}"
+        );
         let back: AlertChange = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, change);
     }

@@ -1,5 +1,5 @@
-//! Test support (feature `test-support`): a fresh database per test on either engine, and a
-//! bus that fails on demand.
+//! Test support (feature `test-support`): a fresh database per test on either engine, valid
+//! domain values built the way the API builds them, and a bus that fails on demand.
 
 mod faulty_bus;
 
@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use sqlx::{Connection, PgConnection};
 
+use crate::catalogue::Catalogue;
+use crate::domain::alert::{AlertPatchInput, NewAlertInput};
+use crate::domain::{Alert, AlertPatch, Channel, ChannelCheck, NewAlert};
 use crate::storage::Database;
 
 pub use faulty_bus::FaultyBus;
@@ -78,4 +81,30 @@ pub async fn fresh_database(engine: Engine) -> TestDatabase {
         .await
         .expect("connect and migrate");
     TestDatabase { db, url, _dir: dir }
+}
+
+/// An owner reachable on every channel (tests that store alerts without an account behind them).
+struct EveryChannel;
+
+impl ChannelCheck for EveryChannel {
+    fn refusal(&self, _channel: Channel) -> Option<String> {
+        None
+    }
+}
+
+/// A valid new alert from a `POST /alerts` body, built by the real constructors (so a test
+/// cannot store an alert the API would refuse). Panics, naming the problems, if it is invalid.
+pub fn new_alert(body: serde_json::Value) -> NewAlert {
+    let input: NewAlertInput = serde_json::from_value(body).expect("a create body is an object");
+    NewAlert::read(input, &Catalogue::default())
+        .and_then(|draft| draft.validate(&EveryChannel, chrono::Utc::now()))
+        .unwrap_or_else(|e| panic!("not a valid alert: {e:?}"))
+}
+
+/// `current` patched with a `PATCH /alerts/{id}` body, built by the real constructors.
+pub fn alert_patch(current: &Alert, body: serde_json::Value) -> AlertPatch {
+    let input: AlertPatchInput = serde_json::from_value(body).expect("a patch body is an object");
+    AlertPatch::read(input, current)
+        .validate(&EveryChannel, chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("not a valid patch: {e:?}"))
 }

@@ -147,20 +147,11 @@ fn each_service_runs_the_one_image_on_its_port_with_a_health_check_and_a_restart
     assert!(grafana.contains("/var/lib/grafana/dashboards"));
 }
 
-/// Names matched in `apply_env`: lines like `"KAFKA_LINGER_MS" => ...`.
+/// The documented environment names, from the settings' own table.
 fn settings_env_names() -> BTreeSet<String> {
-    read("shared/src/config.rs")
-        .lines()
-        .filter_map(|line| {
-            let line = line.trim_start();
-            let rest = line.strip_prefix('"')?;
-            let (name, after) = rest.split_once('"')?;
-            let is_name = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-            (is_name && after.trim_start().starts_with("=>")).then(|| name.to_owned())
-        })
+    shared::config::DOCUMENTED_ENV
+        .iter()
+        .map(|entry| entry.name().to_owned())
         .collect()
 }
 

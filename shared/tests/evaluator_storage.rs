@@ -1,9 +1,9 @@
 //! The evaluator's fire transaction and outbox behave the same on PostgreSQL and SQLite.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use shared::domain::{AlertCondition, TriggerPolicy};
+use shared::domain::{NewAlert, TriggerPolicy};
 use shared::events::PriceTick;
-use shared::storage::{Database, FireCandidate, FireOutcome, NewAlert};
+use shared::storage::{Database, FireCandidate, FireOutcome};
 use shared::testing::{fresh_database, Engine};
 
 fn at(minute: i64) -> DateTime<Utc> {
@@ -27,18 +27,11 @@ fn tick(price: &str, received_at: DateTime<Utc>) -> PriceTick {
 }
 
 fn above(target: &str, trigger: TriggerPolicy) -> NewAlert {
-    NewAlert {
-        symbol: "BTC".parse().expect("symbol"),
-        condition: AlertCondition::Above,
-        target_price: target.parse().expect("price"),
-        target_price_high: None,
-        notification_types: "email,sms".parse().expect("channels"),
-        cooldown_minutes: 10,
-        trigger,
-        direction: None,
-        window_minutes: None,
-        expires_at: None,
-    }
+    let target: serde_json::Value = serde_json::from_str(target).expect("a JSON number");
+    shared::testing::new_alert(serde_json::json!({
+        "symbol": "BTC", "condition": "above", "target_price": target,
+        "notification_types": "email,sms", "cooldown_minutes": 10, "trigger": trigger.as_str(),
+    }))
 }
 
 async fn user_with_alert(db: &Database, alert: &NewAlert) -> (i64, i64) {
@@ -53,7 +46,7 @@ async fn user_with_alert(db: &Database, alert: &NewAlert) -> (i64, i64) {
         .await
         .expect("insert")
         .expect("under quota");
-    (user.id, alert.id)
+    (user.id, alert.id())
 }
 
 async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(engine: Engine) {
@@ -91,10 +84,10 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(alert.triggered_count, 1);
-    assert_eq!(alert.last_triggered_at, Some(at(0)));
-    assert_eq!(alert.version, 2);
-    assert!(alert.active);
+    assert_eq!(alert.triggered_count(), 1);
+    assert_eq!(alert.last_triggered_at(), Some(at(0)));
+    assert_eq!(alert.version(), 2);
+    assert!(alert.active());
 
     let pending = db.unpublished_outbox(10).await.expect("outbox");
     assert_eq!(pending.len(), 1);
@@ -166,7 +159,7 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
         .await
         .expect("read")
         .expect("exists");
-    assert!(!alert.active);
+    assert!(!alert.active());
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
 }
 
@@ -210,7 +203,7 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
         .await
         .expect("insert")
         .expect("under quota");
-    for alert_id in [first, second.id] {
+    for alert_id in [first, second.id()] {
         db.record_tick(
             &tick("101", at(0)),
             None,

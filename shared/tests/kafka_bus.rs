@@ -411,7 +411,7 @@ async fn consumer_lag_from_statistics_is_exported_on_the_services_registry() {
 async fn connecting_to_an_unreachable_cluster_fails_instead_of_hanging() {
     let settings = KafkaSettings {
         bootstrap_servers: Some("127.0.0.1:9".to_owned()),
-        admin_timeout_ms: 1_000,
+        admin_timeout: Duration::from_secs(1),
         ..KafkaSettings::default()
     };
     let outcome = timeout(
@@ -429,7 +429,7 @@ async fn startup_carries_on_when_the_broker_cannot_create_a_missing_topic() {
     let settings = KafkaSettings {
         bootstrap_servers: Some(mock.bootstrap_servers()),
         price_events_topic: format!("missing-{}", uuid::Uuid::new_v4().simple()),
-        admin_timeout_ms: 1_000,
+        admin_timeout: Duration::from_secs(1),
         ..KafkaSettings::default()
     };
     shared::bus::KafkaBus::connect(&settings)

@@ -21,7 +21,7 @@ use shared::domain::{AlertId, Price, Symbol, TriggerPolicy};
 use book::{Book, LastPrice, Timer, TimerKind};
 pub use key::{exact_key, floor_ceil_keys, KEY_ONE};
 use slots::{Kind, Slot, State};
-pub use spec::{micros, AlertSpec, Fire, Micros, Rule};
+pub use spec::{micros, Fire, IndexedAlert, Micros, Rule};
 
 /// Index of a symbol inside an engine.
 pub type SymbolId = u32;
@@ -113,7 +113,7 @@ impl Engine {
     }
 
     /// Adds or replaces an alert, unless the engine already holds a newer version.
-    pub fn upsert(&mut self, spec: &AlertSpec) -> Upsert {
+    pub fn upsert(&mut self, spec: &IndexedAlert) -> Upsert {
         let index = match self.by_id.get(&spec.id) {
             Some(&index) => {
                 if self.slots[index as usize].version > spec.version {
@@ -169,7 +169,7 @@ impl Engine {
 
     /// Replaces an alert whatever version the engine holds: for state read back from storage,
     /// which is authoritative.
-    pub fn replace(&mut self, spec: &AlertSpec) {
+    pub fn replace(&mut self, spec: &IndexedAlert) {
         self.remove(spec.id);
         self.upsert(spec);
     }
@@ -272,7 +272,7 @@ impl Engine {
         }
     }
 
-    fn build_slot(&self, spec: &AlertSpec, symbol: SymbolId) -> Slot {
+    fn build_slot(&self, spec: &IndexedAlert, symbol: SymbolId) -> Slot {
         let mut slot = Slot {
             id: spec.id,
             version: spec.version,

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 
-use super::spec::{AlertSpec, Fire, Micros, Rule};
+use super::spec::{Fire, IndexedAlert, Micros, Rule};
 use super::{EngineConfig, SymbolId};
 
 #[derive(Debug)]
 struct Alert {
-    spec: AlertSpec,
+    spec: IndexedAlert,
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +55,7 @@ impl ReferenceScan {
     }
 
     /// Adds or replaces an alert unless a newer version is held.
-    pub fn upsert(&mut self, spec: &AlertSpec) {
+    pub fn upsert(&mut self, spec: &IndexedAlert) {
         if self.version(spec.id).is_some_and(|v| v > spec.version) {
             return;
         }
@@ -68,7 +68,7 @@ impl ReferenceScan {
 
     /// Adds an alert known to be new (bulk loading, where the version check's scan of every
     /// alert would make loading quadratic).
-    pub fn upsert_unchecked(&mut self, spec: &AlertSpec) {
+    pub fn upsert_unchecked(&mut self, spec: &IndexedAlert) {
         let id = self.symbol_id(&spec.symbol);
         self.symbols[id as usize]
             .alerts

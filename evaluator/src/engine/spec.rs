@@ -1,9 +1,9 @@
 //! What the engine knows about an alert: only what deciding a fire needs.
 
 use chrono::{DateTime, Utc};
-use shared::domain::{AlertCondition, AlertId, MoveDirection, Price, Symbol, TriggerPolicy};
-use shared::events::AlertSnapshot;
-use shared::storage::AlertRecord;
+use shared::domain::{
+    Alert, AlertCondition, AlertId, AlertSpec, MoveDirection, Price, Symbol, TriggerPolicy,
+};
 
 /// Times inside the engine: microseconds since the Unix epoch (the precision storage keeps).
 pub type Micros = i64;
@@ -71,7 +71,7 @@ impl Rule {
 
 /// An active alert as the engine indexes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertSpec {
+pub struct IndexedAlert {
     pub id: AlertId,
     pub symbol: Symbol,
     pub rule: Rule,
@@ -82,33 +82,31 @@ pub struct AlertSpec {
     pub version: i64,
 }
 
-impl AlertSpec {
-    /// The spec of an alert change; `None` for an inactive alert or one without a valid rule.
-    pub fn from_snapshot(alert: &AlertSnapshot) -> Option<AlertSpec> {
-        if !alert.active {
+impl IndexedAlert {
+    /// What the engine indexes of `alert`; `None` for an inactive alert or one without a valid
+    /// rule (which then never fires).
+    pub fn from_alert(alert: &Alert) -> Option<IndexedAlert> {
+        if !alert.active() {
             return None;
         }
-        Some(AlertSpec {
-            id: alert.id,
-            symbol: alert.symbol.clone(),
+        let spec: &AlertSpec = alert.spec();
+        let options = spec.options();
+        Some(IndexedAlert {
+            id: alert.id(),
+            symbol: spec.symbol().clone(),
             rule: Rule::from_fields(
-                alert.condition,
-                alert.target_price,
-                alert.target_price_high,
-                alert.direction,
-                alert.window_minutes,
+                spec.condition(),
+                spec.target_price(),
+                spec.target_price_high(),
+                options.direction(),
+                options.window_minutes(),
             )?,
-            cooldown_minutes: alert.cooldown_minutes,
-            trigger: alert.trigger,
-            expires_at: alert.expires_at.map(micros),
-            last_triggered_at: alert.last_triggered_at.map(micros),
-            version: alert.version,
+            cooldown_minutes: spec.cooldown_minutes(),
+            trigger: options.trigger(),
+            expires_at: options.expires_at().map(micros),
+            last_triggered_at: alert.last_triggered_at().map(micros),
+            version: alert.version(),
         })
-    }
-
-    /// The spec of a stored alert (same rules as [`AlertSpec::from_snapshot`]).
-    pub fn from_record(alert: &AlertRecord) -> Option<AlertSpec> {
-        AlertSpec::from_snapshot(&alert.snapshot())
     }
 
     /// Microseconds an alert waits after a fire; never negative.

@@ -9,9 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use shared::bus::{BusError, EventBus, InProcessBus, Subscription, Topic};
 use shared::config::Settings;
 use shared::context::ServiceContext;
-use shared::domain::{AlertCondition, TriggerPolicy};
+use shared::domain::{Alert, AlertCondition, NewAlert};
 use shared::events::{AlertChange, PriceTick, TriggerEvent};
-use shared::storage::{AlertRecord, Database, NewAlert};
+use shared::storage::Database;
 use shared::testing::{fresh_database, Engine, TestDatabase};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
@@ -40,18 +40,10 @@ pub fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick 
 }
 
 pub fn alert(symbol: &str, condition: AlertCondition, target: &str) -> NewAlert {
-    NewAlert {
-        symbol: symbol.parse().expect("symbol"),
-        condition,
-        target_price: target.parse().expect("price"),
-        target_price_high: None,
-        notification_types: "email".parse().expect("channels"),
-        cooldown_minutes: 60,
-        trigger: TriggerPolicy::Repeat,
-        direction: None,
-        window_minutes: None,
-        expires_at: None,
-    }
+    let target: serde_json::Value = serde_json::from_str(target).expect("a JSON number");
+    shared::testing::new_alert(serde_json::json!({
+        "symbol": symbol, "condition": condition.as_str(), "target_price": target,
+    }))
 }
 
 /// A bus whose notifications never get through: publishing one hangs, as if the process
@@ -116,7 +108,7 @@ impl TestWorld {
             .expect("reopen the database")
     }
 
-    pub async fn create_alert(&self, alert: &NewAlert) -> AlertRecord {
+    pub async fn create_alert(&self, alert: &NewAlert) -> Alert {
         self.db()
             .create_alert(self.user_id, alert, 1000)
             .await

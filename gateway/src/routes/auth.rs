@@ -8,16 +8,17 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use shared::domain::{Email, PhoneNumber};
+use serde::{Deserialize, Serialize};
+use shared::domain::input::{InputErrors, Invalid};
+use shared::domain::{Email, Input, PhoneNumber};
 use shared::events::AlertChange;
 use shared::storage::{StorageError, UserRecord};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::alert_service::announce;
+use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{string, Fields, JsonObject, LoginBody};
-use crate::routes::alerts::announce;
+use crate::extract::{FormOrJsonInput, JsonInput};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,16 +48,37 @@ impl From<UserRecord> for UserView {
     }
 }
 
-/// Registration body (documentation of the JSON the handler reads).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The body of `POST /auth/register`.
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// A valid email address; unique case-insensitively.
-    email: String,
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    email: Input<String>,
     /// 8 to 128 characters.
-    password: String,
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    password: Input<String>,
     /// Optional; `""` or null mean none; otherwise normalised to E.164.
-    phone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false)]
+    phone: Input<String>,
+}
+
+/// The body of `POST /auth/login`: form-encoded `username=<email>&password=...` as API.md
+/// says, or (extension) JSON with `email` or `username`.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    username: Input<String>,
+    /// Extension: accepted instead of `username` in a JSON body.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false)]
+    email: Input<String>,
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    password: Input<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -66,22 +88,31 @@ pub struct TokenView {
     expires_in: i64,
 }
 
-fn password_field(fields: &mut Fields) -> Option<String> {
-    let password = fields.required("password", string)?;
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 128;
+
+fn password_field(errors: &mut InputErrors, input: &Input<String>) -> Option<String> {
+    let password = errors.required("password", input)?;
     let length = password.chars().count();
-    if length < 8 {
-        fields.error(
-            "string_too_short",
+    if length < MIN_PASSWORD_CHARS {
+        errors.add(
             "password",
-            "String should have at least 8 characters",
+            input,
+            Invalid::new(
+                "string_too_short",
+                "String should have at least 8 characters",
+            ),
         );
         return None;
     }
-    if length > 128 {
-        fields.error(
-            "string_too_long",
+    if length > MAX_PASSWORD_CHARS {
+        errors.add(
             "password",
-            "String should have at most 128 characters",
+            input,
+            Invalid::new(
+                "string_too_long",
+                "String should have at most 128 characters",
+            ),
         );
         return None;
     }
@@ -93,32 +124,35 @@ fn password_field(fields: &mut Fields) -> Option<String> {
               (status = 422, description = "Invalid email, password or phone")))]
 pub async fn register(
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    JsonInput(request): JsonInput<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut fields = Fields::body(body);
-    let email = fields.required("email", string).and_then(|raw| {
+    let mut errors = InputErrors::new();
+    let email = errors.required("email", &request.email).and_then(|raw| {
         raw.parse::<Email>()
             .map_err(|e| {
-                fields.error(
-                    "value_error",
+                errors.add(
                     "email",
-                    format!("value is not a valid email address: {e}"),
+                    &request.email,
+                    Invalid::new(
+                        "value_error",
+                        format!("value is not a valid email address: {e}"),
+                    ),
                 )
             })
             .ok()
     });
-    let password = password_field(&mut fields);
-    let phone = match fields.optional("phone", string) {
+    let password = password_field(&mut errors, &request.password);
+    let phone = match errors.optional("phone", &request.phone) {
         Some(Some(raw)) if !raw.trim().is_empty() => match raw.parse::<PhoneNumber>() {
             Ok(phone) => Some(phone),
             Err(e) => {
-                fields.error("value_error", "phone", format!("Value error, {e}"));
+                errors.add("phone", &request.phone, Invalid::value(e));
                 None
             }
         },
         _ => None,
     };
-    fields.finish()?;
+    errors.finish().map_err(ApiError::invalid_body)?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Unprocessable("Invalid registration".to_owned()));
     };
@@ -138,23 +172,24 @@ pub async fn register(
 }
 
 #[utoipa::path(post, path = "/auth/login", tag = "auth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "username=<email>&password=...; a JSON {\"email\"|\"username\",\"password\"} body is accepted too"),
+    request_body(content = LoginRequest, content_type = "application/x-www-form-urlencoded", description = "username=<email>&password=...; a JSON {\"email\"|\"username\",\"password\"} body is accepted too"),
     responses((status = 200, body = TokenView), (status = 401, description = "Incorrect email or password"),
               (status = 429, description = "Too many attempts; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    LoginBody(body): LoginBody,
+    FormOrJsonInput(request): FormOrJsonInput<LoginRequest>,
 ) -> ApiResult<Json<TokenView>> {
-    let mut fields = Fields::body(body);
-    let username_field = if fields.has("username") || !fields.has("email") {
-        "username"
-    } else {
-        "email"
-    };
-    let username = fields.required(username_field, string);
-    let password = fields.required("password", string);
-    fields.finish()?;
+    let mut errors = InputErrors::new();
+    let (username_field, username_input) =
+        if request.username.was_sent() || !request.email.was_sent() {
+            ("username", &request.username)
+        } else {
+            ("email", &request.email)
+        };
+    let username = errors.required(username_field, username_input);
+    let password = errors.required("password", &request.password);
+    errors.finish().map_err(ApiError::invalid_body)?;
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::Unprocessable("Invalid login".to_owned()));
     };

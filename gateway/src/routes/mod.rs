@@ -36,10 +36,10 @@ use crate::state::AppState;
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
     ),
     components(schemas(
-        auth::UserView, auth::RegisterRequest, auth::TokenView,
-        alerts::AlertView, alerts::CreateAlertRequest, alerts::PatchAlertRequest,
+        auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
+        alerts::AlertView, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
-        prices::PriceView, prices::PricesView, prices::SymbolsView,
+        crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
     )),
     modifiers(&BearerAuth),
 )]
@@ -96,7 +96,7 @@ async fn overloaded(error: BoxError) -> Response {
 }
 
 pub fn router(state: AppState) -> Router {
-    let timeout = Duration::from_secs(state.settings.request_timeout_seconds.max(1));
+    let timeout = state.settings.request_timeout.max(Duration::from_secs(1));
     let api = Router::new()
         .merge(auth::router())
         .merge(alerts::router())

@@ -7,15 +7,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use shared::domain::input::{InputErrors, Invalid};
+use shared::domain::Input;
 use shared::storage::DeliveryRecord;
 use shared::webhook::validate_webhook_url;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::alert_service::owned_alert;
+use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{string, AlertIdPath, Fields, JsonObject};
-use crate::routes::alerts::owned_alert;
+use crate::extract::{AlertIdPath, JsonInput};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -86,11 +88,12 @@ pub struct WebhookView {
 }
 
 /// Body of `PUT /auth/me/webhook`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
 pub struct WebhookRequest {
     /// http(s) URL; private, loopback, link-local and metadata addresses are refused.
-    url: String,
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    url: Input<String>,
 }
 
 fn new_secret() -> String {
@@ -108,16 +111,15 @@ fn no_webhook() -> ApiError {
 pub async fn put_webhook(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    JsonObject(body): JsonObject,
+    JsonInput(request): JsonInput<WebhookRequest>,
 ) -> ApiResult<Json<WebhookView>> {
-    let mut fields = Fields::body(body);
-    let url = fields.required("url", string);
-    let url = url.and_then(|raw| {
+    let mut errors = InputErrors::new();
+    let url = errors.required("url", &request.url).and_then(|raw| {
         validate_webhook_url(&raw, state.webhook_allow_private)
-            .map_err(|e| fields.error("value_error", "url", format!("Value error, {e}")))
+            .map_err(|e| errors.add("url", &request.url, Invalid::value(e)))
             .ok()
     });
-    fields.finish()?;
+    errors.finish().map_err(ApiError::invalid_body)?;
     let url = url.ok_or_else(|| ApiError::Unprocessable("Invalid webhook".to_owned()))?;
     let secret = new_secret();
     state.db.set_webhook(user.id, url.as_str(), &secret).await?;

@@ -9,12 +9,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::domain::{Price, Symbol};
-use shared::events::PriceTick;
-use shared::storage::LatestPrice;
+use shared::domain::Symbol;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::price_view::{self, PriceView};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,41 +22,6 @@ pub fn router() -> Router<AppState> {
         .route("/prices/", get(list_prices))
         .route("/prices/symbols", get(symbols))
         .route("/prices/{symbol}", get(one_price))
-}
-
-/// A price as clients see it, over REST and the WebSocket.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PriceView {
-    pub symbol: String,
-    #[schema(value_type = f64)]
-    pub price: Price,
-    pub currency: String,
-    pub source: String,
-    pub timestamp: DateTime<Utc>,
-}
-
-impl From<LatestPrice> for PriceView {
-    fn from(p: LatestPrice) -> Self {
-        PriceView {
-            symbol: p.symbol,
-            price: p.price,
-            currency: p.currency,
-            source: p.source,
-            timestamp: p.quoted_at,
-        }
-    }
-}
-
-impl From<PriceTick> for PriceView {
-    fn from(t: PriceTick) -> Self {
-        PriceView {
-            symbol: t.symbol.to_string(),
-            price: t.price,
-            currency: t.currency,
-            source: t.source,
-            timestamp: t.timestamp,
-        }
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,17 +42,6 @@ pub struct PricesQuery {
     symbols: Option<String>,
 }
 
-/// The latest known price of every symbol, keyed by symbol.
-pub async fn latest_by_symbol(state: &AppState) -> ApiResult<BTreeMap<String, PriceView>> {
-    Ok(state
-        .db
-        .latest_prices()
-        .await?
-        .into_iter()
-        .map(|p| (p.symbol.clone(), PriceView::from(p)))
-        .collect())
-}
-
 #[utoipa::path(get, path = "/prices", tag = "prices",
     params(("symbols" = Option<String>, Query, description = "comma-separated, case-insensitive; omit for all")),
     responses((status = 200, body = PricesView)))]
@@ -96,7 +49,7 @@ pub async fn list_prices(
     State(state): State<AppState>,
     Query(query): Query<PricesQuery>,
 ) -> ApiResult<Json<PricesView>> {
-    let mut prices = latest_by_symbol(&state).await?;
+    let mut prices = price_view::by_symbol(state.db.latest_prices().await?);
     if let Some(wanted) = query.symbols.as_deref().filter(|s| !s.trim().is_empty()) {
         let wanted: Vec<String> = wanted
             .split(',')
@@ -133,7 +86,7 @@ pub async fn one_price(
     if !state.catalogue.contains(&symbol) {
         return Err(unknown());
     }
-    let prices = latest_by_symbol(&state).await?;
+    let prices = price_view::by_symbol(state.db.latest_prices().await?);
     Ok(match prices.get(symbol.as_str()) {
         Some(price) => Json(price.clone()).into_response(),
         None => Json(json!({

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::routes::prices::latest_by_symbol;
+use crate::price_view;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -45,7 +45,7 @@ async fn stream_prices(state: AppState, mut socket: WebSocket) {
     let _guard = SocketGuard(state.metrics.active_websockets.clone());
     // Subscribe before reading the snapshot so no tick falls between the two.
     let mut ticks = state.ticks.subscribe();
-    match latest_by_symbol(&state).await {
+    match state.db.latest_prices().await.map(price_view::by_symbol) {
         Ok(prices) if !prices.is_empty() => {
             let snapshot = json!({"type": "snapshot", "prices": prices, "timestamp": Utc::now()});
             if !send_json(&mut socket, &snapshot).await {
@@ -55,7 +55,10 @@ async fn stream_prices(state: AppState, mut socket: WebSocket) {
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "websocket snapshot unavailable"),
     }
-    let heartbeat_after = Duration::from_secs(state.settings.websocket_heartbeat_seconds.max(1));
+    let heartbeat_after = state
+        .settings
+        .websocket_heartbeat
+        .max(Duration::from_secs(1));
     let mut idle = Box::pin(tokio::time::sleep(heartbeat_after));
     loop {
         tokio::select! {

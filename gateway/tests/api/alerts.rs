@@ -482,7 +482,9 @@ async fn every_alert_change_is_announced_on_the_bus(engine: Engine) {
         seen.push(match change.kind {
             AlertChangeKind::Upserted { alert } => format!(
                 "upsert v{} active={} {}",
-                alert.version, alert.active, alert.target_price
+                alert.version(),
+                alert.active(),
+                alert.spec().target_price()
             ),
             AlertChangeKind::Deleted { alert_id, .. } => format!("delete {alert_id}"),
         });
@@ -514,7 +516,10 @@ on_both_engines!(
 
 async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine: Engine) {
     // A long TTL, so only the invalidations can make the list fresh again.
-    let app = spawn_app_with(engine, |s| s.gateway.alert_list_cache_ms = 600_000).await;
+    let app = spawn_app_with(engine, |s| {
+        s.gateway.alert_list_cache = std::time::Duration::from_secs(600)
+    })
+    .await;
     let token = app.user_token("lea@example.com").await;
     let alert = app.create_alert(&token, "BTC", "10").await;
     let alert_id = alert["id"].as_i64().expect("id");
@@ -550,6 +555,7 @@ async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine
         previous_price: None,
         currency: "USD".into(),
         notification_types: Default::default(),
+        options: Default::default(),
         timestamp: chrono::Utc::now(),
     };
     shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)

@@ -47,6 +47,7 @@ fn fire(alert_id: i64, user_id: i64) -> TriggerEvent {
         previous_price: None,
         currency: "USD".into(),
         notification_types: Default::default(),
+        options: Default::default(),
         timestamp: chrono::Utc::now(),
     }
 }
@@ -93,8 +94,10 @@ async fn a_message_evicts_the_cached_list(
 async fn cached_alert_lists_are_still_evicted_by_bus_messages_after_a_bus_error(engine: Engine) {
     let bus = FaultyBus::new(1024);
     // A long TTL, so only the invalidations can make the list fresh again.
-    let app =
-        spawn_app_on_faulty_bus(engine, &bus, |s| s.gateway.alert_list_cache_ms = 600_000).await;
+    let app = spawn_app_on_faulty_bus(engine, &bus, |s| {
+        s.gateway.alert_list_cache = Duration::from_secs(600)
+    })
+    .await;
     let token = app.user_token("ines@example.com").await;
     let alert = app.create_alert(&token, "BTC", "10").await;
     let alert_id = alert["id"].as_i64().expect("id");

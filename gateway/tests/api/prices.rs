@@ -146,7 +146,10 @@ async fn next_text(
 }
 
 async fn the_websocket_sends_a_snapshot_then_ticks_and_answers_pings(engine: Engine) {
-    let app = spawn_app_with(engine, |s| s.gateway.websocket_heartbeat_seconds = 1).await;
+    let app = spawn_app_with(engine, |s| {
+        s.gateway.websocket_heartbeat = Duration::from_secs(1)
+    })
+    .await;
     store_price(&app, "BTC", "100.5", "USD").await;
     let (mut socket, _) =
         tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/prices/ws", app.port))

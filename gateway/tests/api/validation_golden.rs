@@ -1,4 +1,5 @@
-//! The exact 400/422 answers to a fixed set of bad create and patch requests, compared with the
+//! The exact 400/422 answers to a fixed set of bad requests (alerts above all: create, patch,
+//! list; also register, login and webhook), compared with the
 //! answers recorded in `golden/alert_validation.json` before the alert rules moved into
 //! `shared::domain::alert`. Clients parse these bodies (`detail[].loc`, `type`, `msg`), so a
 //! refactor must not change a byte of them.
@@ -93,6 +94,20 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("patch: percent bad direction", "PATCH", "/alerts/{percent}", r#"{"direction":"sideways"}"#),
     ("patch: percent zero", "PATCH", "/alerts/{percent}", r#"{"target_price":0}"#),
     ("patch: id not an integer", "PATCH", "/alerts/abc", r#"{"target_price":1}"#),
+    ("list: every parameter wrong", "GET", "/alerts?symbol=&active=maybe&skip=-1&limit=0", ""),
+    ("list: limit too high", "GET", "/alerts?limit=101", ""),
+    ("list: not numbers", "GET", "/alerts?skip=x&limit=1.5", ""),
+    ("list: a long symbol", "GET", "/alerts?symbol=ABCDEFGHIJKLMNOPQRSTUVWXYZ", ""),
+    ("register: empty object", "POST", "/auth/register", "{}"),
+    ("register: every field wrong", "POST", "/auth/register", r#"{"email":"not-an-email","password":"short","phone":"12"}"#),
+    ("register: long password and numbers", "POST", "/auth/register", r#"{"email":5,"password":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","phone":7}"#),
+    ("login: empty JSON", "POST", "/auth/login", "{}"),
+    ("login: email without password", "POST", "/auth/login", r#"{"email":"a@example.com"}"#),
+    ("login: password not a string", "POST", "/auth/login", r#"{"username":"a@example.com","password":12345678}"#),
+    ("webhook: no url", "PUT", "/auth/me/webhook", "{}"),
+    ("webhook: not a url", "PUT", "/auth/me/webhook", r#"{"url":"not a url"}"#),
+    ("webhook: loopback", "PUT", "/auth/me/webhook", r#"{"url":"http://127.0.0.1:9/hook"}"#),
+    ("webhook: url a number", "PUT", "/auth/me/webhook", r#"{"url":42}"#),
 ];
 
 fn golden_path() -> PathBuf {

@@ -67,12 +67,12 @@ impl PoliteClient {
             budget: Arc::new(budget.limiter()),
             pause: PauseGate::default(),
             backoff: Backoff {
-                base: Duration::from_millis(retry.backoff_base_ms),
-                max: Duration::from_millis(retry.backoff_max_ms),
+                base: retry.backoff_base,
+                max: retry.backoff_max,
             },
             max_attempts: retry.max_attempts.max(1),
-            default_retry_after: Duration::from_millis(retry.default_retry_after_ms),
-            max_retry_after: Duration::from_millis(retry.max_retry_after_ms),
+            default_retry_after: retry.default_retry_after,
+            max_retry_after: retry.max_retry_after,
             rate_limits_in_a_row: AtomicU32::new(0),
             metrics,
         }

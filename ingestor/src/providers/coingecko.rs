@@ -45,7 +45,7 @@ impl CoinGecko {
                 .collect::<Vec<_>>()
                 .join(","),
             coins,
-            interval: Duration::from_millis(settings.interval_ms),
+            interval: settings.interval,
         }
     }
 

@@ -133,7 +133,7 @@ impl Simulated {
         Simulated {
             walkers,
             rng: StdRng::seed_from_u64(settings.seed),
-            interval: Duration::from_millis(settings.interval_ms),
+            interval: settings.interval,
             metrics: None,
         }
     }

@@ -42,7 +42,7 @@ impl Yahoo {
             base_url: settings.base_url.trim_end_matches('/').to_owned(),
             tickers,
             concurrency: settings.concurrency.max(1),
-            interval: Duration::from_millis(settings.interval_ms),
+            interval: settings.interval,
             no_headers: HeaderMap::new(),
         }
     }

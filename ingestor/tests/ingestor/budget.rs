@@ -84,10 +84,10 @@ async fn the_call_budget_is_never_exceeded_over_many_cycles() {
     script_every_yahoo_chart(&fake);
     let mut settings = test_settings(&fake);
     // Cycles every 20 ms would want 1,500 CoinGecko and 75,000 Yahoo calls a minute.
-    settings.ingestor.coingecko.interval_ms = 20;
+    settings.ingestor.coingecko.interval = Duration::from_millis(20);
     settings.ingestor.coingecko.requests_per_minute = 600;
     settings.ingestor.coingecko.burst = 2;
-    settings.ingestor.yahoo.interval_ms = 20;
+    settings.ingestor.yahoo.interval = Duration::from_millis(20);
     settings.ingestor.yahoo.requests_per_minute = 1_200;
     settings.ingestor.yahoo.burst = 5;
     let started = Instant::now();

@@ -29,17 +29,17 @@ pub fn test_settings(fake: &FakeProviders) -> Settings {
     let ingestor = &mut settings.ingestor;
     ingestor.port = 0;
     ingestor.price_source = PriceSource::Live;
-    ingestor.http.timeout_ms = 5_000;
+    ingestor.http.timeout = Duration::from_secs(5);
     ingestor.retry.max_attempts = 3;
-    ingestor.retry.backoff_base_ms = 50;
-    ingestor.retry.backoff_max_ms = 500;
+    ingestor.retry.backoff_base = Duration::from_millis(50);
+    ingestor.retry.backoff_max = Duration::from_millis(500);
     ingestor.circuit_breaker.failure_threshold = 1_000;
     ingestor.coingecko.base_url = Some(fake.base_url.clone());
-    ingestor.coingecko.interval_ms = 3_600_000;
+    ingestor.coingecko.interval = Duration::from_secs(3600);
     ingestor.coingecko.requests_per_minute = 6_000;
     ingestor.coingecko.burst = 100;
     ingestor.yahoo.base_url = fake.base_url.clone();
-    ingestor.yahoo.interval_ms = 3_600_000;
+    ingestor.yahoo.interval = Duration::from_secs(3600);
     ingestor.yahoo.requests_per_minute = 6_000;
     ingestor.yahoo.burst = 100;
     settings

@@ -12,7 +12,7 @@ fn bitcoin_only(fake: &FakeProviders) -> shared::config::Settings {
         test_settings(fake),
         vec![instrument("BTC", ProviderKind::Coingecko, "bitcoin", "USD")],
     );
-    settings.ingestor.coingecko.interval_ms = 30;
+    settings.ingestor.coingecko.interval = std::time::Duration::from_millis(30);
     settings
 }
 

@@ -13,9 +13,9 @@ async fn the_circuit_breaker_pauses_a_failing_provider_and_closes_once_it_recove
     fake.script_coingecko(vec![], Canned::status(500, "internal error"));
     let mut settings = with_instruments(test_settings(&fake), default_coins());
     settings.ingestor.retry.max_attempts = 1;
-    settings.ingestor.coingecko.interval_ms = 50;
+    settings.ingestor.coingecko.interval = Duration::from_millis(50);
     settings.ingestor.circuit_breaker.failure_threshold = 2;
-    settings.ingestor.circuit_breaker.open_ms = 1_500;
+    settings.ingestor.circuit_breaker.open_for = Duration::from_millis(1_500);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
     ingestor
@@ -55,7 +55,7 @@ async fn a_provider_that_hangs_never_delays_the_other() {
             instrument("APPLE", ProviderKind::Yahoo, "AAPL", "USD"),
         ],
     );
-    settings.ingestor.http.timeout_ms = 120_000;
+    settings.ingestor.http.timeout = Duration::from_secs(120);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
     // `next_tick` fails after 15 s; CoinGecko will not answer for 120 s.

@@ -139,8 +139,8 @@ async fn server_errors_are_retried_with_exponential_backoff() {
         test_settings(&fake),
         vec![instrument("APPLE", ProviderKind::Yahoo, "AAPL", "USD")],
     );
-    settings.ingestor.retry.backoff_base_ms = 200;
-    settings.ingestor.retry.backoff_max_ms = 5_000;
+    settings.ingestor.retry.backoff_base = Duration::from_millis(200);
+    settings.ingestor.retry.backoff_max = Duration::from_secs(5);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
     let tick = ingestor.next_tick().await;
@@ -172,7 +172,7 @@ async fn a_timed_out_call_is_retried() {
         test_settings(&fake),
         vec![instrument("APPLE", ProviderKind::Yahoo, "AAPL", "USD")],
     );
-    settings.ingestor.http.timeout_ms = 300;
+    settings.ingestor.http.timeout = Duration::from_millis(300);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
     let tick = ingestor.next_tick().await;
@@ -205,7 +205,7 @@ async fn a_429_on_one_ticker_pauses_every_yahoo_call_until_retry_after() {
     // next cycle, must both wait for the pause AAPL's 429 set.
     settings.ingestor.retry.max_attempts = 1;
     settings.ingestor.yahoo.concurrency = 1;
-    settings.ingestor.yahoo.interval_ms = 100;
+    settings.ingestor.yahoo.interval = Duration::from_millis(100);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
     ingestor.first_ticks(2).await;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::Address;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use shared::config::{SmtpSettings, SmtpTls};
@@ -34,7 +35,7 @@ impl EmailSender {
             )),
         }
         .map_err(|e| NotifierError::Config(format!("SMTP host {host}: {e}")))?;
-        let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        let timeout = settings.timeout.max(Duration::from_secs(1));
         let mut builder = builder.port(settings.port).timeout(Some(timeout));
         if let Some(user) = &settings.user {
             let password = settings
@@ -44,10 +45,14 @@ impl EmailSender {
                 .unwrap_or_default();
             builder = builder.credentials(Credentials::new(user.clone(), password));
         }
-        let from = settings
+        // Checked at load; lettre's own address rules are applied here once more.
+        let address: Address = settings
             .from_email
+            .email()
+            .as_str()
             .parse()
             .map_err(|e| NotifierError::Config(format!("FROM_EMAIL: {e}")))?;
+        let from = Mailbox::new(settings.from_email.name().map(str::to_owned), address);
         Ok(Some(EmailSender {
             transport: builder.build(),
             from,
@@ -130,15 +135,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_invalid_from_address_is_a_configuration_error() {
+    async fn the_sender_keeps_its_display_name() {
         let settings = SmtpSettings {
             host: Some("localhost".to_owned()),
-            from_email: "not an address".to_owned(),
+            from_email: "Price Alerts <alerts@pricealert.test>"
+                .parse()
+                .expect("a valid sender"),
             ..SmtpSettings::default()
         };
-        assert!(matches!(
-            EmailSender::from_settings(&settings),
-            Err(NotifierError::Config(_))
-        ));
+        let sender = EmailSender::from_settings(&settings)
+            .expect("builds")
+            .expect("configured");
+        assert_eq!(sender.from.name.as_deref(), Some("Price Alerts"));
+        assert_eq!(sender.from.email.to_string(), "alerts@pricealert.test");
     }
 }

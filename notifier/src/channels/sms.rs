@@ -51,7 +51,7 @@ impl SmsSender {
         ) else {
             return Ok(None);
         };
-        let timeout = Duration::from_secs_f64(settings.timeout_seconds);
+        let timeout = settings.timeout;
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -63,7 +63,7 @@ impl SmsSender {
             messages_url: format!("{base}/2010-04-01/Accounts/{account_sid}/Messages.json"),
             account_sid: account_sid.clone(),
             auth_token: auth_token.clone(),
-            from: from.clone(),
+            from: from.as_str().to_owned(),
             timeout,
         }))
     }

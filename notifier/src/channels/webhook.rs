@@ -3,7 +3,6 @@
 
 use std::error::Error as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -37,7 +36,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 impl WebhookSender {
     pub fn from_settings(settings: &WebhookSettings) -> Result<WebhookSender, NotifierError> {
         let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs_f64(settings.timeout_seconds))
+            .timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would resolve names itself, past the address checks.
             .no_proxy()

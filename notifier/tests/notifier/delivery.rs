@@ -67,7 +67,7 @@ async fn an_sms_in_flight_at_a_kill_is_recorded_as_unknown_after_restart_not_res
     let test = fresh_database(Engine::Postgres).await;
     let twilio = FakeTwilio::start(vec![Reply::Hang]).await;
     let mut settings = with_twilio(test_settings(), &twilio);
-    settings.notifier.twilio.timeout_seconds = 2.0;
+    settings.notifier.twilio.timeout = std::time::Duration::from_secs(2);
     let first_run = TestNotifier::spawn(&test.db, settings.clone()).await;
     let pat = user(&test.db, "pat@example.com", Some("+14155550100")).await;
     let event = trigger(&pat, 41, "sms");

@@ -32,17 +32,17 @@ pub fn test_settings() -> Settings {
     settings.gateway.host = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let notifier = &mut settings.notifier;
     notifier.port = 0;
-    notifier.poll_interval_ms = 100;
+    notifier.poll_interval = Duration::from_millis(100);
     // Longer than any send timeout below: a claim older than this was cut off by a kill.
-    notifier.claim_timeout_seconds = 3;
-    notifier.retry.initial_backoff_ms = 50;
-    notifier.retry.max_backoff_seconds = 1;
+    notifier.claim_timeout = Duration::from_secs(3);
+    notifier.retry.initial_backoff = Duration::from_millis(50);
+    notifier.retry.max_backoff = Duration::from_secs(1);
     notifier.retry.max_attempts = 20;
     notifier.rate_limit.max_per_period = 1000;
-    notifier.rate_limit.period_seconds = 60.0;
+    notifier.rate_limit.period = Duration::from_secs(60);
     notifier.webhook.allow_private_addresses = true;
-    notifier.twilio.timeout_seconds = 1.0;
-    notifier.smtp.timeout_seconds = 1;
+    notifier.twilio.timeout = Duration::from_secs(1);
+    notifier.smtp.timeout = Duration::from_secs(1);
     settings
 }
 
@@ -51,7 +51,9 @@ pub fn with_smtp(mut settings: Settings, port: u16) -> Settings {
     settings.notifier.smtp.host = Some("127.0.0.1".to_owned());
     settings.notifier.smtp.port = port;
     settings.notifier.smtp.tls = SmtpTls::None;
-    settings.notifier.smtp.from_email = "Price Alerts <alerts@pricealert.test>".to_owned();
+    settings.notifier.smtp.from_email = "Price Alerts <alerts@pricealert.test>"
+        .parse()
+        .expect("a valid sender");
     settings
 }
 
@@ -145,6 +147,7 @@ pub fn trigger(user: &UserRecord, alert_id: i64, channels: &str) -> TriggerEvent
         previous_price: Some("49990.10".parse().expect("price")),
         currency: "USD".to_owned(),
         notification_types: channels.parse().expect("channels"),
+        options: Default::default(),
         timestamp: "2026-11-23T07:15:30Z".parse().expect("time"),
     }
 }

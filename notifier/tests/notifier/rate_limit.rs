@@ -15,7 +15,7 @@ use crate::helpers::{
 fn limited(smtp: &SmtpServer) -> shared::config::Settings {
     let mut settings = with_smtp(test_settings(), smtp.port);
     settings.notifier.rate_limit.max_per_period = 10;
-    settings.notifier.rate_limit.period_seconds = 60.0;
+    settings.notifier.rate_limit.period = std::time::Duration::from_secs(60);
     settings
 }
 
@@ -177,7 +177,7 @@ async fn held_back_webhooks_arrive_as_one_signed_digest() {
     let mut settings = test_settings();
     // Two per 4 s: the third trigger waits 2 s for the next slot.
     settings.notifier.rate_limit.max_per_period = 2;
-    settings.notifier.rate_limit.period_seconds = 4.0;
+    settings.notifier.rate_limit.period = std::time::Duration::from_secs(4);
     let notifier = TestNotifier::spawn(&test.db, settings).await;
     let uma = user(&test.db, "uma@example.com", None).await;
     test.db

@@ -1,7 +1,7 @@
 //! The Kafka transport of the bus (scaled mode), on librdkafka through rdkafka.
 //!
 //! - Topics: one per [`Topic`], names from [`KafkaSettings`], created at start if missing.
-//! - Producer: idempotent, `acks=all`, batching for `linger_ms`; `publish` returns once the
+//! - Producer: idempotent, `acks=all`, batching for `linger`; `publish` returns once the
 //!   broker has acknowledged the message (its delivery report).
 //! - Consumers: one librdkafka consumer per subscription, auto-commit and offset store off;
 //!   `commit` synchronously commits the message's offset + 1 after the caller's effect is

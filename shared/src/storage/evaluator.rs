@@ -2,10 +2,11 @@
 //! their trigger events (the outbox) in one transaction.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sqlx::types::Json;
 
-use super::alerts::ALERT_COLUMNS;
-use super::{now, AlertRecord, Database, StorageError, StorageResult};
-use crate::domain::{AlertId, Price, Symbol};
+use super::alerts::{alerts, AlertRow, ALERT_COLUMNS};
+use super::{now, Database, StorageError, StorageResult};
+use crate::domain::{Alert, AlertId, AlertOptions, Price, Symbol, TriggerPolicy};
 use crate::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use crate::on_pool;
 
@@ -44,7 +45,7 @@ struct FireRow {
     notification_types: String,
     cooldown_minutes: i64,
     active: bool,
-    expires_at: Option<DateTime<Utc>>,
+    options: Json<AlertOptions>,
     last_triggered_at: Option<DateTime<Utc>>,
     version: i64,
     email: String,
@@ -65,7 +66,7 @@ impl FireRow {
             && self.user_active
             && self.version == candidate.version
             && self.symbol == symbol.as_str()
-            && self.expires_at.is_none_or(|expiry| at < expiry)
+            && self.options.expires_at().is_none_or(|expiry| at < expiry)
             && cooled_down
     }
 
@@ -95,19 +96,20 @@ impl FireRow {
                 .notification_types
                 .parse()
                 .map_err(|_| corrupt("notification_types"))?,
+            options: self.options.0.clone(),
             timestamp: at,
         })
     }
 }
 
 const FIRE_ROW_SQL: &str = "select a.user_id, a.symbol, a.condition, a.target_price, \
-    a.target_price_high, a.notification_types, a.cooldown_minutes, a.active, a.expires_at, \
+    a.target_price_high, a.notification_types, a.cooldown_minutes, a.active, a.options, \
     a.last_triggered_at, a.version, u.email, u.phone, u.is_active as user_active \
     from alerts a join users u on u.id = a.user_id where a.id = $1";
 
+/// `$5`: whether the fire deactivates the alert (its trigger policy is `once`).
 const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_count + 1, \
-    last_triggered_at = $2, \
-    active = case when trigger_policy = 'once' then false else active end, \
+    last_triggered_at = $2, active = active and not $5, \
     version = version + 1, updated_at = $3 where id = $1 and version = $4";
 
 const OUTBOX_INSERT_SQL: &str = "insert into evaluator_outbox \
@@ -157,6 +159,7 @@ impl Database {
                     .bind(at)
                     .bind(written)
                     .bind(candidate.version)
+                    .bind(row.options.trigger() == TriggerPolicy::Once)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -197,35 +200,32 @@ impl Database {
     }
 
     /// One alert if it is active and its owner too (what the evaluator may index).
-    pub async fn active_alert(&self, id: AlertId) -> StorageResult<Option<AlertRecord>> {
+    pub async fn active_alert(&self, id: AlertId) -> StorageResult<Option<Alert>> {
         let sql = format!(
             "select {ALERT_COLUMNS} from alerts where id = $1 and active \
              and user_id in (select id from users where is_active)"
         );
-        let row = on_pool!(self, pool => sqlx::query_as::<_, super::alerts::AlertRow>(&sql)
+        let row = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        row.map(AlertRecord::try_from).transpose()
+        row.map(Alert::try_from).transpose()
     }
 
     /// Every alert of an active user written at or after `since`, active or not: the
     /// evaluator compares their versions with its index to repair changes whose bus message
     /// never arrived. (An owner's deactivation is not an alert write; the fire transaction
     /// rejects their alerts instead.)
-    pub async fn alerts_written_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> StorageResult<Vec<AlertRecord>> {
+    pub async fn alerts_written_since(&self, since: DateTime<Utc>) -> StorageResult<Vec<Alert>> {
         let sql = format!(
             "select {ALERT_COLUMNS} from alerts where updated_at >= $1 \
              and user_id in (select id from users where is_active) order by id"
         );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, super::alerts::AlertRow>(&sql)
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(since)
             .fetch_all(pool)
             .await)?;
-        rows.into_iter().map(AlertRecord::try_from).collect()
+        alerts(rows)
     }
 
     /// The oldest unpublished outbox rows, in the order they were written.

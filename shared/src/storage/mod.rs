@@ -20,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use alerts::{AlertFilter, AlertPatch, AlertRecord, AlertWriteOutcome, NewAlert};
+pub use alerts::{AlertFilter, AlertWriteOutcome};
 pub use deliveries::{
     DeliveryRecord, DeliveryStatus, NewDelivery, OpenDelivery, RecordOutcome, Settlement,
 };

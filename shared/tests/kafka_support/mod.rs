@@ -32,11 +32,11 @@ impl TestCluster {
             consumer_group_prefix: format!("test-{unique}"),
             partitions,
             replication_factor: BROKERS,
-            session_timeout_ms: 6_000,
-            fetch_wait_max_ms: 10,
-            linger_ms: 2,
-            statistics_interval_ms: 100,
-            admin_timeout_ms: 5_000,
+            session_timeout: Duration::from_secs(6),
+            fetch_wait_max: Duration::from_millis(10),
+            linger: Duration::from_millis(2),
+            statistics_interval: Duration::from_millis(100),
+            admin_timeout: Duration::from_secs(5),
         };
         // The mock broker has no CreateTopics: the test creates its topic, as an operator would.
         for topic in [

@@ -158,7 +158,7 @@ pub fn with_twilio(
     let sms = &mut settings.notifier.twilio;
     sms.account_sid = Some(ACCOUNT_SID.to_owned());
     sms.auth_token = Some(AUTH_TOKEN.to_owned().into());
-    sms.phone_number = Some(FROM_NUMBER.to_owned());
+    sms.phone_number = Some(FROM_NUMBER.parse().expect("a valid sender number"));
     sms.base_url = twilio.base_url.clone();
     settings
 }

@@ -2,7 +2,6 @@
 //! broker cannot create topics (librdkafka's mock cluster).
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -22,7 +21,7 @@ pub(crate) async fn ensure_topics(
     bootstrap_servers: &str,
     topics: &[&str],
 ) -> Result<(), BusError> {
-    let timeout = Duration::from_millis(u64::from(settings.admin_timeout_ms));
+    let timeout = settings.admin_timeout;
     let config = client_config::admin(bootstrap_servers);
     // Creating the client and fetching metadata both block: one trip to the blocking pool.
     let (admin, existing) = on_blocking_thread(move || {

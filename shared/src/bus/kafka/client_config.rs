@@ -24,13 +24,13 @@ fn common(bootstrap_servers: &str, client_id: &str) -> ClientConfig {
 }
 
 /// Idempotent (no duplicates or reordering on retries), acknowledged by every in-sync replica,
-/// batching for `linger_ms`.
+/// batching for `linger`.
 pub(crate) fn producer(settings: &KafkaSettings, bootstrap_servers: &str) -> ClientConfig {
     let mut config = common(bootstrap_servers, "pricealert-producer");
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", settings.linger_ms.to_string());
+        .set("linger.ms", settings.linger.as_millis().to_string());
     config
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn consumer(
 ) -> ClientConfig {
     let mut config = common(bootstrap_servers, &format!("pricealert-{group}"));
     // Heartbeats must come several times per session or a healthy member is evicted.
-    let heartbeat_ms = (settings.session_timeout_ms / 3).clamp(100, 3_000);
+    let heartbeat_ms = (settings.session_timeout.as_millis() / 3).clamp(100, 3_000);
     config
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -58,13 +58,16 @@ pub(crate) fn consumer(
         )
         .set(
             "session.timeout.ms",
-            settings.session_timeout_ms.to_string(),
+            settings.session_timeout.as_millis().to_string(),
         )
         .set("heartbeat.interval.ms", heartbeat_ms.to_string())
-        .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
+        .set(
+            "fetch.wait.max.ms",
+            settings.fetch_wait_max.as_millis().to_string(),
+        )
         .set(
             "statistics.interval.ms",
-            settings.statistics_interval_ms.to_string(),
+            settings.statistics_interval.as_millis().to_string(),
         );
     config
 }

@@ -1,0 +1,133 @@
+//! What the routes do with alerts beyond reading a request: find the caller's alert, check
+//! the account-dependent rules, write, announce the change, serve cached lists.
+
+use std::sync::Arc;
+
+use shared::bus::{publish_json, Topic};
+use shared::domain::{Alert, AlertId, AlertPatch, Channel, ChannelCheck, NotificationChannels};
+use shared::events::{AlertChange, AlertChangeKind};
+use shared::storage::{AlertFilter, AlertWriteOutcome, UserRecord};
+
+use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// What the caller's account can receive: a phone for `sms`, a webhook for `webhook`.
+pub struct Account {
+    has_phone: bool,
+    has_webhook: bool,
+}
+
+impl Account {
+    /// The account of `user`; the webhook is looked up only when `channels` ask for it.
+    pub async fn of(
+        state: &AppState,
+        user: &UserRecord,
+        channels: &NotificationChannels,
+    ) -> ApiResult<Account> {
+        let has_webhook = if channels.contains(Channel::Webhook) {
+            state.db.webhook(user.id).await?.is_some()
+        } else {
+            true
+        };
+        Ok(Account {
+            has_phone: user.phone.is_some(),
+            has_webhook,
+        })
+    }
+}
+
+impl ChannelCheck for Account {
+    fn refusal(&self, channel: Channel) -> Option<String> {
+        match channel {
+            Channel::Sms if !self.has_phone => {
+                Some("sms notifications need a phone number on the account".to_owned())
+            }
+            Channel::Webhook if !self.has_webhook => {
+                Some("webhook notifications need a webhook (PUT /auth/me/webhook)".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Publishes an alert change so the evaluator applies it before the next tick. The database
+/// already holds the change; a bus failure is logged (evaluators reload from storage at start
+/// and re-read recent writes periodically).
+pub async fn announce(state: &AppState, change: AlertChange) {
+    if let AlertChangeKind::Upserted { alert } = &change.kind {
+        state.alert_lists.evict(alert.user_id());
+    }
+    let key = change.symbol().to_string();
+    if let Err(error) = publish_json(state.bus.as_ref(), Topic::AlertChanges, &key, &change).await {
+        tracing::error!(%error, "could not publish an alert change");
+    }
+}
+
+/// The caller's alert `id`; another user's alert is "not found" exactly like a missing one.
+pub async fn owned_alert(state: &AppState, user: &UserRecord, id: AlertId) -> ApiResult<Alert> {
+    state
+        .db
+        .user_alert(user.id, id)
+        .await?
+        .ok_or_else(ApiError::alert_not_found)
+}
+
+pub fn quota_error(state: &AppState) -> ApiError {
+    ApiError::Unprocessable(format!(
+        "Active alert limit reached ({} per user)",
+        state.settings.max_active_alerts_per_user
+    ))
+}
+
+/// Writes a validated patch of the caller's alert and announces it.
+pub async fn write_patch(
+    state: &AppState,
+    user: &UserRecord,
+    id: AlertId,
+    patch: &AlertPatch,
+) -> ApiResult<Alert> {
+    let max_active = i64::from(state.settings.max_active_alerts_per_user);
+    match state
+        .db
+        .update_alert(user.id, id, patch, max_active)
+        .await?
+    {
+        (AlertWriteOutcome::Done, Some(alert)) => {
+            announce(state, AlertChange::upserted(alert.clone())).await;
+            Ok(alert)
+        }
+        (AlertWriteOutcome::QuotaExceeded, _) => Err(quota_error(state)),
+        _ => Err(ApiError::alert_not_found()),
+    }
+}
+
+/// Every alert of the user, newest first, from the cache or read into it; `None` when the
+/// cache is off or the user has too many alerts to keep in memory.
+pub async fn cached_alert_list(
+    state: &AppState,
+    user: &UserRecord,
+) -> ApiResult<Option<Arc<CachedList>>> {
+    if !state.alert_lists.enabled() {
+        return Ok(None);
+    }
+    if let Ok(list) = state.alert_lists.get(user.id) {
+        return Ok(Some(list));
+    }
+    let _filling = state.fills.enter(user.id).await;
+    let ticket = match state.alert_lists.get(user.id) {
+        Ok(list) => return Ok(Some(list)),
+        Err(ticket) => ticket,
+    };
+    let everything = AlertFilter {
+        limit: i64::try_from(MAX_CACHED_ALERTS + 1).unwrap_or(i64::MAX),
+        ..AlertFilter::default()
+    };
+    let list = state.db.list_alerts(user.id, &everything).await?;
+    if list.len() > MAX_CACHED_ALERTS {
+        return Ok(None);
+    }
+    let list = Arc::new(CachedList::new(list));
+    state.alert_lists.insert(user.id, ticket, list.clone());
+    Ok(Some(list))
+}

@@ -1,0 +1,85 @@
+//! The HTTP API: where it listens, how it signs tokens, what it allows.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::{fields, ConfigError};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub host: IpAddr,
+    pub port: u16,
+    /// HS256 key, at least 32 bytes. Unset in the embedded default: generated once into `data_dir`.
+    #[serde(
+        serialize_with = "fields::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub jwt_secret: Option<SecretString>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// How long an issued token stays valid.
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+    /// Allowed CORS origins; empty allows any origin.
+    pub cors_origins: Vec<String>,
+    pub login_attempts_per_minute_per_account: u32,
+    pub login_attempts_per_minute_per_ip: u32,
+    /// Authenticated requests per second per user (burst of the same size).
+    pub api_requests_per_second_per_user: u32,
+    pub max_active_alerts_per_user: u32,
+    /// Password hashes computed at once; more wait their turn. 0 means half the cores (at
+    /// least one), so logins can never take every core from the rest of the API.
+    pub max_concurrent_password_hashes: usize,
+    /// Requests in flight at once; beyond it the gateway answers 503 at once instead of queueing.
+    pub max_in_flight_requests: usize,
+    /// A request still running after this long is answered with 503 (at least 1 s).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Client silence after which the WebSocket sends a heartbeat (at least 1 s).
+    #[serde(with = "humantime_serde")]
+    pub websocket_heartbeat: Duration,
+    /// How long a user's alert list may be served from memory (0 disables the cache). Writes
+    /// through any gateway and alert fires evict it sooner.
+    #[serde(with = "humantime_serde")]
+    pub alert_list_cache: Duration,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8000,
+            jwt_secret: None,
+            jwt_issuer: "pricealert".to_owned(),
+            jwt_audience: "pricealert-api".to_owned(),
+            token_ttl: Duration::from_secs(86_400),
+            cors_origins: Vec::new(),
+            login_attempts_per_minute_per_account: 10,
+            login_attempts_per_minute_per_ip: 30,
+            api_requests_per_second_per_user: 50,
+            max_active_alerts_per_user: 100,
+            max_concurrent_password_hashes: 0,
+            max_in_flight_requests: 2048,
+            request_timeout: Duration::from_secs(30),
+            websocket_heartbeat: Duration::from_secs(30),
+            alert_list_cache: Duration::from_secs(1),
+        }
+    }
+}
+
+impl GatewaySettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError::Invalid(
+                    "JWT_SECRET must be at least 32 bytes".to_owned(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

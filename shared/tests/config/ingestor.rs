@@ -1,0 +1,117 @@
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use secrecy::ExposeSecret;
+use shared::catalogue::ProviderKind;
+use shared::config::{ConfigError, PriceSource, Settings};
+
+use crate::env;
+
+#[test]
+fn live_providers_are_the_default_and_stay_inside_free_tiers() {
+    let settings = Settings::load(None, &env(&[])).expect("defaults load");
+    let ingestor = settings.ingestor;
+    assert_eq!(ingestor.price_source, PriceSource::Live);
+    assert_eq!(ingestor.glitch_band_percent, Decimal::from(25));
+    assert_eq!(
+        ingestor.coingecko.effective_base_url(),
+        "https://api.coingecko.com"
+    );
+    assert!(ingestor.coingecko.requests_per_minute <= 5);
+    assert!(ingestor.yahoo.requests_per_minute <= 30);
+}
+
+#[test]
+fn one_environment_variable_switches_to_the_simulated_provider() {
+    let settings =
+        Settings::load(None, &env(&[("PRICEALERT_PRICE_SOURCE", "simulated")])).expect("loads");
+    assert_eq!(settings.ingestor.price_source, PriceSource::Simulated);
+    assert!(matches!(
+        Settings::load(None, &env(&[("PRICEALERT_PRICE_SOURCE", "fake")])),
+        Err(ConfigError::Env { .. })
+    ));
+}
+
+#[test]
+fn provider_settings_have_environment_overrides() {
+    let settings = Settings::load(
+        None,
+        &env(&[
+            ("COINGECKO_API_KEY", "cg-key-123"),
+            ("COINGECKO_API_PLAN", "pro"),
+            ("COINGECKO_INTERVAL_MS", "120000"),
+            ("YAHOO_BASE_URL", "http://127.0.0.1:9/"),
+            ("YAHOO_CONCURRENCY", "2"),
+            ("PRICE_GLITCH_BAND_PERCENT", "12.5"),
+        ]),
+    )
+    .expect("loads");
+    let ingestor = settings.ingestor;
+    assert_eq!(
+        ingestor
+            .coingecko
+            .api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned()),
+        Some("cg-key-123".to_owned())
+    );
+    assert_eq!(
+        ingestor.coingecko.effective_base_url(),
+        "https://pro-api.coingecko.com"
+    );
+    assert_eq!(ingestor.coingecko.interval, Duration::from_millis(120_000));
+    assert_eq!(ingestor.yahoo.base_url, "http://127.0.0.1:9");
+    assert_eq!(ingestor.yahoo.concurrency, 2);
+    assert_eq!(ingestor.glitch_band_percent, Decimal::new(125, 1));
+}
+
+#[test]
+fn a_settings_file_can_replace_the_catalogue_and_tune_providers() {
+    let text = r#"
+        [ingestor]
+        price_source = "simulated"
+        glitch_band_percent = 10
+
+        [ingestor.yahoo]
+        interval = "30s"
+        concurrency = 2
+
+        [[ingestor.instruments]]
+        symbol = "WASHTEC"
+        provider = "yahoo"
+        provider_id = "WSU.DE"
+        asset_class = "stock"
+        currency = "EUR"
+    "#;
+    let settings: Settings = toml::from_str(text).expect("parses");
+    let ingestor = settings.ingestor;
+    assert_eq!(ingestor.price_source, PriceSource::Simulated);
+    assert_eq!(ingestor.yahoo.interval, Duration::from_millis(30_000));
+    // Unset fields of a partly given section keep their defaults.
+    assert_eq!(ingestor.yahoo.requests_per_minute, 30);
+    let instruments = ingestor.instruments.expect("instruments");
+    assert_eq!(instruments.len(), 1);
+    assert_eq!(instruments[0].provider, ProviderKind::Yahoo);
+    assert_eq!(instruments[0].provider_id, "WSU.DE");
+}
+
+#[test]
+fn nonsense_budgets_are_rejected() {
+    for (name, value) in [
+        ("YAHOO_REQUESTS_PER_MINUTE", "0"),
+        ("YAHOO_CONCURRENCY", "0"),
+        ("COINGECKO_INTERVAL_MS", "0"),
+        ("PRICE_GLITCH_BAND_PERCENT", "-1"),
+        ("EVALUATOR_HISTORY_MINUTES", "0"),
+        ("EVALUATOR_ALERT_RESYNC_MS", "0"),
+        ("PRICEALERT__EVALUATOR__HISTORY", "90s"),
+    ] {
+        assert!(
+            matches!(
+                Settings::load(None, &env(&[(name, value)])),
+                Err(ConfigError::Invalid(_))
+            ),
+            "{name}={value} should be rejected"
+        );
+    }
+}
