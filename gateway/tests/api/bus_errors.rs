@@ -7,11 +7,11 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::bus::{publish_json, EventBus, Topic};
-use shared::events::{AlertChange, PriceTick, TriggerEvent};
+use shared::events::{AlertChange, PriceTick};
 use shared::testing::{Engine, FaultyBus};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{eventually, json_of, spawn_app_on_faulty_bus, TestApp};
+use crate::helpers::{eventually, json_of, spawn_app_on_faulty_bus, trigger_event, TestApp};
 use crate::on_both_engines;
 
 /// The `triggered_count` of the user's only alert, as `GET /alerts` serves it.
@@ -29,27 +29,6 @@ async fn store_triggered_count(app: &TestApp, alert_id: i64, count: i64) {
         .await
         .map(|_| ()))
     .expect("update");
-}
-
-fn fire(alert_id: i64, user_id: i64) -> TriggerEvent {
-    TriggerEvent {
-        schema_version: 1,
-        event_id: uuid::Uuid::new_v4(),
-        alert_id,
-        user_id,
-        user_email: "ines@example.com".into(),
-        user_phone: None,
-        symbol: "BTC".parse().expect("symbol"),
-        condition: "above".parse().expect("condition"),
-        target_price: "10".parse().expect("price"),
-        target_price_high: None,
-        current_price: "11".parse().expect("price"),
-        previous_price: None,
-        currency: "USD".into(),
-        notification_types: Default::default(),
-        options: Default::default(),
-        timestamp: chrono::Utc::now(),
-    }
 }
 
 /// Changes the stored count to `count`, checks the cached list still shows the old one, then
@@ -75,7 +54,7 @@ async fn a_message_evicts_the_cached_list(
                 &app.bus,
                 topic,
                 &user_id.to_string(),
-                &fire(alert_id, user_id),
+                &trigger_event(alert_id, user_id, "ines@example.com"),
             )
             .await
         }

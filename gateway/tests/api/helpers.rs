@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use shared::bus::{EventBus, InProcessBus};
 use shared::config::Settings;
 use shared::context::ServiceContext;
+use shared::events::TriggerEvent;
 use shared::storage::Database;
 use shared::testing::{fresh_database, Engine, FaultyBus, TempDir, TestDatabase};
 use tokio_util::sync::CancellationToken;
@@ -207,6 +208,29 @@ macro_rules! on_both_engines {
         mod postgres { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Postgres).await } )* }
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Sqlite).await } )* }
     };
+}
+
+/// A fire of `alert_id` (an `above 10` alert on BTC) for `user_id`, as the evaluator
+/// publishes it on `notifications`.
+pub fn trigger_event(alert_id: i64, user_id: i64, email: &str) -> TriggerEvent {
+    TriggerEvent {
+        schema_version: 1,
+        event_id: uuid::Uuid::new_v4(),
+        alert_id,
+        user_id,
+        user_email: email.into(),
+        user_phone: None,
+        symbol: "BTC".parse().expect("symbol"),
+        condition: "above".parse().expect("condition"),
+        target_price: "10".parse().expect("price"),
+        target_price_high: None,
+        current_price: "11".parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        notification_types: Default::default(),
+        options: Default::default(),
+        timestamp: chrono::Utc::now(),
+    }
 }
 
 /// Polls `check` until it holds, failing the test if it does not within 10 s.
