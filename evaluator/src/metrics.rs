@@ -1,7 +1,7 @@
 //! The evaluator's metrics, on its own registry (served on the evaluator port).
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
-use shared::bus::Topic;
+use shared::bus::{MalformedMessages, Topic};
 use shared::catalogue::Catalogue;
 use shared::domain::{AlertCondition, Symbol};
 use shared::metrics::register;
@@ -16,7 +16,8 @@ pub struct EvaluatorMetrics {
     pub match_latency: Histogram,
     pub active_alerts: IntGauge,
     pub outbox_backlog: IntGauge,
-    malformed_messages: IntCounterVec,
+    /// Ticks and alert changes that could not be decoded (counted by the consumers).
+    pub malformed_messages: MalformedMessages,
     /// Alerts the periodic re-read found newer in storage than in the index (lost or late
     /// change messages).
     pub alerts_repaired: IntCounter,
@@ -82,20 +83,11 @@ impl EvaluatorMetrics {
             )
             .expect("valid metric definition"),
         );
-        let malformed_messages = register(
+        let malformed_messages = MalformedMessages::register(
             registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "evaluator_malformed_messages_total",
-                    "Bus messages that could not be decoded and were skipped, by topic",
-                ),
-                &["topic"],
-            )
-            .expect("valid metric definition"),
+            "evaluator",
+            &[Topic::PriceEvents, Topic::AlertChanges],
         );
-        for topic in [Topic::PriceEvents, Topic::AlertChanges] {
-            malformed_messages.with_label_values(&[topic.default_name()]);
-        }
         let alerts_repaired = register(
             registry,
             IntCounter::new(
@@ -128,12 +120,6 @@ impl EvaluatorMetrics {
     pub fn alert_triggered(&self, condition: AlertCondition) {
         self.alerts_triggered
             .with_label_values(&[condition.as_str()])
-            .inc();
-    }
-
-    pub fn malformed(&self, topic: Topic) {
-        self.malformed_messages
-            .with_label_values(&[topic.default_name()])
             .inc();
     }
 }

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::bus::{decode, BusError, BusMessage, Decoded, Subscription, Topic};
+use shared::bus::{Consumer, Delivery, Stopped, Subscription, Topic};
 use shared::context::ServiceContext;
 use shared::events::{AlertChange, PriceTick};
 use shared::metrics::{ops_router, service_registry, OpsServer};
@@ -18,7 +18,6 @@ use crate::EvaluatorError;
 
 /// How often an outbox that could not be published is retried while no tick comes.
 const RELAY_RETRY: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How far back each re-read of recent alert writes reaches before the previous one started:
 /// covers clock differences between hosts and transactions that commit after their
 /// `updated_at` was taken.
@@ -28,13 +27,19 @@ const REPAIR_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 pub struct Application {
     ops: OpsServer,
     worker: Worker,
+    prices: Box<dyn Subscription>,
+    changes: Box<dyn Subscription>,
+}
+
+/// What the worker reads: both subscriptions as typed consumers that stop at shutdown.
+struct Feeds {
+    prices: Consumer<PriceTick>,
+    changes: Consumer<AlertChange>,
 }
 
 struct Worker {
     processor: Processor,
     relay: OutboxRelay,
-    prices: Box<dyn Subscription>,
-    changes: Box<dyn Subscription>,
     metrics: EvaluatorMetrics,
     /// An event may be waiting in the outbox.
     outbox_dirty: bool,
@@ -95,13 +100,13 @@ impl Application {
             worker: Worker {
                 processor,
                 relay,
-                prices,
-                changes,
                 metrics,
                 outbox_dirty: true,
                 repair_every: settings.alert_resync,
                 repaired_until: loading_started,
             },
+            prices,
+            changes,
         })
     }
 
@@ -117,18 +122,24 @@ impl Application {
     ) -> Result<(), EvaluatorError> {
         let ops_stop = shutdown.child_token();
         let ops = tokio::spawn(self.ops.run(ops_stop.clone()));
-        let result = self.worker.run(shutdown).await;
+        let malformed = &self.worker.metrics.malformed_messages;
+        let feeds = Feeds {
+            prices: Consumer::new(self.prices, malformed, shutdown.clone()),
+            changes: Consumer::new(self.changes, malformed, shutdown.clone()),
+        };
+        self.worker.run(feeds, shutdown).await;
         ops_stop.cancel();
         let served = ops
             .await
             .map_err(|e| EvaluatorError::Serve(std::io::Error::other(e)))?;
-        result?;
         served.map_err(EvaluatorError::Serve)
     }
 }
 
 impl Worker {
-    async fn run(mut self, shutdown: CancellationToken) -> Result<(), EvaluatorError> {
+    /// Evaluates ticks until shutdown or the bus closes. Bus errors pause the consumer they
+    /// hit; storage errors are retried.
+    async fn run(mut self, mut feeds: Feeds, shutdown: CancellationToken) {
         self.flush_outbox().await;
         if let Err(error) = self.relay.prune().await {
             tracing::warn!(error = %error, "could not prune the outbox");
@@ -140,86 +151,75 @@ impl Worker {
         );
         repair.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return Ok(()),
-                message = self.changes.next() => match message {
-                    Ok(message) => self.on_change(&message).await?,
-                    Err(BusError::Closed) => return Ok(()),
-                    Err(error) => return Err(error.into()),
+                _ = shutdown.cancelled() => return,
+                change = feeds.changes.next() => match change {
+                    Ok(change) => self.on_change(&mut feeds.changes, change).await,
+                    Err(stopped) => Err(stopped),
                 },
                 // Before the ticks, so a steady backlog of ticks cannot starve it.
-                _ = repair.tick() => self.repair_alerts().await,
-                message = self.prices.next() => match message {
-                    Ok(message) => {
-                        if !self.on_tick(&message, &shutdown).await? {
-                            return Ok(());
-                        }
-                    }
-                    Err(BusError::Closed) => return Ok(()),
-                    Err(error) => return Err(error.into()),
+                _ = repair.tick() => {
+                    self.repair_alerts().await;
+                    Ok(())
+                }
+                tick = feeds.prices.next() => match tick {
+                    Ok(tick) => self.on_tick(&mut feeds, tick).await,
+                    Err(stopped) => Err(stopped),
                 },
-                _ = retry.tick(), if self.outbox_dirty => self.flush_outbox().await,
+                _ = retry.tick(), if self.outbox_dirty => {
+                    self.flush_outbox().await;
+                    Ok(())
+                }
+            };
+            if let Err(Stopped) = step {
+                return;
             }
         }
     }
 
-    async fn on_change(&mut self, message: &BusMessage) -> Result<(), EvaluatorError> {
-        match decode::<AlertChange>(message) {
-            Decoded::Ok(change) => self.processor.apply_change(&change),
-            Decoded::Malformed(reason) => self.malformed(message, &reason),
-        }
-        self.changes.commit(message).await?;
-        Ok(())
+    async fn on_change(
+        &mut self,
+        changes: &mut Consumer<AlertChange>,
+        change: Delivery<AlertChange>,
+    ) -> Result<(), Stopped> {
+        self.processor.apply_change(&change.event);
+        changes.commit(&change).await
     }
 
     /// Applies every change already queued, so a tick never overtakes an earlier change.
-    async fn drain_changes(&mut self) -> Result<(), EvaluatorError> {
-        while let Some(message) = self.changes.try_next()? {
-            self.on_change(&message).await?;
+    async fn drain_changes(&mut self, changes: &mut Consumer<AlertChange>) -> Result<(), Stopped> {
+        while let Some(change) = changes.try_next().await? {
+            self.on_change(changes, change).await?;
         }
         Ok(())
     }
 
-    /// Evaluates and records one tick; `false` when shutdown came first.
+    /// Evaluates and records one tick, then commits it.
     async fn on_tick(
         &mut self,
-        message: &BusMessage,
-        shutdown: &CancellationToken,
-    ) -> Result<bool, EvaluatorError> {
-        self.drain_changes().await?;
-        let tick = match decode::<PriceTick>(message) {
-            Decoded::Ok(tick) => tick,
-            Decoded::Malformed(reason) => {
-                self.malformed(message, &reason);
-                self.prices.commit(message).await?;
-                return Ok(true);
-            }
-        };
-        let decision = self.processor.decide(&tick);
-        let mut backoff = Duration::from_millis(50);
+        feeds: &mut Feeds,
+        tick: Delivery<PriceTick>,
+    ) -> Result<(), Stopped> {
+        self.drain_changes(&mut feeds.changes).await?;
+        let decision = self.processor.decide(&tick.event);
+        let mut recording = feeds.prices.backoff("recording a tick");
         let events = loop {
-            match self.processor.record(&tick, &decision).await {
+            match self.processor.record(&tick.event, &decision).await {
                 Ok(events) => break events,
-                Err(error) => {
-                    tracing::warn!(error = %error, symbol = %tick.symbol, "could not record a tick; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(false),
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+                Err(error) => recording.retry_after(&error).await?,
             }
         };
+        recording.succeeded();
         // The tick's effect is durable: its message may be committed.
-        self.prices.commit(message).await?;
+        feeds.prices.commit(&tick).await?;
         if !events.is_empty() {
             self.outbox_dirty = true;
         }
         if self.outbox_dirty {
             self.flush_outbox().await;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The safety net for lost alert changes: re-reads what was written since the previous
@@ -243,16 +243,5 @@ impl Worker {
                 tracing::warn!(error = %error, "could not publish the outbox; will retry");
             }
         }
-    }
-
-    fn malformed(&self, message: &BusMessage, reason: &str) {
-        self.metrics.malformed(message.topic);
-        tracing::warn!(
-            topic = message.topic.default_name(),
-            partition = message.partition,
-            offset = message.offset,
-            reason,
-            "skipping a malformed message"
-        );
     }
 }

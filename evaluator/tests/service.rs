@@ -9,8 +9,7 @@ use helpers::{alert, at, tick, StalledNotifications, TestEvaluator, TestWorld};
 use shared::bus::{InProcessBus, Topic};
 use shared::domain::{Alert, AlertCondition, AlertPatch};
 use shared::events::{AlertChange, PriceTick};
-use shared::testing::eventually;
-use shared::testing::Engine;
+use shared::testing::{eventually, Engine, FaultyBus};
 
 async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restart(engine: Engine) {
     let world = TestWorld::new(engine).await;
@@ -251,6 +250,34 @@ async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
     evaluator.stop().await;
 }
 
+/// Reads and commits of both topics fail for a while: the evaluator pauses, then applies a
+/// change and evaluates a tick published once the bus is back.
+async fn bus_errors_pause_the_evaluator_instead_of_stopping_it(engine: Engine) {
+    let world = TestWorld::new(engine).await;
+    let bus = FaultyBus::new(64);
+    let mut evaluator = world
+        .spawn(world.reopen().await, Arc::new(bus.clone()))
+        .await;
+    let topics = [Topic::PriceEvents, Topic::AlertChanges];
+    for topic in topics {
+        bus.fail(topic);
+    }
+    // Published while reads fail: it waits in the queue until the bus is back.
+    evaluator.publish_tick(&tick("BTC", "1", at(0))).await;
+    eventually("both consumers retried after an error", || async {
+        topics
+            .iter()
+            .all(|topic| bus.errors(*topic) >= 2)
+            .then_some(())
+    })
+    .await;
+    for topic in topics {
+        bus.heal(topic);
+    }
+    only_a_sentinel_fires(&world, &mut evaluator, &tick("BTC", "101", at(1))).await;
+    evaluator.stop().await;
+}
+
 shared::testing::on_both_engines!(
     a_fire_killed_before_its_publish_is_published_exactly_once_after_restart,
     crosses_uses_the_previous_price_from_before_a_restart,
@@ -258,4 +285,5 @@ shared::testing::on_both_engines!(
     a_late_change_never_fires_a_paused_or_deleted_alert,
     malformed_messages_are_counted_and_skipped,
     alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_reread,
+    bus_errors_pause_the_evaluator_instead_of_stopping_it,
 );

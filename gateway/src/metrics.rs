@@ -8,6 +8,7 @@ use axum::response::Response;
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
+use shared::bus::{MalformedMessages, Topic};
 use shared::metrics::register;
 
 #[derive(Clone)]
@@ -17,7 +18,8 @@ pub struct GatewayMetrics {
     pub active_websockets: IntGauge,
     pub login_failures: IntCounter,
     pub rate_limited: IntCounterVec,
-    pub malformed_messages: IntCounterVec,
+    /// Ticks, alert changes and trigger events: the gateway reads every topic.
+    pub malformed_messages: MalformedMessages,
 }
 
 impl GatewayMetrics {
@@ -72,24 +74,11 @@ impl GatewayMetrics {
                 )
                 .expect("valid metric"),
             ),
-            malformed_messages: register(
-                registry,
-                IntCounterVec::new(
-                    Opts::new(
-                        "gateway_malformed_messages_total",
-                        "Bus messages that could not be decoded",
-                    ),
-                    &["topic"],
-                )
-                .expect("valid metric"),
-            ),
+            malformed_messages: MalformedMessages::register(registry, "gateway", &Topic::ALL),
         };
         for scope in ["ip", "account", "api"] {
             metrics.rate_limited.with_label_values(&[scope]);
         }
-        metrics
-            .malformed_messages
-            .with_label_values(&["price-events"]);
         metrics
     }
 }

@@ -1,8 +1,9 @@
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::bus::{decode, Decoded, Subscription, Topic};
+use shared::bus::{BusMessage, Consumer, Delivery, Handler, Subscription, Topic};
 use shared::context::ServiceContext;
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::metrics::service_registry;
@@ -25,8 +26,9 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     ticks: Box<dyn Subscription>,
-    /// Alert changes and trigger events, which make cached alert lists stale.
-    invalidations: [Box<dyn Subscription>; 2],
+    /// Alert changes and trigger events (fires) make cached alert lists stale.
+    alert_changes: Box<dyn Subscription>,
+    fires: Box<dyn Subscription>,
 }
 
 impl Application {
@@ -91,7 +93,8 @@ impl Application {
             listener,
             state,
             ticks,
-            invalidations: [alert_changes, fires],
+            alert_changes,
+            fires,
         })
     }
 
@@ -104,16 +107,18 @@ impl Application {
             listener,
             state,
             ticks,
-            invalidations,
+            alert_changes,
+            fires,
         } = self;
-        tokio::spawn(forward_ticks(ticks, state.clone(), shutdown.clone()));
-        for subscription in invalidations {
-            tokio::spawn(evict_stale_lists(
-                subscription,
-                state.clone(),
-                shutdown.clone(),
-            ));
-        }
+        let malformed = &state.metrics.malformed_messages;
+        let forward = ForwardTicks(state.ticks.clone());
+        tokio::spawn(Consumer::<PriceTick>::new(ticks, malformed, shutdown.clone()).run(forward));
+        let evict = EvictStaleLists(state.alert_lists.clone());
+        tokio::spawn(
+            Consumer::<AlertChange>::new(alert_changes, malformed, shutdown.clone())
+                .run(evict.clone()),
+        );
+        tokio::spawn(Consumer::<TriggerEvent>::new(fires, malformed, shutdown.clone()).run(evict));
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
         let app = routes::router(state);
         axum::serve(
@@ -127,72 +132,49 @@ impl Application {
 }
 
 /// Price ticks from the bus to the WebSocket fan-out.
-async fn forward_ticks(
-    mut ticks: Box<dyn Subscription>,
-    state: AppState,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let message = tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = ticks.next() => message,
-        };
-        let message = match message {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, "price feed closed");
-                return;
-            }
-        };
-        match decode::<PriceTick>(&message) {
-            Decoded::Ok(tick) => {
-                // No receivers is fine: nobody is watching.
-                let _ = state.ticks.send(PriceView::from(tick));
-            }
-            Decoded::Malformed(reason) => {
-                state
-                    .metrics
-                    .malformed_messages
-                    .with_label_values(&["price-events"])
-                    .inc();
-                tracing::warn!(%reason, offset = message.offset, "skipping a malformed price event");
-            }
-        }
-        if let Err(error) = ticks.commit(&message).await {
-            tracing::warn!(%error, "could not commit a price event");
-        }
+struct ForwardTicks(broadcast::Sender<PriceView>);
+
+impl Handler<PriceTick> for ForwardTicks {
+    type Error = Infallible;
+
+    async fn handle(&mut self, delivery: &Delivery<PriceTick>) -> Result<(), Infallible> {
+        // No receivers is fine: nobody is watching.
+        let _ = self.0.send(PriceView::from(delivery.event.clone()));
+        Ok(())
     }
 }
 
 /// Evicts the cached alert list of whoever an alert change or a fire concerns.
-async fn evict_stale_lists(
-    mut subscription: Box<dyn Subscription>,
-    state: AppState,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let message = tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = subscription.next() => message,
-        };
-        let Ok(message) = message else { return };
-        match message.topic {
-            Topic::AlertChanges => match decode::<AlertChange>(&message) {
-                Decoded::Ok(change) => match change.kind {
-                    AlertChangeKind::Upserted { alert } => state.alert_lists.evict(alert.user_id()),
-                    AlertChangeKind::Deleted { .. } => state.alert_lists.clear(),
-                },
-                Decoded::Malformed(_) => state.alert_lists.clear(),
-            },
-            Topic::Notifications => match decode::<TriggerEvent>(&message) {
-                Decoded::Ok(event) => state.alert_lists.evict(event.user_id),
-                Decoded::Malformed(_) => state.alert_lists.clear(),
-            },
-            Topic::PriceEvents => {}
+#[derive(Clone)]
+struct EvictStaleLists(AlertCache);
+
+impl Handler<AlertChange> for EvictStaleLists {
+    type Error = Infallible;
+
+    async fn handle(&mut self, delivery: &Delivery<AlertChange>) -> Result<(), Infallible> {
+        match &delivery.event.kind {
+            AlertChangeKind::Upserted { alert } => self.0.evict(alert.user_id()),
+            AlertChangeKind::Deleted { .. } => self.0.clear(),
         }
-        if let Err(error) = subscription.commit(&message).await {
-            tracing::warn!(%error, "could not commit an invalidation message");
-        }
+        Ok(())
+    }
+
+    /// Whose list it concerned is unknown: forget everyone's.
+    fn skipped(&mut self, _message: &BusMessage) {
+        self.0.clear();
+    }
+}
+
+impl Handler<TriggerEvent> for EvictStaleLists {
+    type Error = Infallible;
+
+    async fn handle(&mut self, delivery: &Delivery<TriggerEvent>) -> Result<(), Infallible> {
+        self.0.evict(delivery.event.user_id);
+        Ok(())
+    }
+
+    fn skipped(&mut self, _message: &BusMessage) {
+        self.0.clear();
     }
 }
 

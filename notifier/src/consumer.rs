@@ -1,92 +1,28 @@
-//! Reads trigger events from the bus and records one delivery per channel, durably, before
-//! committing the message. Sending is the dispatcher's job.
+//! Records one delivery per channel of each trigger event, durably, before the shared consume
+//! loop commits its message. Sending is the dispatcher's job.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use shared::bus::{decode, BusError, BusMessage, Decoded, Subscription};
+use shared::bus::{BusMessage, Delivery, Handler};
 use shared::events::TriggerEvent;
-use shared::storage::StorageResult;
+use shared::storage::{StorageError, StorageResult};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
-use crate::metrics::NotifierMetrics;
 use crate::store::{NewDelivery, RecordOutcome, Store};
 
-pub struct Consumer {
-    pub subscription: Box<dyn Subscription>,
+/// The notifier's handler of `notifications`: a failure leaves the message uncommitted and
+/// the loop records it again after a pause.
+pub struct RecordDeliveries {
     pub db: Store,
-    pub metrics: NotifierMetrics,
     /// Wakes the dispatcher when new deliveries are recorded.
     pub wake: Arc<Notify>,
 }
 
-/// Pause before retrying the database or the bus after a failure.
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
+impl Handler<TriggerEvent> for RecordDeliveries {
+    type Error = StorageError;
 
-impl Consumer {
-    pub async fn run(mut self, shutdown: CancellationToken) {
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                message = self.subscription.next() => message,
-            };
-            let message = match message {
-                Ok(message) => message,
-                Err(BusError::Closed) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read trigger events; retrying");
-                    if pause(&shutdown).await {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            if !self.handle(&message, &shutdown).await {
-                return;
-            }
-        }
-    }
-
-    /// Records `message` and commits it. `false` when shut down before that was done
-    /// (the message is then left uncommitted and will be redelivered).
-    async fn handle(&mut self, message: &BusMessage, shutdown: &CancellationToken) -> bool {
-        match decode::<TriggerEvent>(message) {
-            Decoded::Malformed(reason) => {
-                self.metrics.malformed();
-                tracing::warn!(
-                    partition = message.partition,
-                    offset = message.offset,
-                    key = %message.key,
-                    reason,
-                    "skipping a malformed trigger event"
-                );
-            }
-            Decoded::Ok(event) => loop {
-                match record(&self.db, &self.wake, &event, message).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        tracing::error!(event_id = %event.event_id, error = %e,
-                            "could not record deliveries; retrying before committing");
-                        if pause(shutdown).await {
-                            return false;
-                        }
-                    }
-                }
-            },
-        }
-        loop {
-            match self.subscription.commit(message).await {
-                Ok(()) => return true,
-                Err(BusError::Closed) => return false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not commit a trigger event; retrying");
-                    if pause(shutdown).await {
-                        return false;
-                    }
-                }
-            }
-        }
+    async fn handle(&mut self, delivery: &Delivery<TriggerEvent>) -> Result<(), StorageError> {
+        record(&self.db, &self.wake, &delivery.event, &delivery.message).await
     }
 }
 
@@ -127,12 +63,4 @@ async fn record(
         wake.notify_one();
     }
     Ok(())
-}
-
-/// Waits before a retry; `true` when shut down meanwhile.
-async fn pause(shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(RETRY_PAUSE) => false,
-    }
 }

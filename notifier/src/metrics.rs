@@ -1,6 +1,7 @@
 //! The notifier's metrics, on its own registry.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use shared::bus::{MalformedMessages, Topic};
 use shared::domain::Channel;
 use shared::metrics::register;
 
@@ -34,7 +35,8 @@ pub struct NotifierMetrics {
     retries: IntCounterVec,
     deferred: IntCounterVec,
     dead_letters: IntCounterVec,
-    malformed: IntCounter,
+    /// Trigger events that could not be decoded (counted by the consume loop).
+    pub malformed: MalformedMessages,
 }
 
 fn counter_by_type(registry: &Registry, name: &str, help: &str) -> IntCounterVec {
@@ -101,14 +103,7 @@ impl NotifierMetrics {
                 "notifier_dead_letters_total",
                 "Deliveries that ended failed and are kept as dead letters",
             ),
-            malformed: register(
-                registry,
-                IntCounter::new(
-                    "notifier_malformed_messages_total",
-                    "Bus messages that were not valid trigger events (skipped)",
-                )
-                .expect("valid metric definition"),
-            ),
+            malformed: MalformedMessages::register(registry, "notifier", &[Topic::Notifications]),
         }
     }
 
@@ -139,9 +134,5 @@ impl NotifierMetrics {
         self.deferred
             .with_label_values(&[channel.as_str()])
             .inc_by(deliveries);
-    }
-
-    pub fn malformed(&self) {
-        self.malformed.inc();
     }
 }

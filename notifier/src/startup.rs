@@ -1,14 +1,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use shared::bus::Topic;
+use shared::bus::{Consumer, Subscription, Topic};
 use shared::context::ServiceContext;
+use shared::events::TriggerEvent;
 use shared::metrics::{ops_router, service_registry, OpsServer};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::Senders;
-use crate::consumer::Consumer;
+use crate::consumer::RecordDeliveries;
 use crate::dispatcher::Dispatcher;
 use crate::limiter::DeliveryRateLimiter;
 use crate::metrics::NotifierMetrics;
@@ -19,7 +20,9 @@ use crate::NotifierError;
 /// The notifier, bound and subscribed, ready to run.
 pub struct Application {
     ops: OpsServer,
-    consumer: Consumer,
+    trigger_events: Box<dyn Subscription>,
+    record: RecordDeliveries,
+    metrics: NotifierMetrics,
     dispatcher: Arc<Dispatcher>,
 }
 
@@ -32,11 +35,11 @@ impl Application {
         let metrics = NotifierMetrics::new(&registry);
         let senders = Arc::new(Senders::from_settings(&settings)?);
         let limiter = Arc::new(DeliveryRateLimiter::new(&settings.rate_limit)?);
-        let mut subscription = context
+        let mut trigger_events = context
             .bus
             .subscribe(Topic::Notifications, &context.consumer_group("notifier"))
             .await?;
-        subscription.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
+        trigger_events.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
         let wake = Arc::new(Notify::new());
         let router = ops_router(registry).merge(stats::router(StatsState {
             db: Store::new(context.db.clone()),
@@ -49,12 +52,12 @@ impl Application {
             .map_err(NotifierError::Bind)?;
         Ok(Application {
             ops,
-            consumer: Consumer {
-                subscription,
+            trigger_events,
+            record: RecordDeliveries {
                 db: Store::new(context.db.clone()),
-                metrics: metrics.clone(),
                 wake: Arc::clone(&wake),
             },
+            metrics: metrics.clone(),
             dispatcher: Arc::new(Dispatcher {
                 db: Store::new(context.db.clone()),
                 senders,
@@ -75,13 +78,17 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), NotifierError> {
         let Application {
             ops,
-            consumer,
+            trigger_events,
+            record,
+            metrics,
             dispatcher,
         } = self;
         dispatcher.restore_rate_limits().await?;
+        let consumer =
+            Consumer::<TriggerEvent>::new(trigger_events, &metrics.malformed, shutdown.clone());
         let (served, (), ()) = tokio::join!(
             ops.run(shutdown.clone()),
-            consumer.run(shutdown.clone()),
+            consumer.run(record),
             dispatcher.run(shutdown.clone()),
         );
         served.map_err(NotifierError::Serve)

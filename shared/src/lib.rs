@@ -10,6 +10,6 @@ pub mod events;
 pub mod metrics;
 pub mod storage;
 pub mod telemetry;
-#[cfg(feature = "test-support")]
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod webhook;

@@ -13,11 +13,15 @@ use kafka_support::{
 };
 use prometheus::Registry;
 use serde::{Deserialize, Serialize};
-use shared::bus::{decode, publish_json, ConsumerMetrics, Decoded, EventBus, Subscription, Topic};
+use shared::bus::{
+    decode, publish_json, BatchHandler, Batching, Consumer, ConsumerMetrics, Decoded, Delivery,
+    EventBus, MalformedMessages, Subscription, Topic,
+};
 use shared::config::KafkaSettings;
 use shared::events::PriceTick;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
 
 /// A test payload: the `seq`-th message about `symbol`, worth `amount` when applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -547,4 +551,84 @@ async fn a_service_context_uses_kafka_when_bootstrap_servers_are_set() {
     drop(subscription);
     drop(context);
     let _ = std::fs::remove_dir_all(data_dir);
+}
+
+/// Reports the first batch it is handed, then asks the loop to stop.
+struct FirstBatchOnly {
+    batches: tokio::sync::mpsc::UnboundedSender<Vec<(i32, u32)>>,
+    shutdown: CancellationToken,
+}
+
+impl BatchHandler<Numbered> for FirstBatchOnly {
+    type Error = std::convert::Infallible;
+
+    async fn handle_batch(
+        &mut self,
+        deliveries: &[Delivery<Numbered>],
+    ) -> Result<(), std::convert::Infallible> {
+        let batch = deliveries
+            .iter()
+            .map(|d| (d.message.partition, d.event.seq))
+            .collect();
+        let _ = self.batches.send(batch);
+        self.shutdown.cancel();
+        Ok(())
+    }
+}
+
+/// The batched consume loop commits a batch, the highest offset of each partition in one
+/// call, after its handler; a member restarted in the group resumes right after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_committed_after_its_handler_and_a_restarted_member_resumes_after_it() {
+    let cluster = TestCluster::start(3);
+    let bus = cluster.bus().await;
+    let group = cluster.group("batched");
+    const MESSAGES: u32 = 12;
+    for seq in 0..MESSAGES {
+        publish_numbered(&bus, &format!("K{seq}"), seq).await;
+    }
+    let malformed = MalformedMessages::register(&Registry::new(), "test", &[Topic::PriceEvents]);
+    let shutdown = CancellationToken::new();
+    let subscription = Box::new(member(&bus, &group).await);
+    let consumer = Consumer::<Numbered>::new(subscription, &malformed, shutdown.clone());
+    let (batches, mut handled) = tokio::sync::mpsc::unbounded_channel();
+    let handler = FirstBatchOnly {
+        batches,
+        shutdown: shutdown.clone(),
+    };
+    let batching = Batching {
+        max_messages: 8,
+        max_wait: Duration::from_secs(1),
+    };
+    timeout(
+        Duration::from_secs(60),
+        consumer.run_batches(batching, handler),
+    )
+    .await
+    .expect("the loop commits its first batch and stops");
+    let first = handled.recv().await.expect("one batch handled");
+    assert!(handled.try_recv().is_err(), "one batch only");
+    assert_eq!(first.len(), 8, "a full batch: {first:?}");
+    let partitions: BTreeSet<i32> = first.iter().map(|(partition, _)| *partition).collect();
+    assert!(
+        partitions.len() > 1,
+        "the batch spans partitions: {first:?}"
+    );
+
+    let committed: HashSet<u32> = first.iter().map(|(_, seq)| *seq).collect();
+    let expected: HashSet<u32> = (0..MESSAGES)
+        .filter(|seq| !committed.contains(seq))
+        .collect();
+    let mut restarted = member(&bus, &group).await;
+    let mut reread = HashSet::new();
+    let until = deadline(60);
+    while reread.len() < expected.len() {
+        let seq = numbered(&next_before(&mut restarted, until).await).seq;
+        assert!(
+            !committed.contains(&seq),
+            "a message of the committed batch came back: {seq}"
+        );
+        reread.insert(seq);
+    }
+    assert_eq!(reread, expected);
 }

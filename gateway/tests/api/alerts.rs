@@ -4,7 +4,7 @@ use shared::bus::{decode, Decoded, EventBus, Topic};
 use shared::events::{AlertChange, AlertChangeKind};
 use shared::testing::Engine;
 
-use crate::helpers::{json_of, spawn_app, spawn_app_with};
+use crate::helpers::{json_of, spawn_app, spawn_app_with, trigger_event};
 use crate::on_both_engines;
 
 fn body(text: &str) -> Value {
@@ -540,24 +540,7 @@ async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine
     let cached = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
     assert_eq!(cached[0]["triggered_count"], 0, "served from the cache");
 
-    let event = shared::events::TriggerEvent {
-        schema_version: 1,
-        event_id: uuid::Uuid::new_v4(),
-        alert_id,
-        user_id,
-        user_email: "lea@example.com".into(),
-        user_phone: None,
-        symbol: "BTC".parse().expect("symbol"),
-        condition: "above".parse().expect("condition"),
-        target_price: "10".parse().expect("price"),
-        target_price_high: None,
-        current_price: "11".parse().expect("price"),
-        previous_price: None,
-        currency: "USD".into(),
-        notification_types: Default::default(),
-        options: Default::default(),
-        timestamp: chrono::Utc::now(),
-    };
+    let event = trigger_event(alert_id, user_id, "lea@example.com");
     shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)
         .await
         .expect("publish");

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use shared::bus::{EventBus, InProcessBus};
 use shared::config::Settings;
 use shared::context::ServiceContext;
+use shared::events::TriggerEvent;
 use shared::storage::Database;
-use shared::testing::{fresh_database, Engine, TempDir, TestDatabase};
+use shared::testing::{fresh_database, Engine, FaultyBus, TempDir, TestDatabase};
 use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
@@ -37,6 +38,26 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let bus = InProcessBus::new(1024);
+    spawn_app_on(engine, Arc::new(bus.clone()), bus, configure).await
+}
+
+/// The gateway over `bus`, which fails on demand; `TestApp::bus` publishes on the real bus
+/// underneath it.
+pub async fn spawn_app_on_faulty_bus(
+    engine: Engine,
+    bus: &FaultyBus,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_on(engine, Arc::new(bus.clone()), bus.in_process(), configure).await
+}
+
+async fn spawn_app_on(
+    engine: Engine,
+    gateway_bus: Arc<dyn EventBus>,
+    bus: InProcessBus,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let database = fresh_database(engine).await;
     let data_dir = TempDir::new("pa-gateway-test");
     let mut settings = Settings {
@@ -50,12 +71,7 @@ pub async fn spawn_app_with(engine: Engine, configure: impl FnOnce(&mut Settings
     settings.gateway.login_attempts_per_minute_per_ip = 1000;
     settings.gateway.api_requests_per_second_per_user = 1000;
     configure(&mut settings);
-    let bus = InProcessBus::new(1024);
-    let context = ServiceContext::new(
-        settings,
-        database.db.clone(),
-        Arc::new(bus.clone()) as Arc<dyn EventBus>,
-    );
+    let context = ServiceContext::new(settings, database.db.clone(), gateway_bus);
     let app = gateway::Application::build(context)
         .await
         .expect("gateway builds");
@@ -192,4 +208,43 @@ macro_rules! on_both_engines {
         mod postgres { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Postgres).await } )* }
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Sqlite).await } )* }
     };
+}
+
+/// A fire of `alert_id` (an `above 10` alert on BTC) for `user_id`, as the evaluator
+/// publishes it on `notifications`.
+pub fn trigger_event(alert_id: i64, user_id: i64, email: &str) -> TriggerEvent {
+    TriggerEvent {
+        schema_version: 1,
+        event_id: uuid::Uuid::new_v4(),
+        alert_id,
+        user_id,
+        user_email: email.into(),
+        user_phone: None,
+        symbol: "BTC".parse().expect("symbol"),
+        condition: "above".parse().expect("condition"),
+        target_price: "10".parse().expect("price"),
+        target_price_high: None,
+        current_price: "11".parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        notification_types: Default::default(),
+        options: Default::default(),
+        timestamp: chrono::Utc::now(),
+    }
+}
+
+/// Polls `check` until it holds, failing the test if it does not within 10 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

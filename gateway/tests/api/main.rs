@@ -2,6 +2,7 @@
 
 mod alerts;
 mod auth;
+mod bus_errors;
 mod errors;
 mod helpers;
 mod notifications;

@@ -114,7 +114,11 @@ async fn a_malformed_bus_message_is_counted_and_skipped() {
         DeliveryStatus::Sent
     );
     assert_eq!(
-        metric(&notifier, "notifier_malformed_messages_total").await,
+        metric(
+            &notifier,
+            r#"notifier_malformed_messages_total{topic="notifications"}"#
+        )
+        .await,
         2.0
     );
     notifier.stop().await;

@@ -43,7 +43,7 @@ async fn the_ops_port_serves_health_metrics_and_which_channels_are_configured() 
         let histogram = format!("notifier_send_latency_seconds_count{{type=\"{channel}\"}} 0");
         assert!(metrics.contains(&histogram), "missing {histogram}");
     }
-    assert!(metrics.contains("notifier_malformed_messages_total 0"));
+    assert!(metrics.contains(r#"notifier_malformed_messages_total{topic="notifications"} 0"#));
 
     let stats: serde_json::Value = reqwest::get(notifier.ops_url("/stats"))
         .await

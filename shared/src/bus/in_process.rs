@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::{BusError, BusMessage, EventBus, Subscription, Topic};
+use super::{BusError, BusMessage, EventBus, Position, Subscription, Topic};
 
 /// The bus of the embedded default: one bounded channel per (topic, group).
 ///
@@ -86,16 +86,21 @@ impl EventBus for InProcessBus {
                 next_offset: 0,
             },
         );
-        Ok(Box::new(InProcessSubscription { receiver }))
+        Ok(Box::new(InProcessSubscription { topic, receiver }))
     }
 }
 
 struct InProcessSubscription {
+    topic: Topic,
     receiver: mpsc::Receiver<BusMessage>,
 }
 
 #[async_trait]
 impl Subscription for InProcessSubscription {
+    fn topic(&self) -> Topic {
+        self.topic
+    }
+
     async fn next(&mut self) -> Result<BusMessage, BusError> {
         self.receiver.recv().await.ok_or(BusError::Closed)
     }
@@ -108,7 +113,7 @@ impl Subscription for InProcessSubscription {
         }
     }
 
-    async fn commit(&mut self, _message: &BusMessage) -> Result<(), BusError> {
+    async fn commit_positions(&mut self, _positions: &[Position]) -> Result<(), BusError> {
         // In-process delivery has no redelivery; durability lives in the database (outbox,
         // delivery table), which is re-scanned at start.
         Ok(())

@@ -273,3 +273,16 @@ fn drop_off_async_thread<T: Send + 'static>(value: T) {
         Err(_) => drop(value),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_kafka_topic_names_are_the_topics_default_names() {
+        let settings = KafkaSettings::default();
+        for topic in Topic::ALL {
+            assert_eq!(topic_name(&settings, topic), topic.default_name());
+        }
+    }
+}

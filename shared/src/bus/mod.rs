@@ -3,15 +3,30 @@
 //! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
 //! for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
 //! is the same everywhere.
+//!
+//! Services consume through one loop: [`Consumer::run`] with a [`Handler`] (or
+//! [`Consumer::run_batches`] with a [`BatchHandler`]) decodes, counts and skips malformed
+//! messages ([`MalformedMessages`]), pauses on transport errors, retries a failing handler and
+//! commits only after it succeeded. A consumer that must interleave several subscriptions and
+//! timers (the evaluator) uses the same [`Consumer`]'s `next`/`try_next`/`commit` in its own
+//! `select!`.
 
+mod consume;
+mod consumer;
 mod in_process;
 pub mod kafka;
+mod malformed;
+mod retry;
 mod typed;
 
 use async_trait::async_trait;
 
+pub use consume::{BatchHandler, Handler};
+pub use consumer::{Batch, Batching, Consumer, Delivery};
 pub use in_process::InProcessBus;
 pub use kafka::{ConsumerMetrics, KafkaBus};
+pub use malformed::MalformedMessages;
+pub use retry::{Backoff, RetryPolicy, Stopped};
 pub use typed::{decode, publish_json, Decoded};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +54,12 @@ impl Topic {
             Topic::Notifications => "notifications",
         }
     }
+
+    /// The value of a metric's `topic` label: the default name, whatever Kafka settings call
+    /// the topic, so labels stay a closed set and dashboards need no per-deployment names.
+    pub fn label(&self) -> &'static str {
+        self.default_name()
+    }
 }
 
 /// One message as received: where it came from, so it can be committed.
@@ -49,6 +70,40 @@ pub struct BusMessage {
     pub payload: Vec<u8>,
     pub partition: i32,
     pub offset: i64,
+}
+
+impl BusMessage {
+    /// Where this message sits: committing it marks it and everything before it in its
+    /// partition done.
+    pub fn position(&self) -> Position {
+        Position {
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
+/// A message's place in its topic (the topic is the subscription's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl Position {
+    /// The highest position of each partition among `positions`, by partition: what committing
+    /// all of them at once needs.
+    pub fn highest_per_partition(positions: impl IntoIterator<Item = Position>) -> Vec<Position> {
+        let mut highest: std::collections::BTreeMap<i32, i64> = Default::default();
+        for position in positions {
+            let offset = highest.entry(position.partition).or_insert(position.offset);
+            *offset = (*offset).max(position.offset);
+        }
+        highest
+            .into_iter()
+            .map(|(partition, offset)| Position { partition, offset })
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,9 +154,14 @@ pub trait EventBus: Send + Sync + 'static {
     }
 }
 
+/// One consumer of one topic. Services read it through [`Consumer`], which decodes, skips
+/// malformed messages, retries and commits; this is what each transport implements.
 #[async_trait]
 pub trait Subscription: Send {
-    /// The next message; `Err(BusError::Closed)` once the bus is shut down.
+    /// The topic this subscription reads.
+    fn topic(&self) -> Topic;
+
+    /// The next message; `Err(BusError::Closed)` once the bus is shut down. Cancel-safe.
     async fn next(&mut self) -> Result<BusMessage, BusError>;
 
     /// The next message if one is ready now, without waiting.
@@ -109,7 +169,21 @@ pub trait Subscription: Send {
 
     /// Marks `message` (and everything before it in its partition) as done. Call only after
     /// its effect is durable.
-    async fn commit(&mut self, message: &BusMessage) -> Result<(), BusError>;
+    async fn commit(&mut self, message: &BusMessage) -> Result<(), BusError> {
+        if message.topic != self.topic() {
+            return Err(BusError::Transport(format!(
+                "a {:?} message cannot be committed on a {:?} subscription",
+                message.topic,
+                self.topic()
+            )));
+        }
+        self.commit_positions(&[message.position()]).await
+    }
+
+    /// Marks each of `positions` (and everything before it in its partition) as done, in one
+    /// call to the transport (a batch commits the highest position of each partition it
+    /// took). Call only after their effects are durable.
+    async fn commit_positions(&mut self, positions: &[Position]) -> Result<(), BusError>;
 
     /// Exports this consumer's lag and rebalances on a service's registry (see
     /// [`ConsumerMetrics`]). Transports without either (in-process) ignore it.

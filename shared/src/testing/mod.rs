@@ -1,10 +1,14 @@
 //! Test support (feature `test-support`), in one place for every crate's tests: a fresh
 //! database per test on either engine (and [`on_both_engines!`] to run a test on each),
 //! polling with a deadline instead of sleeping, rows a test needs that another service would
-//! write (`fixtures`), and valid domain values built the way the API builds them.
+//! write (`fixtures`), valid domain values built the way the API builds them, and a bus that
+//! fails on demand.
 
+mod faulty_bus;
 mod fixtures;
 mod polling;
+
+pub use faulty_bus::FaultyBus;
 
 pub use fixtures::{
     delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_webhook,

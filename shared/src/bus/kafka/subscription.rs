@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::consumer_context::{BusConsumerContext, ConsumerState};
 use super::metrics::ConsumerMetrics;
 use super::{drop_off_async_thread, on_blocking_thread};
-use crate::bus::{BusError, BusMessage, Subscription, Topic};
+use crate::bus::{BusError, BusMessage, Position, Subscription, Topic};
 
 type BusConsumer = StreamConsumer<BusConsumerContext>;
 
@@ -89,6 +89,10 @@ impl KafkaSubscription {
 
 #[async_trait]
 impl Subscription for KafkaSubscription {
+    fn topic(&self) -> Topic {
+        self.topic
+    }
+
     async fn next(&mut self) -> Result<BusMessage, BusError> {
         let consumer = self.consumer()?;
         loop {
@@ -118,32 +122,31 @@ impl Subscription for KafkaSubscription {
         }
     }
 
-    async fn commit(&mut self, message: &BusMessage) -> Result<(), BusError> {
-        if message.topic != self.topic {
-            return Err(BusError::Transport(format!(
-                "a {:?} message cannot be committed on a {:?} subscription",
-                message.topic, self.topic
-            )));
+    async fn commit_positions(&mut self, positions: &[Position]) -> Result<(), BusError> {
+        let mut offsets = TopicPartitionList::new();
+        for position in Position::highest_per_partition(positions.iter().copied()) {
+            if !self.state.is_assigned(position.partition) {
+                // The partition moved to another member, which re-reads from the last commit;
+                // an old offset committed now could move the group backwards.
+                tracing::debug!(
+                    topic = %self.topic_name,
+                    partition = position.partition,
+                    offset = position.offset,
+                    "not committing a message of a partition no longer assigned"
+                );
+                continue;
+            }
+            offsets
+                .add_partition_offset(
+                    &self.topic_name,
+                    position.partition,
+                    Offset::Offset(position.offset + 1),
+                )
+                .map_err(|e| BusError::Transport(e.to_string()))?;
         }
-        if !self.state.is_assigned(message.partition) {
-            // The partition moved to another member, which re-reads from the last commit; an
-            // old offset committed now could move the group backwards.
-            tracing::debug!(
-                topic = %self.topic_name,
-                partition = message.partition,
-                offset = message.offset,
-                "not committing a message of a partition no longer assigned"
-            );
+        if offsets.count() == 0 {
             return Ok(());
         }
-        let mut offsets = TopicPartitionList::new();
-        offsets
-            .add_partition_offset(
-                &self.topic_name,
-                message.partition,
-                Offset::Offset(message.offset + 1),
-            )
-            .map_err(|e| BusError::Transport(e.to_string()))?;
         let consumer = self.consumer()?;
         // A synchronous commit waits for the coordinator: keep it off the async threads.
         match on_blocking_thread(move || consumer.commit(&offsets, CommitMode::Sync)).await? {
@@ -151,8 +154,7 @@ impl Subscription for KafkaSubscription {
             Err(error) if lost_to_rebalance(&error) => {
                 tracing::warn!(
                     topic = %self.topic_name,
-                    partition = message.partition,
-                    offset = message.offset,
+                    ?positions,
                     error = %error,
                     "commit lost to a rebalance; the partition's next owner re-reads from the last commit"
                 );
