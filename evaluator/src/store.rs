@@ -84,7 +84,7 @@ impl FireRow {
         previous: Option<Price>,
         at: DateTime<Utc>,
     ) -> StorageResult<TriggerEvent> {
-        let corrupt = |what: &str| StorageError::corrupt_alert(id, what);
+        let corrupt = |what: &'static str| StorageError::corrupt_alert(id, what);
         Ok(TriggerEvent {
             schema_version: SCHEMA_VERSION,
             event_id: uuid::Uuid::now_v7(),
@@ -233,7 +233,7 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        row.map(Alert::try_from).transpose()
+        Ok(row.map(Alert::try_from).transpose()?)
     }
 
     /// Every alert of an active user written at or after `since`, active or not: the

@@ -9,7 +9,7 @@ use helpers::{alert, at, tick, StalledNotifications, TestEvaluator, TestWorld};
 use shared::bus::{InProcessBus, Topic};
 use shared::domain::{Alert, AlertCondition, AlertPatch};
 use shared::events::{AlertChange, PriceTick};
-use shared::testing::{eventually, Engine, FaultyBus};
+use testkit::{eventually, Engine, FaultyBus};
 
 async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restart(engine: Engine) {
     let world = TestWorld::new(engine).await;
@@ -47,7 +47,7 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
         async move { (store.outbox_backlog().await.expect("backlog") == 0).then_some(()) }
     })
     .await;
-    let stored = shared::testing::read_alert(world.db(), first.id())
+    let stored = testkit::read_alert(world.db(), first.id())
         .await
         .expect("exists");
     assert_eq!(stored.triggered_count(), 1);
@@ -129,11 +129,9 @@ async fn only_a_sentinel_fires(world: &TestWorld, evaluator: &mut TestEvaluator,
 }
 
 async fn pause(world: &TestWorld, id: i64) -> Alert {
-    let current = shared::testing::read_alert(world.db(), id)
-        .await
-        .expect("exists");
+    let current = testkit::read_alert(world.db(), id).await.expect("exists");
     assert!(current.active(), "only an active alert can be paused");
-    shared::testing::write_alert(world.db(), id, &AlertPatch::toggle(&current)).await
+    testkit::write_alert(world.db(), id, &AlertPatch::toggle(&current)).await
 }
 
 async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
@@ -147,7 +145,7 @@ async fn a_late_change_never_fires_a_paused_or_deleted_alert(engine: Engine) {
     let mut evaluator = world.spawn_default().await;
     // Storage changes, but their change messages have not arrived yet.
     pause(&world, paused.id()).await;
-    assert!(shared::testing::delete_alert(world.db(), deleted.id()).await);
+    assert!(testkit::delete_alert(world.db(), deleted.id()).await);
     evaluator.publish_tick(&tick("BTC", "150", at(0))).await;
     let sentinel = world
         .create_alert(&alert("BTC", AlertCondition::Above, "1"))
@@ -278,7 +276,7 @@ async fn bus_errors_pause_the_evaluator_instead_of_stopping_it(engine: Engine) {
     evaluator.stop().await;
 }
 
-shared::testing::on_both_engines!(
+testkit::on_both_engines!(
     a_fire_killed_before_its_publish_is_published_exactly_once_after_restart,
     crosses_uses_the_previous_price_from_before_a_restart,
     a_change_takes_effect_for_the_very_next_tick,

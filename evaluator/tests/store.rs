@@ -6,7 +6,7 @@ use evaluator::store::{FireCandidate, FireOutcome, Store};
 use shared::domain::{NewAlert, TriggerPolicy};
 use shared::events::PriceTick;
 use shared::storage::Database;
-use shared::testing::{fresh_database, insert_alert, insert_user, Engine};
+use testkit::{fresh_database, insert_alert, insert_user, Engine};
 
 fn at(minute: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
@@ -30,7 +30,7 @@ fn tick(price: &str, received_at: DateTime<Utc>) -> PriceTick {
 
 fn above(target: &str, trigger: TriggerPolicy) -> NewAlert {
     let target: serde_json::Value = serde_json::from_str(target).expect("a JSON number");
-    shared::testing::new_alert(serde_json::json!({
+    testkit::new_alert(serde_json::json!({
         "symbol": "BTC", "condition": "above", "target_price": target,
         "notification_types": "email,sms", "cooldown_minutes": 10, "trigger": trigger.as_str(),
     }))
@@ -72,7 +72,7 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
     assert_eq!(event.notification_types.to_string(), "email,sms");
     assert_eq!(event.timestamp, at(0));
 
-    let alert = shared::testing::read_alert(&test.db, alert_id)
+    let alert = testkit::read_alert(&test.db, alert_id)
         .await
         .expect("exists");
     assert_eq!(alert.triggered_count(), 1);
@@ -147,7 +147,7 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
         .await
         .expect("recorded");
     assert!(matches!(outcomes[0], FireOutcome::Fired(_)));
-    let alert = shared::testing::read_alert(&test.db, alert_id)
+    let alert = testkit::read_alert(&test.db, alert_id)
         .await
         .expect("exists");
     assert!(!alert.active());
@@ -175,7 +175,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
         .expect("recorded");
     assert_eq!(rejected, vec![FireOutcome::Rejected], "inactive owner");
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
-    assert!(shared::testing::delete_alert(&test.db, alert_id).await);
+    assert!(testkit::delete_alert(&test.db, alert_id).await);
     let rejected = db
         .record_tick(&tick("101", at(1)), None, &[candidate])
         .await
@@ -217,7 +217,7 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     );
 }
 
-shared::testing::on_both_engines!(
+testkit::on_both_engines!(
     a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,
     replaying_a_tick_or_a_stale_version_never_fires_twice,
     a_once_alert_is_deactivated_by_its_fire,

@@ -5,12 +5,12 @@ use gateway::store::{AlertFilter, AlertWriteOutcome, Store};
 use serde_json::json;
 use shared::domain::{Channel, Email, NewAlert, Price};
 use shared::storage::StorageError;
-use shared::testing::{alert_patch, fresh_database, Engine};
+use testkit::{alert_patch, fresh_database, Engine};
 use uuid::Uuid;
 
 fn new_alert(symbol: &str, target: &str) -> NewAlert {
     let target: serde_json::Value = serde_json::from_str(target).expect("a JSON number");
-    shared::testing::new_alert(json!({
+    testkit::new_alert(json!({
         "symbol": symbol, "condition": "above", "target_price": target,
         "notification_types": "email, sms",
     }))
@@ -156,15 +156,15 @@ async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) 
 async fn an_alerts_deliveries_are_listed_newest_first_for_its_owner_only(engine: Engine) {
     let test = fresh_database(engine).await;
     let store = Store::new(test.db.clone());
-    let alice = shared::testing::insert_user(&test.db, "alice@example.com", None).await;
-    let bob = shared::testing::insert_user(&test.db, "bob@example.com", None).await;
+    let alice = testkit::insert_user(&test.db, "alice@example.com", None).await;
+    let bob = testkit::insert_user(&test.db, "bob@example.com", None).await;
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     for (event, channel) in [
         (first, Channel::Email),
         (first, Channel::Sms),
         (second, Channel::Email),
     ] {
-        shared::testing::insert_delivery(&test.db, event, channel, 7, alice.id).await;
+        testkit::insert_delivery(&test.db, event, channel, 7, alice.id).await;
     }
     let listed = store.deliveries_for_alert(alice.id, 7).await.expect("list");
     let keys: Vec<(Uuid, Channel)> = listed.iter().map(|d| (d.event_id, d.channel)).collect();
@@ -186,7 +186,7 @@ async fn an_alerts_deliveries_are_listed_newest_first_for_its_owner_only(engine:
     );
 }
 
-shared::testing::on_both_engines!(
+testkit::on_both_engines!(
     alert_prices_round_trip_exactly,
     emails_are_unique_case_insensitively,
     alerts_are_scoped_to_their_owner_and_quota_is_enforced,

@@ -32,8 +32,8 @@ use shared::config::Settings;
 use shared::context::ServiceContext;
 use shared::domain::{Price, Symbol};
 use shared::events::{PriceTick, SCHEMA_VERSION};
-use shared::testing::{fresh_database_url, Engine, TempDir};
 use smtp::SmtpSink;
+use testkit::{fresh_database_url, Engine, TempDir};
 use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -151,7 +151,7 @@ impl Pipeline {
             cluster = Some(mock);
         }
         let settings = Settings::load(None, &env).expect("valid bench settings");
-        let context = ServiceContext::from_settings(settings)
+        let context = pricealert::connect(settings)
             .await
             .expect("connect storage and bus");
         let shutdown = CancellationToken::new();

@@ -12,6 +12,17 @@ pub enum Service {
     Notifier,
 }
 
+/// Storage and the bus as the settings say: Kafka when `KAFKA_BOOTSTRAP_SERVERS` is set, else
+/// the in-process bus; `DATABASE_URL`, else a SQLite file in the data directory.
+pub async fn connect(settings: shared::config::Settings) -> anyhow::Result<ServiceContext> {
+    let bus = kafka_bus::bus_from_settings(&settings)
+        .await
+        .context("connecting to the bus")?;
+    ServiceContext::connect(settings, bus)
+        .await
+        .context("opening storage")
+}
+
 /// Which services this process runs.
 #[derive(Debug, Clone)]
 pub struct Services(Vec<Service>);

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use shared::config::Settings;
-use shared::context::ServiceContext;
 
 #[derive(Parser)]
 #[command(
@@ -38,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_process_env(cli.config.as_deref())?;
     shared::telemetry::init(&settings.log);
-    let context = ServiceContext::from_settings(settings).await?;
+    let context = pricealert::connect(settings).await?;
     let services = match cli.command.unwrap_or(Command::All) {
         Command::All => pricealert::Services::all(),
         Command::Gateway => pricealert::Services::only(pricealert::Service::Gateway),

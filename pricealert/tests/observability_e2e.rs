@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rdkafka::mocking::MockCluster;
-use shared::testing::{fresh_database_url, Engine};
 use support::dashboards::{load_all, substitute, PanelQuery, TimeVariables};
 use support::metrics::{kafka_only_names, sample_series, Scope, DOCUMENTED};
 use support::product::Product;
@@ -18,6 +17,7 @@ use support::prometheus_server::{PrometheusServer, Sample, ServicePorts};
 use support::smtp::SmtpSink;
 use support::traffic::Traffic;
 use support::{free_port, poll_until, promql};
+use testkit::{fresh_database_url, Engine};
 
 /// Scrape and rule evaluation interval of the test's Prometheus.
 const SCRAPE_INTERVAL: &str = "1s";

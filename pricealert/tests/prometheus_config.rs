@@ -6,11 +6,11 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use shared::testing::TempDir;
 use support::metrics::{is_documented_series, INSTRUMENT_INFO};
 use support::prometheus_server::{write_config, ServicePorts};
 use support::tools::{AMTOOL, PROMTOOL};
 use support::{promql, repo_root, yaml};
+use testkit::TempDir;
 
 fn prometheus_dir() -> PathBuf {
     repo_root().join("prometheus")

@@ -14,11 +14,11 @@ use rand::Rng;
 use rdkafka::mocking::MockCluster;
 use serde_json::{json, Value};
 use shared::catalogue::Catalogue;
-use shared::testing::{fresh_database_url, Engine, TempDir};
 use sqlx::PgPool;
 use support::service_process::ServiceProcess;
 use support::smtp::SmtpSink;
 use support::{free_port, poll_until};
+use testkit::{fresh_database_url, Engine, TempDir};
 
 const USERS: usize = 8;
 /// Alerts are created in batches, one per `BATCH_PAUSE`, while the kills happen and for

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
-use crate::bus::{EventBus, InProcessBus, KafkaBus};
+use crate::bus::EventBus;
 use crate::catalogue::Catalogue;
 use crate::config::Settings;
 use crate::storage::{Database, StorageError};
@@ -30,14 +30,15 @@ pub enum ContextError {
     },
     #[error("could not open the database: {0}")]
     Database(#[from] StorageError),
-    #[error("could not connect to the bus: {0}")]
-    Bus(String),
 }
 
 impl ServiceContext {
-    /// Connects storage and the bus as the settings say: `DATABASE_URL` or a SQLite file in the
-    /// data directory; Kafka when `KAFKA_BOOTSTRAP_SERVERS` is set, else the in-process bus.
-    pub async fn from_settings(settings: Settings) -> Result<ServiceContext, ContextError> {
+    /// Opens storage as the settings say (`DATABASE_URL`, or a SQLite file in the data
+    /// directory) over `bus` (the binary picks the transport: `kafka_bus::bus_from_settings`).
+    pub async fn connect(
+        settings: Settings,
+        bus: Arc<dyn EventBus>,
+    ) -> Result<ServiceContext, ContextError> {
         let url = match &settings.database.url {
             Some(url) => url.expose_secret().to_owned(),
             None => {
@@ -50,17 +51,7 @@ impl ServiceContext {
             }
         };
         let db = Database::connect(&url, settings.database.max_connections).await?;
-        let bus = connect_bus(&settings).await?;
-        let catalogue = Arc::new(match &settings.ingestor.instruments {
-            Some(list) => Catalogue::new(list.clone()),
-            None => Catalogue::default(),
-        });
-        Ok(ServiceContext {
-            settings: Arc::new(settings),
-            db,
-            bus,
-            catalogue,
-        })
+        Ok(ServiceContext::new(settings, db, bus))
     }
 
     /// A context over an existing database and bus (tests, embedded wiring).
@@ -83,17 +74,5 @@ impl ServiceContext {
             "{}-{service}",
             self.settings.bus.kafka.consumer_group_prefix
         )
-    }
-}
-
-async fn connect_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, ContextError> {
-    match &settings.bus.kafka.bootstrap_servers {
-        Some(_servers) => {
-            let bus = KafkaBus::connect(&settings.bus.kafka)
-                .await
-                .map_err(|e| ContextError::Bus(e.to_string()))?;
-            Ok(Arc::new(bus))
-        }
-        None => Ok(Arc::new(InProcessBus::new(settings.bus.channel_capacity))),
     }
 }

@@ -102,39 +102,3 @@ pub struct TriggerEvent {
     /// When the triggering tick was received.
     pub timestamp: DateTime<Utc>,
 }
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::domain::AlertSpec;
-
-    #[test]
-    fn alert_changes_round_trip_with_exact_prices() {
-        let spec: AlertSpec = serde_json::from_value(json!({
-            "symbol": "BTC", "condition": "range", "target_price": 0.1,
-            "target_price_high": 67187.3358936566, "notification_types": "email,sms",
-            "cooldown_minutes": 60, "options": {"trigger": "once"},
-        }))
-        .expect("spec");
-        let change = AlertChange::upserted(Alert {
-            id: 7,
-            user_id: 1,
-            spec,
-            active: true,
-            triggered_count: 0,
-            last_triggered_at: None,
-            version: 3,
-            created_at: Utc::now(),
-        });
-        let json = serde_json::to_string(&change).expect("serialises");
-        assert!(json.contains(r#""target_price":0.1"#), "{json}");
-        assert!(
-            json.contains(r#""target_price_high":67187.3358936566"#),
-            "{json}"
-        );
-        let back: AlertChange = serde_json::from_str(&json).expect("parses");
-        assert_eq!(back, change);
-    }
-}

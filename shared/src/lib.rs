@@ -1,15 +1,15 @@
-//! What the pricealert services share: domain types, settings, storage, the event bus,
-//! metrics plumbing and telemetry.
+//! The kernel every pricealert service is built on: settings, the storage connection and
+//! migrations, the event bus and its consume loop, the bus's messages, metrics plumbing and
+//! telemetry. The domain (types, the catalogue, the alert and its rules) is the `domain`
+//! crate, re-exported here as `shared::domain`; a service's own queries live in that service.
 
 pub mod bus;
-pub mod catalogue;
 pub mod config;
 pub mod context;
-pub mod domain;
 pub mod events;
 pub mod metrics;
 pub mod storage;
 pub mod telemetry;
-#[cfg(any(test, feature = "test-support"))]
-pub mod testing;
-pub mod webhook;
+
+pub use ::domain;
+pub use ::domain::{catalogue, webhook};

@@ -1,16 +1,16 @@
 //! The kernel's storage: migrations carry old data forward, and SQLite is tuned as intended.
 
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 /// What a deployment that stored alerts before options existed finds after upgrading: each
 /// alert's trigger policy, expiry, direction and window, now in its options.
 async fn alerts_stored_before_options_existed_keep_their_values(engine: Engine) {
-    let (url, _dir) = shared::testing::fresh_database_url(engine).await;
+    let (url, _dir) = testkit::fresh_database_url(engine).await;
     let folder = match engine {
         Engine::Postgres => "postgres",
         Engine::Sqlite => "sqlite",
     };
-    let before_options = shared::testing::TempDir::new("pa-migrations-before-options");
+    let before_options = testkit::TempDir::new("pa-migrations-before-options");
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
         .join(folder);
@@ -75,7 +75,7 @@ async fn alerts_stored_before_options_existed_keep_their_values(engine: Engine) 
     let db = shared::storage::Database::connect(&url, 2)
         .await
         .expect("upgrade");
-    let percent = shared::testing::read_alert(&db, 1).await.expect("exists");
+    let percent = testkit::read_alert(&db, 1).await.expect("exists");
     let options = percent.spec().options();
     assert_eq!(options.trigger(), shared::domain::TriggerPolicy::Once);
     assert_eq!(
@@ -85,7 +85,7 @@ async fn alerts_stored_before_options_existed_keep_their_values(engine: Engine) 
     assert_eq!(options.window_minutes(), Some(30));
     assert_eq!(options.expires_at(), Some(expiry));
     assert_eq!(percent.spec().target_price().to_string(), "2.5");
-    let plain = shared::testing::read_alert(&db, 2).await.expect("exists");
+    let plain = testkit::read_alert(&db, 2).await.expect("exists");
     assert_eq!(
         plain.spec().options(),
         &shared::domain::AlertOptions::default()
@@ -93,7 +93,7 @@ async fn alerts_stored_before_options_existed_keep_their_values(engine: Engine) 
     db.close().await;
 }
 
-shared::testing::on_both_engines!(alerts_stored_before_options_existed_keep_their_values);
+testkit::on_both_engines!(alerts_stored_before_options_existed_keep_their_values);
 
 /// SQLite's automatic checkpoint is off (it made one commit in a hundred wait for an fsync);
 /// a background task copies the write-ahead log back into the database file instead. Without

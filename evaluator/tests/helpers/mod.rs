@@ -13,7 +13,7 @@ use shared::context::ServiceContext;
 use shared::domain::{Alert, AlertCondition, NewAlert};
 use shared::events::{AlertChange, PriceTick, TriggerEvent};
 use shared::storage::Database;
-use shared::testing::{eventually, fresh_database, Engine, TestDatabase};
+use testkit::{eventually, fresh_database, Engine, TestDatabase};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ pub fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick 
 
 pub fn alert(symbol: &str, condition: AlertCondition, target: &str) -> NewAlert {
     let target: serde_json::Value = serde_json::from_str(target).expect("a JSON number");
-    shared::testing::new_alert(serde_json::json!({
+    testkit::new_alert(serde_json::json!({
         "symbol": symbol, "condition": condition.as_str(), "target_price": target,
     }))
 }
@@ -86,7 +86,7 @@ pub struct TestWorld {
 impl TestWorld {
     pub async fn new(engine: Engine) -> TestWorld {
         let database = fresh_database(engine).await;
-        let user = shared::testing::insert_user(&database.db, "ann@example.com", None).await;
+        let user = testkit::insert_user(&database.db, "ann@example.com", None).await;
         TestWorld {
             database,
             user_id: user.id,
@@ -110,7 +110,7 @@ impl TestWorld {
     }
 
     pub async fn create_alert(&self, alert: &NewAlert) -> Alert {
-        shared::testing::insert_alert(self.db(), self.user_id, alert).await
+        testkit::insert_alert(self.db(), self.user_id, alert).await
     }
 
     /// Starts an evaluator on `db` and `bus`, with a notifications subscriber in place first.

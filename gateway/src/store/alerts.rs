@@ -56,7 +56,7 @@ impl Store {
             .bind(max_active)
             .fetch_optional(pool)
             .await)?;
-        row.map(Alert::try_from).transpose()
+        Ok(row.map(Alert::try_from).transpose()?)
     }
 
     /// The user's alerts, newest first.
@@ -91,7 +91,7 @@ impl Store {
             .bind(user_id)
             .fetch_optional(pool)
             .await)?;
-        row.map(Alert::try_from).transpose()
+        Ok(row.map(Alert::try_from).transpose()?)
     }
 
     /// Writes a patch, bumping the version. Activating an alert respects `max_active`.

@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::bus::{decode, Decoded, EventBus, Topic};
 use shared::events::{AlertChange, AlertChangeKind};
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, trigger_event};
 use crate::on_both_engines;

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, PASSWORD};
 use crate::on_both_engines;
@@ -209,9 +209,7 @@ async fn me_returns_the_caller_and_delete_me_removes_everything(engine: Engine) 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let after = json_of(app.get(&token, "/auth/me").await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(after, json!({"detail": "Could not validate credentials"}));
-    assert!(shared::testing::read_alert(&app.db, alert_id)
-        .await
-        .is_none());
+    assert!(testkit::read_alert(&app.db, alert_id).await.is_none());
     assert_eq!(
         app.login_form("henry@example.com", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED

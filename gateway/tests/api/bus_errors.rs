@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use shared::bus::{publish_json, EventBus, Topic};
 use shared::events::{AlertChange, PriceTick};
-use shared::testing::{Engine, FaultyBus};
+use testkit::{Engine, FaultyBus};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{eventually, json_of, spawn_app_on_faulty_bus, trigger_event, TestApp};

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app};
 use crate::on_both_engines;

@@ -10,7 +10,7 @@ use shared::config::Settings;
 use shared::context::ServiceContext;
 use shared::events::TriggerEvent;
 use shared::storage::Database;
-use shared::testing::{fresh_database, Engine, FaultyBus, TempDir, TestDatabase};
+use testkit::{fresh_database, Engine, FaultyBus, TempDir, TestDatabase};
 use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
@@ -205,8 +205,8 @@ impl TestApp {
 #[macro_export]
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Postgres).await } )* }
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(shared::testing::Engine::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(testkit::Engine::Postgres).await } )* }
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(testkit::Engine::Sqlite).await } )* }
     };
 }
 

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use shared::domain::Channel;
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app};
 use crate::on_both_engines;
@@ -113,7 +113,7 @@ async fn an_alerts_deliveries_are_listed_for_its_owner_only(engine: Engine) {
     let event_id = uuid::Uuid::new_v4();
     let user_id = me["id"].as_i64().expect("id");
     for channel in [Channel::Email, Channel::Sms] {
-        shared::testing::insert_delivery(&app.db, event_id, channel, alert_id, user_id).await;
+        testkit::insert_delivery(&app.db, event_id, channel, alert_id, user_id).await;
     }
     let listed = json_of(app.get(&token, &path).await, StatusCode::OK).await;
     let listed = listed.as_array().expect("array");

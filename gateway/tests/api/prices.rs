@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use shared::bus::{publish_json, Topic};
 use shared::events::PriceTick;
 use shared::storage::LatestPrice;
-use shared::testing::Engine;
+use testkit::Engine;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, TestApp};
@@ -20,7 +20,7 @@ async fn store_price(app: &TestApp, symbol: &str, price: &str, currency: &str) {
         source: "coingecko".to_owned(),
         quoted_at: shared::storage::now(),
     };
-    shared::testing::store_latest_price(&app.db, &price).await;
+    testkit::store_latest_price(&app.db, &price).await;
 }
 
 async fn symbols_lists_the_55_instruments_sorted(engine: Engine) {

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::json;
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, JWT_SECRET};
 use crate::on_both_engines;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use shared::testing::Engine;
+use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, TestApp};
 

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use shared::testing::Engine;
+use testkit::Engine;
 use tokio::time::Instant;
 
 use super::fake_providers::{Canned, FakeProviders, Recorded};

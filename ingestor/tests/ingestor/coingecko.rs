@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use shared::config::CoinGeckoPlan;
-use shared::testing::Engine;
+use testkit::Engine;
 
 use super::fake_providers::{Canned, FakeProviders};
 use super::fixtures::*;
@@ -60,7 +60,7 @@ async fn one_call_prices_every_coin_exactly(engine: Engine) {
     assert_eq!(btc.quoted_at.timestamp(), 1_711_356_300);
 }
 
-async fn eventually_stored(database: &shared::testing::TestDatabase, count: usize) {
+async fn eventually_stored(database: &testkit::TestDatabase, count: usize) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let stored = database.db.latest_prices().await.expect("latest prices");

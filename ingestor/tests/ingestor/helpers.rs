@@ -11,7 +11,7 @@ use shared::catalogue::Instrument;
 use shared::config::{PriceSource, Settings};
 use shared::context::ServiceContext;
 use shared::events::PriceTick;
-use shared::testing::{fresh_database, Engine, TestDatabase};
+use testkit::{fresh_database, Engine, TestDatabase};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use shared::catalogue::ProviderKind;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use super::fake_providers::{Canned, FakeProviders};
 use super::fixtures::*;

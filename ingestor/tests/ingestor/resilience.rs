@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use shared::catalogue::ProviderKind;
-use shared::testing::Engine;
+use testkit::Engine;
 
 use super::fake_providers::{Canned, FakeProviders};
 use super::fixtures::*;

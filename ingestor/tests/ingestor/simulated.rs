@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use shared::config::{PriceSource, Settings};
-use shared::testing::Engine;
+use testkit::Engine;
 use tokio::time::Instant;
 
 use super::fake_providers::FakeProviders;

@@ -3,7 +3,7 @@
 
 use ingestor::store::Store;
 use shared::storage::LatestPrice;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 async fn latest_prices_round_trip_exactly(engine: Engine) {
     let test = fresh_database(engine).await;
@@ -23,4 +23,4 @@ async fn latest_prices_round_trip_exactly(engine: Engine) {
     assert_eq!(test.db.latest_prices().await.expect("read"), vec![price]);
 }
 
-shared::testing::on_both_engines!(latest_prices_round_trip_exactly);
+testkit::on_both_engines!(latest_prices_round_trip_exactly);

@@ -3,7 +3,7 @@
 use notifier::store::Store;
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::smtp::SmtpServer;
 use crate::helpers::twilio::{with_twilio, FakeTwilio, Reply};

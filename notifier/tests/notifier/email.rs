@@ -2,7 +2,7 @@
 
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::smtp::{SmtpServer, BOUNCING_ADDRESS};
 use crate::helpers::{

@@ -19,7 +19,7 @@ use shared::context::ServiceContext;
 use shared::domain::{Channel, PhoneNumber};
 use shared::events::TriggerEvent;
 use shared::storage::{Database, DeliveryRecord, DeliveryStatus};
-use shared::testing::TestUser;
+use testkit::TestUser;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -126,7 +126,7 @@ impl TestNotifier {
 /// A registered user (deliveries reference users).
 pub async fn user(db: &Database, email: &str, phone: Option<&str>) -> TestUser {
     let phone: Option<PhoneNumber> = phone.map(|p| p.parse().expect("valid phone"));
-    shared::testing::insert_user(db, email, phone.as_ref().map(PhoneNumber::as_str)).await
+    testkit::insert_user(db, email, phone.as_ref().map(PhoneNumber::as_str)).await
 }
 
 /// A trigger event for `user` on `channels`, as the evaluator would publish it.

@@ -1,6 +1,6 @@
 //! The ops port: health, metrics with every label combination, and channel stats.
 
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{test_settings, with_smtp, TestNotifier};

@@ -3,7 +3,7 @@
 use shared::domain::Channel;
 use shared::events::TriggerEvent;
 use shared::storage::{Database, DeliveryStatus};
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{
@@ -180,7 +180,7 @@ async fn held_back_webhooks_arrive_as_one_signed_digest() {
     settings.notifier.rate_limit.period = std::time::Duration::from_secs(4);
     let notifier = TestNotifier::spawn(&test.db, settings).await;
     let uma = user(&test.db, "uma@example.com", None).await;
-    shared::testing::set_webhook(&test.db, uma.id, &receiver.url, "secret").await;
+    testkit::set_webhook(&test.db, uma.id, &receiver.url, "secret").await;
     let events: Vec<_> = (1..=5).map(|i| trigger(&uma, i, "webhook")).collect();
 
     for event in &events {

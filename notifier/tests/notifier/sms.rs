@@ -4,7 +4,7 @@ use base64::Engine as _;
 use notifier::store::Store;
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::twilio::{
     with_twilio, FakeTwilio, Reply, TwilioRequest, ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER,

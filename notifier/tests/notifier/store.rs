@@ -5,7 +5,7 @@ use chrono::Duration;
 use notifier::store::{NewDelivery, RecordOutcome, Settlement, Store};
 use shared::domain::{Channel, UserId};
 use shared::storage::{now, Database, DeliveryStatus};
-use shared::testing::{fresh_database, insert_user, Engine};
+use testkit::{fresh_database, insert_user, Engine};
 use uuid::Uuid;
 
 async fn user(db: &Database, email: &str) -> UserId {
@@ -264,7 +264,7 @@ async fn opt_outs_are_kept_and_deleting_a_user_removes_their_notifier_data(engin
     let db = &store;
     let erin = user(&test.db, "erin@example.com").await;
     assert!(db.db().webhook(erin).await.expect("read").is_none());
-    shared::testing::set_webhook(&test.db, erin, "https://hooks.example.com/a", "s1").await;
+    testkit::set_webhook(&test.db, erin, "https://hooks.example.com/a", "s1").await;
     let hook = db.db().webhook(erin).await.expect("read").expect("set");
     assert_eq!(hook.url, "https://hooks.example.com/a");
     assert!(

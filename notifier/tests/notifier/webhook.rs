@@ -5,7 +5,7 @@ use notifier::store::Store;
 use sha2::Sha256;
 use shared::domain::Channel;
 use shared::storage::DeliveryStatus;
-use shared::testing::{fresh_database, Engine};
+use testkit::{fresh_database, Engine};
 
 use crate::helpers::webhook_receiver::WebhookReceiver;
 use crate::helpers::{settled, test_settings, trigger, user, TestNotifier};
@@ -23,7 +23,7 @@ async fn a_webhook_carries_the_alert_signed_with_the_users_secret(engine: Engine
     let receiver = WebhookReceiver::start(vec![]).await;
     let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
     let judy = user(&test.db, "judy@example.com", None).await;
-    shared::testing::set_webhook(&test.db, judy.id, &receiver.url, SECRET).await;
+    testkit::set_webhook(&test.db, judy.id, &receiver.url, SECRET).await;
     let event = trigger(&judy, 31, "webhook");
 
     notifier.publish(&event).await;
@@ -73,7 +73,7 @@ async fn a_webhook_answering_503_is_retried_until_it_succeeds() {
     let receiver = WebhookReceiver::start(vec![(503, None), (503, None)]).await;
     let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
     let ken = user(&test.db, "ken@example.com", None).await;
-    shared::testing::set_webhook(&test.db, ken.id, &receiver.url, SECRET).await;
+    testkit::set_webhook(&test.db, ken.id, &receiver.url, SECRET).await;
     let event = trigger(&ken, 32, "webhook");
 
     notifier.publish(&event).await;
@@ -97,7 +97,7 @@ async fn a_webhook_redirect_is_not_followed() {
     let receiver = WebhookReceiver::start(vec![(302, Some(elsewhere.url.clone()))]).await;
     let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
     let leo = user(&test.db, "leo@example.com", None).await;
-    shared::testing::set_webhook(&test.db, leo.id, &receiver.url, SECRET).await;
+    testkit::set_webhook(&test.db, leo.id, &receiver.url, SECRET).await;
     let event = trigger(&leo, 33, "webhook");
 
     notifier.publish(&event).await;
@@ -120,7 +120,7 @@ async fn a_loopback_webhook_is_refused_unless_configuration_allows_it() {
     let mallory = user(&test.db, "mallory@example.com", None).await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
     for (alert_id, url) in [(34, receiver.url.clone()), (35, by_name)] {
-        shared::testing::set_webhook(&test.db, mallory.id, &url, SECRET).await;
+        testkit::set_webhook(&test.db, mallory.id, &url, SECRET).await;
         let event = trigger(&mallory, alert_id, "webhook");
         notifier.publish(&event).await;
         let record = settled(&test.db, event.event_id, Channel::Webhook).await;
@@ -157,7 +157,7 @@ async fn a_webhook_failing_past_the_retry_budget_is_kept_as_a_dead_letter() {
     settings.notifier.retry.max_attempts = 3;
     let notifier = TestNotifier::spawn(&test.db, settings).await;
     let olga = user(&test.db, "olga@example.com", None).await;
-    shared::testing::set_webhook(&test.db, olga.id, &receiver.url, SECRET).await;
+    testkit::set_webhook(&test.db, olga.id, &receiver.url, SECRET).await;
     let event = trigger(&olga, 37, "webhook");
 
     notifier.publish(&event).await;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::testing::TempDir;
+use testkit::TempDir;
 
 use super::prometheus_server::{tail, ServicePorts};
 use super::{free_port, poll_until};

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use shared::testing::TempDir;
+use testkit::TempDir;
 
 use super::tools::PROMETHEUS;
 use super::{free_port, poll_until, repo_root};

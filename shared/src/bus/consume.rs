@@ -113,6 +113,3 @@ impl<T: DeserializeOwned + Send + Sync> Consumer<T> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

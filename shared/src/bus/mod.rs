@@ -1,7 +1,7 @@
 //! The event bus: three topics, keyed messages, consumer groups, commit after the effect.
 //!
 //! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
-//! for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
+//! (crate `kafka-bus`) for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
 //! is the same everywhere.
 //!
 //! Services consume through one loop: [`Consumer::run`] with a [`Handler`] (or
@@ -13,8 +13,8 @@
 
 mod consume;
 mod consumer;
+mod consumer_metrics;
 mod in_process;
-pub mod kafka;
 mod malformed;
 mod retry;
 mod typed;
@@ -23,8 +23,8 @@ use async_trait::async_trait;
 
 pub use consume::{BatchHandler, Handler};
 pub use consumer::{Batch, Batching, Consumer, Delivery};
+pub use consumer_metrics::{ConsumerMetrics, REBALANCE_EVENTS};
 pub use in_process::InProcessBus;
-pub use kafka::{ConsumerMetrics, KafkaBus};
 pub use malformed::MalformedMessages;
 pub use retry::{Backoff, RetryPolicy, Stopped};
 pub use typed::{decode, publish_json, Decoded};

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bus::Topic;
+
 use super::ConfigError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,9 +67,9 @@ impl Default for KafkaSettings {
     fn default() -> Self {
         KafkaSettings {
             bootstrap_servers: None,
-            price_events_topic: "price-events".to_owned(),
-            notifications_topic: "notifications".to_owned(),
-            alert_changes_topic: "alert-changes".to_owned(),
+            price_events_topic: Topic::PriceEvents.default_name().to_owned(),
+            notifications_topic: Topic::Notifications.default_name().to_owned(),
+            alert_changes_topic: Topic::AlertChanges.default_name().to_owned(),
             consumer_group_prefix: "price-alert".to_owned(),
             partitions: 6,
             replication_factor: 1,

@@ -1,83 +1,28 @@
-//! The alert row every service reads alerts from (the gateway to serve them, the evaluator to
-//! index them), decoded into [`Alert`].
-//!
-//! API.md's fields are columns; every other field is in `options`, one JSON document
-//! ([`AlertOptions`]), so adding an option touches no query.
+//! Decoding alert rows for the services' queries (the row itself is the domain's:
+//! [`AlertRow`], [`ALERT_COLUMNS`]).
 
-use chrono::{DateTime, Utc};
-use sqlx::types::Json;
+use crate::domain::alert::{AlertRow, CorruptAlert};
+use crate::domain::Alert;
 
 use super::{StorageError, StorageResult};
-use crate::domain::{Alert, AlertOptions, AlertSpec, Price};
 
-/// An `alerts` row as [`ALERT_COLUMNS`] selects it.
-#[derive(sqlx::FromRow)]
-pub struct AlertRow {
-    id: i64,
-    user_id: i64,
-    symbol: String,
-    condition: String,
-    target_price: Price,
-    target_price_high: Option<Price>,
-    notification_types: String,
-    cooldown_minutes: i64,
-    active: bool,
-    options: Json<AlertOptions>,
-    triggered_count: i64,
-    last_triggered_at: Option<DateTime<Utc>>,
-    version: i64,
-    created_at: DateTime<Utc>,
-}
-
-/// The columns to select for an [`AlertRow`].
-pub const ALERT_COLUMNS: &str = "id, user_id, symbol, condition, target_price, \
-    target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, \
-    last_triggered_at, version, created_at";
-
-impl StorageError {
-    /// Alert `id` holds a value that is not a valid `what`.
-    pub fn corrupt_alert(id: i64, what: &str) -> StorageError {
-        StorageError::Corrupt(format!("alert {id}: invalid {what}"))
+impl From<CorruptAlert> for StorageError {
+    fn from(corrupt: CorruptAlert) -> Self {
+        StorageError::Corrupt(corrupt.to_string())
     }
 }
 
-impl TryFrom<AlertRow> for Alert {
-    type Error = StorageError;
-
-    fn try_from(row: AlertRow) -> Result<Self, Self::Error> {
-        let id = row.id;
-        let spec = AlertSpec {
-            symbol: row
-                .symbol
-                .parse()
-                .map_err(|_| StorageError::corrupt_alert(id, "symbol"))?,
-            condition: row
-                .condition
-                .parse()
-                .map_err(|_| StorageError::corrupt_alert(id, "condition"))?,
-            target_price: row.target_price,
-            target_price_high: row.target_price_high,
-            notification_types: row
-                .notification_types
-                .parse()
-                .map_err(|_| StorageError::corrupt_alert(id, "notification_types"))?,
-            cooldown_minutes: row.cooldown_minutes,
-            options: row.options.0,
-        };
-        Ok(Alert {
-            id,
-            user_id: row.user_id,
-            spec,
-            active: row.active,
-            triggered_count: row.triggered_count,
-            last_triggered_at: row.last_triggered_at,
-            version: row.version,
-            created_at: row.created_at,
-        })
+impl StorageError {
+    /// Alert `id` holds a value that is not a valid `what`.
+    pub fn corrupt_alert(id: i64, what: &'static str) -> StorageError {
+        CorruptAlert::new(id, what).into()
     }
 }
 
 /// Decodes rows, failing on the first that does not hold a valid alert.
 pub fn alerts(rows: Vec<AlertRow>) -> StorageResult<Vec<Alert>> {
-    rows.into_iter().map(Alert::try_from).collect()
+    Ok(rows
+        .into_iter()
+        .map(Alert::try_from)
+        .collect::<Result<_, _>>()?)
 }

@@ -213,3 +213,18 @@ fn the_file_comes_from_pricealert_config_unless_given() {
     let settings = Settings::load(None, &env(&[("PRICEALERT_CONFIG", "")])).expect("no file");
     assert_eq!(settings.gateway.port, 8000);
 }
+
+#[test]
+fn kafka_topic_names_default_to_the_bus_topics_names() {
+    let kafka = shared::config::KafkaSettings::default();
+    use shared::bus::Topic;
+    assert_eq!(kafka.price_events_topic, Topic::PriceEvents.default_name());
+    assert_eq!(
+        kafka.alert_changes_topic,
+        Topic::AlertChanges.default_name()
+    );
+    assert_eq!(
+        kafka.notifications_topic,
+        Topic::Notifications.default_name()
+    );
+}
