@@ -26,7 +26,7 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     let store = world.store();
     eventually("the fire is recorded in the outbox", || {
         let store = store.clone();
-        async move { (store.outbox_backlog().await.expect("backlog") == 1).then_some(()) }
+        async move { store.outbox_backlog().await.expect("backlog") == 1 }
     })
     .await;
     evaluator.kill().await;
@@ -44,7 +44,7 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     let store = world.store();
     eventually("every outbox row is marked published", || {
         let store = store.clone();
-        async move { (store.outbox_backlog().await.expect("backlog") == 0).then_some(()) }
+        async move { store.outbox_backlog().await.expect("backlog") == 0 }
     })
     .await;
     let stored = testkit::read_alert(world.db(), first.id())
@@ -65,12 +65,11 @@ async fn crosses_uses_the_previous_price_from_before_a_restart(engine: Engine) {
     eventually("the last price is stored", || {
         let store = store.clone();
         async move {
-            (!store
+            !store
                 .evaluator_last_prices()
                 .await
                 .expect("prices")
-                .is_empty())
-            .then_some(())
+                .is_empty()
         }
     })
     .await;
@@ -238,10 +237,7 @@ async fn malformed_messages_are_counted_and_skipped(engine: Engine) {
         "the metrics show the tick and both malformed messages",
         || async move {
             let metrics = evaluator_ref.metrics().await;
-            expected
-                .iter()
-                .all(|line| metrics.contains(line))
-                .then_some(())
+            expected.iter().all(|line| metrics.contains(line))
         },
     )
     .await;
@@ -263,10 +259,7 @@ async fn bus_errors_pause_the_evaluator_instead_of_stopping_it(engine: Engine) {
     // Published while reads fail: it waits in the queue until the bus is back.
     evaluator.publish_tick(&tick("BTC", "1", at(0))).await;
     eventually("both consumers retried after an error", || async {
-        topics
-            .iter()
-            .all(|topic| bus.errors(*topic) >= 2)
-            .then_some(())
+        topics.iter().all(|topic| bus.errors(*topic) >= 2)
     })
     .await;
     for topic in topics {

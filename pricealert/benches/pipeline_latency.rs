@@ -90,6 +90,7 @@ struct Pipeline {
     running: Vec<pricealert::Running>,
     _data: TempDir,
     _cluster: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+    _database: Option<testkit::Scratch>,
 }
 
 impl Pipeline {
@@ -117,6 +118,8 @@ impl Pipeline {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let mut cluster = None;
+        // The PostgreSQL database of a Kafka run, dropped when the run ends.
+        let mut database = None;
         if mode == "kafka" {
             let mock = MockCluster::new(3).expect("start the mock Kafka cluster");
             let run = uuid::Uuid::new_v4().simple().to_string();
@@ -146,8 +149,9 @@ impl Pipeline {
                     env.insert(name, value);
                 }
             }
-            let (url, _none) = fresh_database_url(Engine::Postgres).await;
+            let (url, scratch) = fresh_database_url(Engine::Postgres).await;
             env.insert("DATABASE_URL".to_owned(), url);
+            database = Some(scratch);
             cluster = Some(mock);
         }
         let settings = Settings::load(None, &env).expect("valid bench settings");
@@ -182,6 +186,7 @@ impl Pipeline {
             running,
             _data: data,
             _cluster: cluster,
+            _database: database,
         }
     }
 

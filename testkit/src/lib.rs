@@ -14,13 +14,14 @@ pub use fixtures::{
     delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_webhook,
     store_latest_price, write_alert, TestUser,
 };
-pub use polling::{eventually, eventually_within, PATIENCE};
+pub use polling::{eventually, eventually_within, Polled, PATIENCE};
 
 use std::path::PathBuf;
 
 use sqlx::{Connection, PgConnection};
 
 use shared::catalogue::Catalogue;
+use shared::config::Settings;
 use shared::domain::alert::{AlertPatchInput, NewAlertInput};
 use shared::domain::{Alert, AlertPatch, Channel, ChannelCheck, NewAlert};
 use shared::storage::Database;
@@ -33,6 +34,19 @@ macro_rules! on_both_engines {
         mod postgres { $( #[tokio::test] async fn $name() { super::$name($crate::Engine::Postgres).await } )* }
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name($crate::Engine::Sqlite).await } )* }
     };
+}
+
+/// Default settings with every service on the loopback interface and port 0, so tests never
+/// collide on a port (each reads the one it got from its `Application`).
+pub fn loopback_settings() -> Settings {
+    let mut settings = Settings::default();
+    // Every service binds on the gateway's host.
+    settings.gateway.host = std::net::Ipv4Addr::LOCALHOST.into();
+    settings.gateway.port = 0;
+    settings.ingestor.port = 0;
+    settings.evaluator.port = 0;
+    settings.notifier.port = 0;
+    settings
 }
 
 /// Which engine a test runs against.
@@ -48,12 +62,47 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A freshly created, migrated, empty database, and its URL (for other processes).
+/// A freshly created, migrated, empty database, and its URL (for other processes). Removed
+/// when dropped.
 pub struct TestDatabase {
     pub db: Database,
     pub url: String,
-    /// Keeps a SQLite database's directory alive for the test's duration.
-    _dir: Option<TempDir>,
+    _scratch: Scratch,
+}
+
+/// Where a fresh database lives, removed on drop: a PostgreSQL database of its own or a SQLite
+/// file's directory (so repeated test runs do not fill the disk).
+pub enum Scratch {
+    Postgres { name: String },
+    Sqlite(TempDir),
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Scratch::Postgres { name } = self {
+            drop_postgres_database(name);
+        }
+    }
+}
+
+/// `drop database … with (force)`, which also ends connections a test left open. Drop runs in
+/// a test's async context, so the work happens on a thread (and a runtime) of its own.
+fn drop_postgres_database(name: &str) {
+    let sql = format!("drop database if exists {name} with (force)");
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect(&postgres_admin_url()).await.ok()?;
+            sqlx::query(&sql).execute(&mut conn).await.ok()
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Some(_))) {
+        eprintln!("could not drop test database {name}; .ci/run drops leftovers");
+    }
 }
 
 /// A temporary directory removed on drop.
@@ -73,8 +122,9 @@ impl Drop for TempDir {
     }
 }
 
-/// A new empty URL of `engine` (PostgreSQL: a new database named `pa_test_…`).
-pub async fn fresh_database_url(engine: Engine) -> (String, Option<TempDir>) {
+/// A new empty URL of `engine` (PostgreSQL: a new database named `pa_test_…`), and what to
+/// keep alive while it is used.
+pub async fn fresh_database_url(engine: Engine) -> (String, Scratch) {
     match engine {
         Engine::Postgres => {
             let admin = postgres_admin_url();
@@ -87,21 +137,25 @@ pub async fn fresh_database_url(engine: Engine) -> (String, Option<TempDir>) {
                 .await
                 .expect("create test database");
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            (format!("{base}/{name}"), None)
+            (format!("{base}/{name}"), Scratch::Postgres { name })
         }
         Engine::Sqlite => {
             let dir = TempDir::new("pa-test-sqlite");
-            (Database::sqlite_url_in(&dir.0), Some(dir))
+            (Database::sqlite_url_in(&dir.0), Scratch::Sqlite(dir))
         }
     }
 }
 
 pub async fn fresh_database(engine: Engine) -> TestDatabase {
-    let (url, dir) = fresh_database_url(engine).await;
+    let (url, scratch) = fresh_database_url(engine).await;
     let db = Database::connect(&url, 8)
         .await
         .expect("connect and migrate");
-    TestDatabase { db, url, _dir: dir }
+    TestDatabase {
+        db,
+        url,
+        _scratch: scratch,
+    }
 }
 
 /// An owner reachable on every channel (tests that store alerts without an account behind them).

@@ -135,9 +135,7 @@ impl TestWorld {
             .subscribe(Topic::Notifications, "test-notifier")
             .await
             .expect("subscribe");
-        let mut settings = Settings::default();
-        settings.gateway.host = [127, 0, 0, 1].into();
-        settings.evaluator.port = 0;
+        let mut settings = testkit::loopback_settings();
         configure(&mut settings);
         let context = ServiceContext::new(settings, db, bus.clone());
         let app = evaluator::Application::build(context)
@@ -218,10 +216,7 @@ impl TestEvaluator {
     pub async fn wait_for_metrics(&self, what: &str, expected: &[&str]) {
         eventually(what, || async {
             let metrics = self.metrics().await;
-            expected
-                .iter()
-                .all(|line| metrics.contains(line))
-                .then_some(())
+            expected.iter().all(|line| metrics.contains(line))
         })
         .await;
     }

@@ -5,7 +5,7 @@ use shared::events::{AlertChange, AlertChangeKind};
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, trigger_event};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 fn body(text: &str) -> Value {
     serde_json::from_str(text).expect("valid JSON")
@@ -560,5 +560,5 @@ async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine
 
 mod cache {
     use super::cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus;
-    crate::on_both_engines!(cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus);
+    testkit::on_both_engines!(cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus);
 }

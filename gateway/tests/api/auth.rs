@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, PASSWORD};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 async fn register_returns_the_user_without_secrets(engine: Engine) {
     let app = spawn_app(engine).await;

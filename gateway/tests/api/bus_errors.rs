@@ -8,11 +8,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use shared::bus::{publish_json, EventBus, Topic};
 use shared::events::{AlertChange, PriceTick};
-use testkit::{Engine, FaultyBus};
+use testkit::{eventually, on_both_engines, Engine, FaultyBus};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{eventually, json_of, spawn_app_on_faulty_bus, trigger_event, TestApp};
-use crate::on_both_engines;
+use crate::helpers::{json_of, spawn_app_on_faulty_bus, trigger_event, TestApp};
 
 /// The `triggered_count` of the user's only alert, as `GET /alerts` serves it.
 async fn listed_triggered_count(app: &TestApp, token: &str) -> i64 {

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 async fn malformed_bodies_and_bad_paths_are_json_errors(engine: Engine) {
     let app = spawn_app(engine).await;

@@ -62,10 +62,8 @@ async fn spawn_app_on(
     let data_dir = TempDir::new("pa-gateway-test");
     let mut settings = Settings {
         data_dir: data_dir.0.clone(),
-        ..Settings::default()
+        ..testkit::loopback_settings()
     };
-    settings.gateway.host = [127, 0, 0, 1].into();
-    settings.gateway.port = 0;
     settings.gateway.jwt_secret = Some(JWT_SECRET.to_owned().into());
     settings.gateway.login_attempts_per_minute_per_account = 1000;
     settings.gateway.login_attempts_per_minute_per_ip = 1000;
@@ -201,15 +199,6 @@ impl TestApp {
     }
 }
 
-/// Runs each listed test on PostgreSQL and on SQLite.
-#[macro_export]
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(testkit::Engine::Postgres).await } )* }
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(testkit::Engine::Sqlite).await } )* }
-    };
-}
-
 /// A fire of `alert_id` (an `above 10` alert on BTC) for `user_id`, as the evaluator
 /// publishes it on `notifications`.
 pub fn trigger_event(alert_id: i64, user_id: i64, email: &str) -> TriggerEvent {
@@ -230,21 +219,5 @@ pub fn trigger_event(alert_id: i64, user_id: i64, email: &str) -> TriggerEvent {
         notification_types: Default::default(),
         options: Default::default(),
         timestamp: chrono::Utc::now(),
-    }
-}
-
-/// Polls `check` until it holds, failing the test if it does not within 10 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -4,7 +4,7 @@ use shared::domain::Channel;
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 async fn a_webhook_is_set_with_a_secret_shown_once_and_rotated_on_every_put(engine: Engine) {
     let app = spawn_app(engine).await;

@@ -10,7 +10,7 @@ use testkit::Engine;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{json_of, spawn_app, spawn_app_with, TestApp};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 async fn store_price(app: &TestApp, symbol: &str, price: &str, currency: &str) {
     let price = LatestPrice {

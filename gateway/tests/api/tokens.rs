@@ -7,7 +7,7 @@ use serde_json::json;
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, JWT_SECRET};
-use crate::on_both_engines;
+use testkit::on_both_engines;
 
 fn token(secret: &str, claims: serde_json::Value) -> String {
     encode(

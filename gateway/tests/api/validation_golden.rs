@@ -197,4 +197,4 @@ async fn bad_alert_requests_get_the_recorded_answers(engine: Engine) {
     }
 }
 
-crate::on_both_engines!(bad_alert_requests_get_the_recorded_answers);
+testkit::on_both_engines!(bad_alert_requests_get_the_recorded_answers);

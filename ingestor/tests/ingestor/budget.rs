@@ -93,7 +93,7 @@ async fn the_call_budget_is_never_exceeded_over_many_cycles() {
     let started = Instant::now();
     let ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 
-    eventually("many budgeted cycles", || {
+    testkit::eventually("many budgeted cycles", || async {
         fake.requests("yahoo").len() >= 75 && fake.requests("coingecko").len() >= 20
     })
     .await;

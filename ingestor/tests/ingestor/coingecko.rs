@@ -61,19 +61,15 @@ async fn one_call_prices_every_coin_exactly(engine: Engine) {
 }
 
 async fn eventually_stored(database: &testkit::TestDatabase, count: usize) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    testkit::eventually_within(DEADLINE, &format!("{count} prices are stored"), || async {
         let stored = database.db.latest_prices().await.expect("latest prices");
         if stored.len() >= count {
-            return;
+            Ok(())
+        } else {
+            Err(format!("only {} stored", stored.len()))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} stored",
-            stored.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]

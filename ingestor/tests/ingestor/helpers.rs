@@ -2,7 +2,6 @@
 //! pointed at the fake providers, plus typed helpers to watch its ticks and metrics.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,6 @@ use shared::context::ServiceContext;
 use shared::events::PriceTick;
 use testkit::{fresh_database, Engine, TestDatabase};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::fake_providers::FakeProviders;
@@ -24,10 +22,8 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 /// Settings for a test: port 0, both providers at `fake`, one cycle per hour unless the test
 /// shortens it, generous budgets, fast retries, and a breaker that stays closed.
 pub fn test_settings(fake: &FakeProviders) -> Settings {
-    let mut settings = Settings::default();
-    settings.gateway.host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut settings = testkit::loopback_settings();
     let ingestor = &mut settings.ingestor;
-    ingestor.port = 0;
     ingestor.price_source = PriceSource::Live;
     ingestor.http.timeout = Duration::from_secs(5);
     ingestor.retry.max_attempts = 3;
@@ -174,27 +170,18 @@ impl TestIngestor {
         labels: &[(&str, &str)],
         accept: impl Fn(f64) -> bool,
     ) -> f64 {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let value = self.metric(name, labels).await;
-            if let Some(value) = value.filter(|v| accept(*v)) {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name}{labels:?} stayed at {value:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds or the deadline passes.
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let accept = &accept;
+        testkit::eventually_within(
+            DEADLINE,
+            &format!("{name}{labels:?} is accepted"),
+            || async move {
+                match self.metric(name, labels).await {
+                    Some(value) if accept(value) => Ok(value),
+                    value => Err(format!("it stayed at {value:?}")),
+                }
+            },
+        )
+        .await
     }
 }
 

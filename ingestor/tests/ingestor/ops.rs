@@ -96,7 +96,10 @@ async fn every_metric_series_exists_at_zero_before_the_first_answer() {
     let mut settings = test_settings(&fake);
     settings.ingestor.http.timeout = std::time::Duration::from_secs(120);
     let ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
-    eventually("the first calls", || fake.requests("coingecko").len() == 1).await;
+    testkit::eventually("the first calls", || async {
+        fake.requests("coingecko").len() == 1
+    })
+    .await;
 
     let text = ingestor.metrics_text().await;
 

@@ -7,7 +7,6 @@ pub mod twilio_spec;
 pub mod webhook_receiver;
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use shared::context::ServiceContext;
 use shared::domain::{Channel, PhoneNumber};
 use shared::events::TriggerEvent;
 use shared::storage::{Database, DeliveryRecord, DeliveryStatus};
-use testkit::TestUser;
+use testkit::{Polled, TestUser};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -30,10 +29,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// Settings for tests: fast retries and scans, loopback webhooks allowed, a generous rate
 /// limit (tests of the limit set their own).
 pub fn test_settings() -> Settings {
-    let mut settings = Settings::default();
-    settings.gateway.host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut settings = testkit::loopback_settings();
     let notifier = &mut settings.notifier;
-    notifier.port = 0;
     notifier.poll_interval = Duration::from_millis(100);
     // Longer than any send timeout below: a claim older than this was cut off by a kill.
     notifier.claim_timeout = Duration::from_secs(3);
@@ -151,23 +148,15 @@ pub fn trigger(user: &TestUser, alert_id: i64, channels: &str) -> TriggerEvent {
     }
 }
 
-/// Polls `check` until it yields a value, failing the test after [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+/// [`testkit::eventually`] with the notifier's longer patience (retries back off for
+/// seconds).
+pub async fn eventually<P, F, Fut>(what: &str, check: F) -> P::Value
 where
+    P: Polled,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
+    Fut: Future<Output = P>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    testkit::eventually_within(PATIENCE, what, check).await
 }
 
 pub async fn delivery(db: &Database, event_id: Uuid, channel: Channel) -> Option<DeliveryRecord> {

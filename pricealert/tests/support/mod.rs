@@ -15,7 +15,7 @@ pub mod traffic;
 pub mod yaml;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The repository root (the workspace), where prometheus/ and grafana/ live.
 pub fn repo_root() -> PathBuf {
@@ -34,21 +34,12 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral loopback port")
 }
 
-/// Polls `check` until it yields a value or `timeout` passes; on timeout, panics with the last
-/// reason `check` gave, so a failure says what was still missing.
-pub async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+/// [`testkit::eventually_within`], with the deadline after what is awaited as the e2e tests
+/// read it.
+pub async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check().await {
-            Ok(value) => return value,
-            Err(reason) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for {what}: {reason}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
+    testkit::eventually_within(timeout, what, check).await
 }

@@ -18,11 +18,24 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-/// A settings file with `text` in a directory of its own.
-fn settings_file(text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pa-config-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("settings.toml");
+/// A settings file in a directory of its own, removed when dropped.
+struct SettingsFile {
+    path: PathBuf,
+    _dir: testkit::TempDir,
+}
+
+impl std::ops::Deref for SettingsFile {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// A settings file with `text`.
+fn settings_file(text: &str) -> SettingsFile {
+    let dir = testkit::TempDir::new("pa-config");
+    let path = dir.0.join("settings.toml");
     std::fs::write(&path, text).expect("write settings file");
-    path
+    SettingsFile { path, _dir: dir }
 }
