@@ -2,9 +2,8 @@
 //! events (the outbox) in one transaction, the alerts it indexes, and the outbox relay's reads.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use sqlx::types::Json;
 
-use shared::domain::{Alert, AlertId, AlertOptions, Price, Symbol, TriggerPolicy};
+use shared::domain::{Alert, AlertId, Price, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
 use shared::storage::{
@@ -42,76 +41,80 @@ pub struct OutboxMessage {
     pub payload: String,
 }
 
+/// An alert as the fire transaction re-reads it, with its owner's contact and standing.
 #[derive(sqlx::FromRow)]
 struct FireRow {
-    user_id: i64,
-    symbol: String,
-    condition: String,
-    target_price: Price,
-    target_price_high: Option<Price>,
-    notification_types: String,
-    cooldown_minutes: i64,
-    active: bool,
-    options: Json<AlertOptions>,
-    last_triggered_at: Option<DateTime<Utc>>,
-    version: i64,
+    #[sqlx(flatten)]
+    alert: AlertRow,
     email: String,
     phone: Option<String>,
     user_active: bool,
 }
 
-impl FireRow {
-    /// Whether the stored alert still fires at `at` on the version the decision was made on.
-    fn allows(&self, candidate: &FireCandidate, symbol: &Symbol, at: DateTime<Utc>) -> bool {
-        let cooled_down = self.last_triggered_at.is_none_or(|last| {
-            let cooldown =
-                Duration::try_minutes(self.cooldown_minutes.max(0)).unwrap_or(Duration::MAX);
-            last.checked_add_signed(cooldown)
-                .is_none_or(|end| at >= end)
-        });
-        self.active
-            && self.user_active
-            && self.version == candidate.version
-            && self.symbol == symbol.as_str()
-            && self.options.expires_at().is_none_or(|expiry| at < expiry)
-            && cooled_down
-    }
+/// The stored alert a candidate fire is checked against, and its owner.
+struct FireCheck {
+    alert: Alert,
+    email: String,
+    phone: Option<String>,
+    user_active: bool,
+}
 
-    fn event(
-        &self,
-        id: AlertId,
-        tick: &PriceTick,
-        previous: Option<Price>,
-        at: DateTime<Utc>,
-    ) -> StorageResult<TriggerEvent> {
-        let corrupt = |what: &'static str| StorageError::corrupt_alert(id, what);
-        Ok(TriggerEvent {
-            schema_version: SCHEMA_VERSION,
-            event_id: uuid::Uuid::now_v7(),
-            alert_id: id,
-            user_id: self.user_id,
-            user_email: self.email.clone(),
-            user_phone: self.phone.clone(),
-            symbol: tick.symbol.clone(),
-            condition: self.condition.parse().map_err(|_| corrupt("condition"))?,
-            target_price: self.target_price,
-            target_price_high: self.target_price_high,
-            current_price: tick.price,
-            previous_price: previous,
-            currency: tick.currency.clone(),
-            notification_types: self
-                .notification_types
-                .parse()
-                .map_err(|_| corrupt("notification_types"))?,
-            options: self.options.0.clone(),
-            timestamp: at,
+impl TryFrom<FireRow> for FireCheck {
+    type Error = StorageError;
+
+    fn try_from(row: FireRow) -> Result<Self, Self::Error> {
+        Ok(FireCheck {
+            alert: Alert::try_from(row.alert)?,
+            email: row.email,
+            phone: row.phone,
+            user_active: row.user_active,
         })
     }
 }
 
-const FIRE_ROW_SQL: &str = "select a.user_id, a.symbol, a.condition, a.target_price, \
-    a.target_price_high, a.notification_types, a.cooldown_minutes, a.active, a.options, \
-    a.last_triggered_at, a.version, u.email, u.phone, u.is_active as user_active \
+impl FireCheck {
+    /// Whether the stored alert still fires at `at` on the version the decision was made on.
+    fn allows(&self, candidate: &FireCandidate, symbol: &Symbol, at: DateTime<Utc>) -> bool {
+        let (alert, spec) = (&self.alert, self.alert.spec());
+        let cooled_down = alert.last_triggered_at().is_none_or(|last| {
+            let cooldown =
+                Duration::try_minutes(spec.cooldown_minutes().max(0)).unwrap_or(Duration::MAX);
+            last.checked_add_signed(cooldown)
+                .is_none_or(|end| at >= end)
+        });
+        alert.active()
+            && self.user_active
+            && alert.version() == candidate.version
+            && spec.symbol() == symbol
+            && spec.options().expires_at().is_none_or(|expiry| at < expiry)
+            && cooled_down
+    }
+
+    fn event(&self, tick: &PriceTick, previous: Option<Price>, at: DateTime<Utc>) -> TriggerEvent {
+        let spec = self.alert.spec();
+        TriggerEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: uuid::Uuid::now_v7(),
+            alert_id: self.alert.id(),
+            user_id: self.alert.user_id(),
+            user_email: self.email.clone(),
+            user_phone: self.phone.clone(),
+            symbol: tick.symbol.clone(),
+            condition: spec.condition(),
+            target_price: spec.target_price(),
+            target_price_high: spec.target_price_high(),
+            current_price: tick.price,
+            previous_price: previous,
+            currency: tick.currency.clone(),
+            notification_types: spec.notification_types().clone(),
+            options: spec.options().clone(),
+            timestamp: at,
+        }
+    }
+}
+
+/// Every column of the alert (decoded as an [`AlertRow`]) and the owner's contact.
+const FIRE_ROW_SQL: &str = "select a.*, u.email, u.phone, u.is_active as user_active \
     from alerts a join users u on u.id = a.user_id where a.id = $1";
 
 /// `$5`: whether the fire deactivates the alert (its trigger policy is `once`).
@@ -161,7 +164,8 @@ impl Store {
                     .bind(candidate.alert_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(row) = row.filter(|r| r.allows(candidate, &tick.symbol, at)) else {
+                let check = row.map(FireCheck::try_from).transpose()?;
+                let Some(row) = check.filter(|c| c.allows(candidate, &tick.symbol, at)) else {
                     outcomes.push(FireOutcome::Rejected);
                     continue;
                 };
@@ -170,7 +174,7 @@ impl Store {
                     .bind(at)
                     .bind(written)
                     .bind(candidate.version)
-                    .bind(row.options.trigger() == TriggerPolicy::Once)
+                    .bind(row.alert.spec().options().trigger() == TriggerPolicy::Once)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -178,7 +182,7 @@ impl Store {
                     outcomes.push(FireOutcome::Rejected);
                     continue;
                 }
-                let event = row.event(candidate.alert_id, tick, previous, at)?;
+                let event = row.event(tick, previous, at);
                 let payload = serde_json::to_string(&event)
                     .map_err(|e| StorageError::Corrupt(format!("unencodable event: {e}")))?;
                 sqlx::query(OUTBOX_INSERT_SQL)

@@ -186,7 +186,46 @@ async fn an_alerts_deliveries_are_listed_newest_first_for_its_owner_only(engine:
     );
 }
 
+async fn a_webhook_keeps_its_creation_time_when_rotated_and_hides_its_secret(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let erin = testkit::insert_user(&test.db, "erin@example.com", None).await;
+    assert!(store.db().webhook(erin.id).await.expect("read").is_none());
+    store
+        .set_webhook(erin.id, "https://hooks.example.com/a", "s1")
+        .await
+        .expect("set");
+    let first = store
+        .db()
+        .webhook(erin.id)
+        .await
+        .expect("read")
+        .expect("set");
+    store
+        .set_webhook(erin.id, "https://hooks.example.com/b", "s2")
+        .await
+        .expect("rotate");
+    let second = store
+        .db()
+        .webhook(erin.id)
+        .await
+        .expect("read")
+        .expect("set");
+    assert_eq!(second.url, "https://hooks.example.com/b");
+    assert_eq!(second.secret, "s2");
+    assert_eq!(second.created_at, first.created_at);
+    assert!(second.updated_at >= first.updated_at);
+    assert!(
+        !format!("{second:?}").contains("s2\""),
+        "Debug hides the secret"
+    );
+    assert!(store.delete_webhook(erin.id).await.expect("delete"));
+    assert!(!store.delete_webhook(erin.id).await.expect("delete again"));
+    assert!(store.db().webhook(erin.id).await.expect("read").is_none());
+}
+
 testkit::on_both_engines!(
+    a_webhook_keeps_its_creation_time_when_rotated_and_hides_its_secret,
     alert_prices_round_trip_exactly,
     emails_are_unique_case_insensitively,
     alerts_are_scoped_to_their_owner_and_quota_is_enforced,
