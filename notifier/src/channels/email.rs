@@ -1,9 +1,11 @@
 //! Email over SMTP with lettre: STARTTLS, implicit TLS or plain, optional credentials.
 
+use std::path::Path;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::Address;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -27,14 +29,19 @@ impl EmailSender {
         let Some(host) = settings.host.as_deref() else {
             return Ok(None);
         };
+        // "dangerous" only means no TLS until `tls` below says which kind.
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
         let builder = match settings.tls {
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-            SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(
                 host,
-            )),
-        }
-        .map_err(|e| NotifierError::Config(format!("SMTP host {host}: {e}")))?;
+                settings.ca_file.as_deref(),
+            )?)),
+            SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(
+                host,
+                settings.ca_file.as_deref(),
+            )?)),
+            SmtpTls::None => builder,
+        };
         let timeout = settings.timeout.max(Duration::from_secs(1));
         let mut builder = builder.port(settings.port).timeout(Some(timeout));
         if let Some(user) = &settings.user {
@@ -105,6 +112,25 @@ impl EmailSender {
     }
 }
 
+/// Certificate verification against the public roots, plus the operator's own authority for
+/// a private relay. There is deliberately no switch to turn verification off.
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, NotifierError> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = ca_file {
+        let unusable =
+            |why: String| NotifierError::Config(format!("SMTP_CA_FILE {}: {why}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(unusable("no PEM certificate in it".to_owned()));
+        }
+        let authority = Certificate::from_pem(&pem).map_err(|e| unusable(e.to_string()))?;
+        builder = builder.add_root_certificate(authority);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| NotifierError::Config(format!("SMTP TLS for {host}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +152,33 @@ mod tests {
                 assert!(sender.is_some(), "{tls:?} with user {user:?}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn an_unusable_ca_file_is_a_configuration_error() {
+        let dir = std::env::temp_dir().join(format!("pa-ca-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let not_pem = dir.join("not-pem.txt");
+        std::fs::write(&not_pem, "not a certificate").expect("write");
+        for (path, why) in [
+            (dir.join("absent.pem"), "No such file"),
+            (not_pem, "no PEM certificate"),
+        ] {
+            let settings = SmtpSettings {
+                host: Some("smtp.example.com".to_owned()),
+                ca_file: Some(path.clone()),
+                ..SmtpSettings::default()
+            };
+            let error = EmailSender::from_settings(&settings)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(
+                error.contains("SMTP_CA_FILE") && error.contains(why),
+                "{error}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[tokio::test]

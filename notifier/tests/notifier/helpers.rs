@@ -2,6 +2,7 @@
 //! for the outside world (SMTP, Twilio, webhook receivers) are real servers on loopback.
 
 pub mod smtp;
+pub mod tls;
 pub mod twilio;
 pub mod twilio_spec;
 pub mod webhook_receiver;

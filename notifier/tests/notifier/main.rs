@@ -9,5 +9,6 @@ mod email;
 mod ops;
 mod rate_limit;
 mod sms;
+mod smtp_tls;
 mod store;
 mod webhook;

@@ -1,10 +1,11 @@
 //! A real SMTP server on loopback (mailin-embedded) that keeps every message it accepts.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use mailin_embedded::response::{NO_MAILBOX, OK};
-use mailin_embedded::{Handler, Response, Server, SslConfig};
+use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS, NO_MAILBOX, OK};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
 /// A message as the server received it.
 #[derive(Debug, Clone)]
@@ -32,15 +33,62 @@ impl ReceivedMail {
 /// Rejects this recipient with `550 Mailbox unavailable`.
 pub const BOUNCING_ADDRESS: &str = "bounce@example.com";
 
+/// The only account a server with AUTH accepts.
+pub const SMTP_USER: &str = "mailer";
+pub const SMTP_PASSWORD: &str = "relay secret";
+
+/// How a server secures its sessions. mailin offers AUTH only once STARTTLS is active and then
+/// refuses mail from a session that has not authenticated.
+#[derive(Default)]
+pub struct Security {
+    /// Offer STARTTLS with this certificate and key (PEM files).
+    pub starttls: Option<(PathBuf, PathBuf)>,
+    /// Require AUTH with these mechanisms.
+    pub auth: Vec<AuthMechanism>,
+}
+
+/// One AUTH exchange as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub mechanism: &'static str,
+    pub user: String,
+    pub accepted: bool,
+}
+
 #[derive(Clone)]
 struct Collector {
     inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+    logins: Arc<Mutex<Vec<Login>>>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
+impl Collector {
+    fn login(&mut self, mechanism: &'static str, user: &str, password: &str) -> Response {
+        let accepted = user == SMTP_USER && password == SMTP_PASSWORD;
+        self.logins.lock().expect("logins lock").push(Login {
+            mechanism,
+            user: user.to_owned(),
+            accepted,
+        });
+        if accepted {
+            AUTH_OK
+        } else {
+            INVALID_CREDENTIALS
+        }
+    }
+}
+
 impl Handler for Collector {
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        self.login("PLAIN", user, password)
+    }
+
+    fn auth_login(&mut self, user: &str, password: &str) -> Response {
+        self.login("LOGIN", user, password)
+    }
+
     fn rcpt(&mut self, to: &str) -> Response {
         if to.eq_ignore_ascii_case(BOUNCING_ADDRESS) {
             NO_MAILBOX
@@ -74,14 +122,20 @@ impl Handler for Collector {
 pub struct SmtpServer {
     pub port: u16,
     inbox: Arc<Mutex<Vec<ReceivedMail>>>,
+    logins: Arc<Mutex<Vec<Login>>>,
     listener: Option<TcpListener>,
 }
 
 impl SmtpServer {
     /// A server answering on a fresh loopback port.
     pub fn start() -> SmtpServer {
+        SmtpServer::start_secured(Security::default())
+    }
+
+    /// A server with STARTTLS and/or AUTH on a fresh loopback port.
+    pub fn start_secured(security: Security) -> SmtpServer {
         let mut server = SmtpServer::down();
-        server.come_up();
+        server.come_up_secured(security);
         server
     }
 
@@ -93,15 +147,28 @@ impl SmtpServer {
         SmtpServer {
             port,
             inbox: Arc::new(Mutex::new(Vec::new())),
+            logins: Arc::new(Mutex::new(Vec::new())),
             listener: Some(listener),
         }
     }
 
     /// Starts serving on the reserved port.
     pub fn come_up(&mut self) {
+        self.come_up_secured(Security::default());
+    }
+
+    fn come_up_secured(&mut self, security: Security) {
         let listener = self.listener.take().expect("the server is not up yet");
+        let ssl = match security.starttls {
+            Some((cert, key)) => SslConfig::SelfSigned {
+                cert_path: cert.display().to_string(),
+                key_path: key.display().to_string(),
+            },
+            None => SslConfig::None,
+        };
         let handler = Collector {
             inbox: Arc::clone(&self.inbox),
+            logins: Arc::clone(&self.logins),
             from: String::new(),
             to: Vec::new(),
             data: Vec::new(),
@@ -111,12 +178,19 @@ impl SmtpServer {
             let mut server = Server::new(handler);
             server
                 .with_name("smtp.test")
-                .with_ssl(SslConfig::None)
-                .expect("plain SMTP")
+                .with_ssl(ssl)
+                .expect("the server's TLS configuration")
                 .with_num_threads(4)
                 .with_tcp_listener(listener);
+            for mechanism in security.auth {
+                server.with_auth(mechanism);
+            }
             let _ = server.serve();
         });
+    }
+
+    pub fn logins(&self) -> Vec<Login> {
+        self.logins.lock().expect("logins lock").clone()
     }
 
     pub fn messages(&self) -> Vec<ReceivedMail> {

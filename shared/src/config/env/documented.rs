@@ -88,6 +88,7 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
     EnvName::optional("SMTP_PASSWORD", "notifier.smtp.password"),
     EnvName::new("FROM_EMAIL", "notifier.smtp.from_email"),
     EnvName::duration("SMTP_TIMEOUT_SECONDS", "notifier.smtp.timeout", Seconds),
+    EnvName::optional("SMTP_CA_FILE", "notifier.smtp.ca_file"),
     // notifier: SMS
     EnvName::optional("TWILIO_ACCOUNT_SID", "notifier.twilio.account_sid"),
     EnvName::optional("TWILIO_AUTH_TOKEN", "notifier.twilio.auth_token"),

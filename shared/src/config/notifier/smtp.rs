@@ -1,6 +1,7 @@
 //! Email over SMTP.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -107,6 +108,10 @@ pub struct SmtpSettings {
     /// The whole SMTP exchange of one message (at least 1 s).
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// PEM certificates trusted besides the public roots, for a relay whose certificate a
+    /// private authority signed. The relay's certificate is always verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SmtpSettings {
@@ -123,6 +128,7 @@ impl Default for SmtpSettings {
                     .expect("the default sender is a valid address"),
             },
             timeout: Duration::from_secs(30),
+            ca_file: None,
         }
     }
 }
