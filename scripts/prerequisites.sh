@@ -130,7 +130,32 @@ check_postgres() {
         "or point the tests at a server that accepts them: TEST_DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/postgres"
 }
 
+# Schemathesis (PyPI), which fuzzes the API in the test suite, in a venv outside the clone;
+# the test finds it through PRICEALERT_VENV (same default).
+SCHEMATHESIS_VERSION=4.32.5
+PRICEALERT_VENV=${PRICEALERT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/pricealert/venv}
+
+check_schemathesis() {
+    local st="$PRICEALERT_VENV/bin/st"
+    [[ "$("$st" --version 2>/dev/null)" == *"$SCHEMATHESIS_VERSION"* ]] && return 0
+    local install="python3 -m venv '$PRICEALERT_VENV' && '$PRICEALERT_VENV/bin/pip' install 'schemathesis==$SCHEMATHESIS_VERSION'"
+    if [[ -n "${PRICEALERT_NO_INSTALL:-}" ]]; then
+        stop "Schemathesis $SCHEMATHESIS_VERSION is not in $PRICEALERT_VENV. Install it with:" "$install"
+    fi
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        can_install || stop "python3 cannot make a venv. Install it with:" \
+            "sudo apt-get install -y python3-venv" "then: $install"
+        say "installing python3-venv"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    say "installing schemathesis $SCHEMATHESIS_VERSION into $PRICEALERT_VENV"
+    python3 -m venv "$PRICEALERT_VENV" &&
+        "$PRICEALERT_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+        stop "could not install schemathesis. Install it with:" "$install"
+}
+
 install_packages
 check_rust
 check_postgres
-say "ready (PostgreSQL at $TEST_DATABASE_URL)"
+check_schemathesis
+say "ready (PostgreSQL at $TEST_DATABASE_URL, schemathesis in $PRICEALERT_VENV)"

@@ -22,6 +22,17 @@ impl Channel {
             Channel::Webhook => "webhook",
         }
     }
+
+    /// Why a delivery on this channel has nowhere to go when the account lacks its recipient
+    /// (no phone for `sms`, no webhook for `webhook`): the warning the API answers when such
+    /// an alert is saved, and the `last_error` of each delivery the notifier skips for it.
+    pub fn missing_recipient(&self) -> Option<&'static str> {
+        match self {
+            Channel::Email => None,
+            Channel::Sms => Some("no phone number on the account"),
+            Channel::Webhook => Some("no webhook on the account"),
+        }
+    }
 }
 
 impl FromStr for Channel {

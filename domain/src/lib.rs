@@ -14,9 +14,7 @@ mod price;
 mod symbol;
 pub mod webhook;
 
-pub use alert::{
-    Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, ChannelCheck, NewAlert,
-};
+pub use alert::{Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert};
 pub use channels::{Channel, ChannelsError, NotificationChannels};
 pub use condition::{AlertCondition, ConditionError, MoveDirection, TriggerPolicy};
 pub use email::{Email, EmailError};

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use crate::store::{AlertFilter, AlertWriteOutcome, UserRecord};
+use serde::Serialize;
 use shared::bus::{publish_json, Topic};
-use shared::domain::{Alert, AlertId, AlertPatch, Channel, ChannelCheck, NotificationChannels};
+use shared::domain::{Alert, AlertId, AlertPatch, Channel, NotificationChannels};
 use shared::events::{AlertChange, AlertChangeKind};
+use utoipa::ToSchema;
 
 use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
 use crate::error::{ApiError, ApiResult};
@@ -37,17 +39,35 @@ impl Account {
     }
 }
 
-impl ChannelCheck for Account {
-    fn refusal(&self, channel: Channel) -> Option<String> {
-        match channel {
-            Channel::Sms if !self.has_phone => {
-                Some("sms notifications need a phone number on the account".to_owned())
-            }
-            Channel::Webhook if !self.has_webhook => {
-                Some("webhook notifications need a webhook (PUT /auth/me/webhook)".to_owned())
-            }
-            _ => None,
-        }
+/// A channel the alert names that the account has no recipient for: the alert is saved all
+/// the same, and its deliveries on that channel are recorded as `skipped` until the account
+/// has one (a phone, `PUT /auth/me/webhook`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelWarning {
+    /// `sms` or `webhook`.
+    channel: &'static str,
+    /// e.g. "no phone number on the account".
+    detail: &'static str,
+}
+
+impl Account {
+    /// A warning per channel of `channels` that this account cannot receive on.
+    pub fn warnings(&self, channels: &NotificationChannels) -> Vec<ChannelWarning> {
+        Channel::ALL
+            .into_iter()
+            .filter(|channel| channels.contains(*channel))
+            .filter(|channel| match channel {
+                Channel::Email => false,
+                Channel::Sms => !self.has_phone,
+                Channel::Webhook => !self.has_webhook,
+            })
+            .filter_map(|channel| {
+                Some(ChannelWarning {
+                    channel: channel.as_str(),
+                    detail: channel.missing_recipient()?,
+                })
+            })
+            .collect()
     }
 }
 

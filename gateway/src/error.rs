@@ -48,6 +48,21 @@ pub enum ApiError {
     },
     #[error("service overloaded")]
     Overloaded,
+    /// More requests in flight from the caller's address than allowed.
+    #[error("too many requests from one address")]
+    AddressBusy,
+    /// The body did not arrive within the body read time-out.
+    #[error("request body timed out")]
+    BodyTimeout,
+    #[error("request body too large")]
+    BodyTooLarge { limit: usize },
+    #[error("URI too long")]
+    UriTooLong,
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    /// Whatever the HTTP layer refused by itself, with the status it chose.
+    #[error("{0}")]
+    Refused(StatusCode),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -102,6 +117,12 @@ impl ApiError {
             }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::AddressBusy => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::Refused(status) => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +140,14 @@ impl ApiError {
             ApiError::Validation(errors) => json!(errors),
             ApiError::RateLimited { detail, .. } => json!(detail),
             ApiError::Overloaded => json!("Service temporarily overloaded; retry shortly"),
+            ApiError::AddressBusy => json!("Too many requests in flight from your address"),
+            ApiError::BodyTimeout => json!("The request body did not arrive in time"),
+            ApiError::BodyTooLarge { limit } => {
+                json!(format!("Request body larger than {limit} bytes"))
+            }
+            ApiError::UriTooLong => json!("URI Too Long"),
+            ApiError::HeadersTooLarge => json!("Request Header Fields Too Large"),
+            ApiError::Refused(status) => json!(status.canonical_reason().unwrap_or("Error")),
             ApiError::Internal(_) => json!("Internal server error"),
         }
     }
@@ -141,8 +170,15 @@ impl IntoResponse for ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::AddressBusy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::BodyTimeout
+            | ApiError::BodyTooLarge { .. }
+            | ApiError::UriTooLong
+            | ApiError::HeadersTooLarge => {
+                // The rest of the request may still be on its way: do not read it.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

@@ -5,7 +5,7 @@
 //! handler's constructor can report every wrong field at once.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -15,7 +15,7 @@ use shared::domain::FieldError;
 use crate::error::ApiError;
 
 /// Largest request body accepted.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn content_type(parts: &axum::http::HeaderMap) -> String {
     parts
@@ -41,9 +41,9 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
         .await
         .map_err(|_| ApiError::BadRequest("Could not read the request body".to_owned()))?;
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::Unprocessable(format!(
-            "Request body larger than {MAX_BODY_BYTES} bytes"
-        )));
+        return Err(ApiError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     Ok(bytes)
 }
@@ -154,6 +154,33 @@ fn strings(pairs: Vec<(String, String)>) -> Map<String, Value> {
         .collect()
 }
 
+/// The one parameter of a route's path (`/prices/{symbol}`, `/alerts/{alert_id}`), decoded;
+/// a parameter that does not decode to UTF-8 (`/prices/%FF%FE`) is kept as sent, still
+/// percent-encoded, so the handler refuses it as it refuses any other wrong value (never with
+/// axum's plain-text 400).
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Path(decoded)) = Path::<String>::from_request_parts(parts, state).await {
+            return Ok(PathParam(decoded));
+        }
+        let template = MatchedPath::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("Not Found".to_owned()))?;
+        let position = template
+            .as_str()
+            .split('/')
+            .position(|segment| segment.starts_with('{'));
+        position
+            .and_then(|position| parts.uri.path().split('/').nth(position))
+            .map(|raw| PathParam(raw.to_owned()))
+            .ok_or_else(|| ApiError::NotFound("Not Found".to_owned()))
+    }
+}
+
 /// The `{id}` of `/alerts/{id}`; a non-integer is a 422 like any other validation error.
 pub struct AlertIdPath(pub i64);
 
@@ -161,10 +188,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AlertIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw): axum::extract::Path<String> =
-            axum::extract::Path::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::NotFound("Not Found".to_owned()))?;
+        let PathParam(raw) = PathParam::from_request_parts(parts, state).await?;
         raw.parse::<i64>().map(AlertIdPath).map_err(|_| {
             ApiError::validation(FieldError::new(
                 "int_parsing",

@@ -17,6 +17,7 @@ use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
 use crate::routes;
+use crate::server;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::GatewayError;
@@ -120,14 +121,11 @@ impl Application {
         );
         tokio::spawn(Consumer::<TriggerEvent>::new(fires, malformed, shutdown.clone()).run(evict));
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
+        let settings = Arc::clone(&state.settings);
         let app = routes::router(state);
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(GatewayError::Serve)
+        server::serve(listener, app, &settings, shutdown)
+            .await
+            .map_err(GatewayError::Serve)
     }
 }
 

@@ -14,16 +14,24 @@ pub enum SentStatus {
     Failed,
     /// Unknown outcome (e.g. a Twilio timeout).
     Error,
+    /// Not sent: the account has no recipient on the channel.
+    Skipped,
 }
 
 impl SentStatus {
-    const ALL: [SentStatus; 3] = [SentStatus::Success, SentStatus::Failed, SentStatus::Error];
+    const ALL: [SentStatus; 4] = [
+        SentStatus::Success,
+        SentStatus::Failed,
+        SentStatus::Error,
+        SentStatus::Skipped,
+    ];
 
     fn as_str(&self) -> &'static str {
         match self {
             SentStatus::Success => "success",
             SentStatus::Failed => "failed",
             SentStatus::Error => "error",
+            SentStatus::Skipped => "skipped",
         }
     }
 }

@@ -54,6 +54,11 @@ impl Dispatcher {
                     "recipient opted out of sms");
                 (Settlement::Failed { error }, Some(SentStatus::Failed))
             }
+            SendOutcome::Skipped(error) => {
+                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
+                    "notification skipped: no recipient on the account");
+                (Settlement::Skipped { error }, Some(SentStatus::Skipped))
+            }
             SendOutcome::Unknown(error) => {
                 tracing::warn!(channel = channel.as_str(), message_id = %outgoing.id, error,
                     "notification outcome unknown; not resending");

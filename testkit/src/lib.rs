@@ -23,7 +23,7 @@ use sqlx::{Connection, PgConnection};
 use shared::catalogue::Catalogue;
 use shared::config::Settings;
 use shared::domain::alert::{AlertPatchInput, NewAlertInput};
-use shared::domain::{Alert, AlertPatch, Channel, ChannelCheck, NewAlert};
+use shared::domain::{Alert, AlertPatch, NewAlert};
 use shared::storage::Database;
 
 /// Runs each listed `async fn name(engine: Engine)` as two tests, `postgres::name` and
@@ -158,21 +158,12 @@ pub async fn fresh_database(engine: Engine) -> TestDatabase {
     }
 }
 
-/// An owner reachable on every channel (tests that store alerts without an account behind them).
-struct EveryChannel;
-
-impl ChannelCheck for EveryChannel {
-    fn refusal(&self, _channel: Channel) -> Option<String> {
-        None
-    }
-}
-
 /// A valid new alert from a `POST /alerts` body, built by the real constructors (so a test
 /// cannot store an alert the API would refuse). Panics, naming the problems, if it is invalid.
 pub fn new_alert(body: serde_json::Value) -> NewAlert {
     let input: NewAlertInput = serde_json::from_value(body).expect("a create body is an object");
     NewAlert::read(input, &Catalogue::default())
-        .and_then(|draft| draft.validate(&EveryChannel, chrono::Utc::now()))
+        .and_then(|draft| draft.validate(chrono::Utc::now()))
         .unwrap_or_else(|e| panic!("not a valid alert: {e:?}"))
 }
 
@@ -180,6 +171,6 @@ pub fn new_alert(body: serde_json::Value) -> NewAlert {
 pub fn alert_patch(current: &Alert, body: serde_json::Value) -> AlertPatch {
     let input: AlertPatchInput = serde_json::from_value(body).expect("a patch body is an object");
     AlertPatch::read(input, current)
-        .validate(&EveryChannel, chrono::Utc::now())
+        .validate(chrono::Utc::now())
         .unwrap_or_else(|e| panic!("not a valid patch: {e:?}"))
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::options::ReadOptions;
 use super::rules::{self, SentFields};
-use super::{AlertInputError, AlertOptionsInput, AlertSpec, ChannelCheck};
+use super::{AlertInputError, AlertOptionsInput, AlertSpec};
 use crate::catalogue::Catalogue;
 use crate::input::{Input, InputErrors, Invalid};
 use crate::{AlertCondition, NotificationChannels, Price, Symbol};
@@ -130,17 +130,13 @@ impl NewAlert {
 }
 
 impl NewAlertDraft {
-    /// The channels the alert would notify on (what [`ChannelCheck`] will be asked about).
+    /// The channels the alert would notify on.
     pub fn notification_types(&self) -> &NotificationChannels {
         &self.spec.notification_types
     }
 
     /// Checks the rules at `now`; every broken one is reported at once.
-    pub fn validate(
-        self,
-        channels: &dyn ChannelCheck,
-        now: DateTime<Utc>,
-    ) -> Result<NewAlert, AlertInputError> {
+    pub fn validate(self, now: DateTime<Utc>) -> Result<NewAlert, AlertInputError> {
         let NewAlertDraft {
             spec,
             input,
@@ -149,11 +145,10 @@ impl NewAlertDraft {
         let sent = SentFields {
             target_price: &input.target_price,
             target_price_high: &input.target_price_high,
-            notification_types: &input.notification_types,
             cooldown_minutes: &input.cooldown_minutes,
             options: &input.options,
         };
-        rules::check(&spec, &sent, channels, now, &mut errors);
+        rules::check(&spec, &sent, now, &mut errors);
         errors.finish().map_err(AlertInputError::Invalid)?;
         Ok(NewAlert(spec))
     }

@@ -2,9 +2,9 @@
 //!
 //! A valid [`AlertSpec`] comes only from [`NewAlert::read`] (a create request) or
 //! [`AlertPatch::read`] (a patch merged into the current alert): each reads every field,
-//! checks the rules between them and against the owner's account ([`ChannelCheck`]), and
-//! reports every problem at once as [`FieldError`]s, which the gateway answers as API.md's
-//! 400/422 bodies. Fields are private; past those constructors an alert is valid. (Storage
+//! checks the rules between them, and reports every problem at once as [`FieldError`]s,
+//! which the gateway answers as API.md's 400/422 bodies (whether the owner can be reached on
+//! a channel is no rule: the gateway warns about it, the notifier skips such deliveries). Fields are private; past those constructors an alert is valid. (Storage
 //! and the bus decode alerts this code wrote, field by field into their domain types.)
 //!
 //! API.md's fields (symbol … cooldown_minutes, active, triggered_count, created_at,
@@ -37,7 +37,7 @@ pub use self::patch::{AlertPatch, AlertPatchDraft, AlertPatchInput};
 pub use self::row::{AlertRow, CorruptAlert, ALERT_COLUMNS};
 pub use self::rules::{MAX_COOLDOWN_MINUTES, MAX_WINDOW_MINUTES};
 use super::input::FieldError;
-use super::{AlertCondition, AlertId, Channel, NotificationChannels, Price, Symbol, UserId};
+use super::{AlertCondition, AlertId, NotificationChannels, Price, Symbol, UserId};
 
 /// Why a request could not make a valid alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,13 +46,6 @@ pub enum AlertInputError {
     RangeNeedsHigh,
     /// Every wrong field and broken rule, in the order found.
     Invalid(Vec<FieldError>),
-}
-
-/// Whether the owner can be reached on a channel: the account-dependent part of the rules
-/// (the gateway knows the account: a phone for `sms`, a webhook for `webhook`).
-pub trait ChannelCheck {
-    /// Why the owner cannot receive on `channel`, or `None` when they can.
-    fn refusal(&self, channel: Channel) -> Option<String>;
 }
 
 /// What a user chose for an alert. Valid as a whole: only the constructors build one (and the

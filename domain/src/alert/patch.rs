@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::options::ReadOptions;
 use super::rules::{self, SentFields};
-use super::{Alert, AlertInputError, AlertOptionsInput, AlertSpec, ChannelCheck};
+use super::{Alert, AlertInputError, AlertOptionsInput, AlertSpec};
 use crate::input::{Input, InputErrors, Invalid};
 use crate::{AlertCondition, NotificationChannels, Price};
 
@@ -123,11 +123,7 @@ impl AlertPatchDraft {
 
     /// Every problem with the patch at `now`: wrong values, then broken rules (only the rules
     /// on what was sent, so a stored value never blocks an unrelated change).
-    pub fn validate(
-        self,
-        channels: &dyn ChannelCheck,
-        now: DateTime<Utc>,
-    ) -> Result<AlertPatch, AlertInputError> {
+    pub fn validate(self, now: DateTime<Utc>) -> Result<AlertPatch, AlertInputError> {
         let AlertPatchDraft {
             patch,
             input,
@@ -136,11 +132,10 @@ impl AlertPatchDraft {
         let sent = SentFields {
             target_price: &input.target_price,
             target_price_high: &input.target_price_high,
-            notification_types: &input.notification_types,
             cooldown_minutes: &input.cooldown_minutes,
             options: &input.options,
         };
-        rules::check(&patch.spec, &sent, channels, now, &mut errors);
+        rules::check(&patch.spec, &sent, now, &mut errors);
         errors.finish().map_err(AlertInputError::Invalid)?;
         Ok(patch)
     }

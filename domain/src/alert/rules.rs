@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AlertOptionsInput, AlertSpec, ChannelCheck};
+use super::{AlertOptionsInput, AlertSpec};
 use crate::input::{Input, InputErrors, Invalid};
-use crate::{AlertCondition, Channel, NotificationChannels, Price};
+use crate::{AlertCondition, Price};
 
 /// Longest cooldown: a year.
 pub const MAX_COOLDOWN_MINUTES: i64 = 525_600;
@@ -16,7 +16,6 @@ pub const MAX_WINDOW_MINUTES: i64 = 1_440;
 pub(super) struct SentFields<'a> {
     pub target_price: &'a Input<Price>,
     pub target_price_high: &'a Input<Price>,
-    pub notification_types: &'a Input<NotificationChannels>,
     pub cooldown_minutes: &'a Input<i64>,
     pub options: &'a AlertOptionsInput,
 }
@@ -25,7 +24,6 @@ pub(super) struct SentFields<'a> {
 pub(super) fn check(
     spec: &AlertSpec,
     sent: &SentFields<'_>,
-    channels: &dyn ChannelCheck,
     now: DateTime<Utc>,
     errors: &mut InputErrors,
 ) {
@@ -63,18 +61,6 @@ pub(super) fn check(
                 "Input should be less than or equal to 525600",
             ),
         );
-    }
-    for channel in Channel::ALL {
-        if !spec.notification_types.contains(channel) {
-            continue;
-        }
-        if let Some(reason) = channels.refusal(channel) {
-            errors.add(
-                "notification_types",
-                sent.notification_types,
-                Invalid::value(reason),
-            );
-        }
     }
     check_options(spec, sent.options, now, errors);
 }

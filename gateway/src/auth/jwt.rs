@@ -1,4 +1,5 @@
-//! HS256 access tokens: `sub` = user id as a string, `exp`, `iat`, `iss`, `aud`, algorithm pinned.
+//! HS256 access tokens: `sub` = user id as a string, `exp`, `iat`, `iss`, `aud`, algorithm pinned;
+//! an `nbf` (not before), when a token carries one, is checked too.
 
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -32,6 +33,8 @@ impl JwtKeys {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.leeway = 5;
+        // A token may name a time before which it is not valid; honour it when present.
+        validation.validate_nbf = true;
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),

@@ -18,7 +18,7 @@ use shared::events::AlertChange;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::alert_service::{
-    announce, cached_alert_list, owned_alert, quota_error, write_patch, Account,
+    announce, cached_alert_list, owned_alert, quota_error, write_patch, Account, ChannelWarning,
 };
 use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -55,6 +55,10 @@ pub struct AlertView<'a> {
     last_triggered_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     options: &'a AlertOptions,
+    /// Extension, on create and patch only: each channel the alert names that the account
+    /// has no recipient for (omitted when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<ChannelWarning>,
 }
 
 impl<'a> AlertView<'a> {
@@ -73,13 +77,16 @@ impl<'a> AlertView<'a> {
             created_at: alert.created_at(),
             last_triggered_at: alert.last_triggered_at(),
             options: spec.options(),
+            warnings: Vec::new(),
         }
     }
 }
 
-/// The alert as JSON, as it reads now.
-fn alert_json(alert: &Alert) -> Response {
-    Json(AlertView::of(alert, Utc::now())).into_response()
+/// The alert as JSON, as it reads now, with `warnings` about its channels.
+fn alert_json(alert: &Alert, warnings: Vec<ChannelWarning>) -> Response {
+    let mut view = AlertView::of(alert, Utc::now());
+    view.warnings = warnings;
+    Json(view).into_response()
 }
 
 #[utoipa::path(post, path = "/alerts", tag = "alerts", security(("bearer" = [])), request_body = NewAlertInput,
@@ -92,7 +99,8 @@ pub async fn create_alert(
 ) -> ApiResult<Response> {
     let draft = NewAlert::read(input, &state.catalogue)?;
     let account = Account::of(&state, &user, draft.notification_types()).await?;
-    let new_alert = draft.validate(&account, Utc::now())?;
+    let new_alert = draft.validate(Utc::now())?;
+    let warnings = account.warnings(new_alert.spec().notification_types());
     let max_active = i64::from(state.settings.max_active_alerts_per_user);
     let alert = state
         .store
@@ -100,7 +108,7 @@ pub async fn create_alert(
         .await?
         .ok_or_else(|| quota_error(&state))?;
     announce(&state, AlertChange::upserted(alert.clone())).await;
-    Ok((StatusCode::CREATED, alert_json(&alert)).into_response())
+    Ok((StatusCode::CREATED, alert_json(&alert, warnings)).into_response())
 }
 
 /// `GET /alerts` parameters.
@@ -234,7 +242,10 @@ pub async fn get_alert(
     AuthUser(user): AuthUser,
     AlertIdPath(id): AlertIdPath,
 ) -> ApiResult<Response> {
-    Ok(alert_json(&owned_alert(&state, &user, id).await?))
+    Ok(alert_json(
+        &owned_alert(&state, &user, id).await?,
+        Vec::new(),
+    ))
 }
 
 #[utoipa::path(patch, path = "/alerts/{alert_id}", tag = "alerts", security(("bearer" = [])),
@@ -249,8 +260,10 @@ pub async fn patch_alert(
     let current = owned_alert(&state, &user, id).await?;
     let draft = AlertPatch::read(input, &current);
     let account = Account::of(&state, &user, draft.notification_types()).await?;
-    let patch = draft.validate(&account, Utc::now())?;
-    Ok(alert_json(&write_patch(&state, &user, id, &patch).await?))
+    let patch = draft.validate(Utc::now())?;
+    let alert = write_patch(&state, &user, id, &patch).await?;
+    let warnings = account.warnings(alert.spec().notification_types());
+    Ok(alert_json(&alert, warnings))
 }
 
 #[utoipa::path(delete, path = "/alerts/{alert_id}", tag = "alerts", security(("bearer" = [])),
@@ -279,5 +292,8 @@ pub async fn toggle_alert(
 ) -> ApiResult<Response> {
     let current = owned_alert(&state, &user, id).await?;
     let patch = AlertPatch::toggle(&current);
-    Ok(alert_json(&write_patch(&state, &user, id, &patch).await?))
+    Ok(alert_json(
+        &write_patch(&state, &user, id, &patch).await?,
+        Vec::new(),
+    ))
 }

@@ -22,6 +22,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::metrics;
+use crate::openapi_errors::ErrorAnswers;
+use crate::overload::{self, PerAddress};
+use crate::rejections;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -37,11 +40,11 @@ use crate::state::AppState;
     ),
     components(schemas(
         auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
-        alerts::AlertView, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
+        alerts::AlertView, crate::alert_service::ChannelWarning, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
         crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorAnswers),
 )]
 pub struct ApiDoc;
 
@@ -96,7 +99,10 @@ async fn overloaded(error: BoxError) -> Response {
 }
 
 pub fn router(state: AppState) -> Router {
-    let timeout = state.settings.request_timeout.max(Duration::from_secs(1));
+    let settings = &state.settings;
+    let timeout = settings.request_timeout.max(Duration::from_secs(1));
+    let body_deadline = settings.body_read_timeout.max(Duration::from_secs(1));
+    let per_address = PerAddress::new(settings.max_in_flight_requests_per_address);
     let api = Router::new()
         .merge(auth::router())
         .merge(alerts::router())
@@ -111,8 +117,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // The WebSocket is long-lived: it stays outside the request time-out.
     let ws = ws::router().with_state(state.clone());
+    // Bodies are read before a request takes an in-flight slot (see `overload`).
     let limited = api.layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(
+                body_deadline,
+                overload::read_body_first,
+            ))
             .layer(HandleErrorLayer::new(overloaded))
             .load_shed()
             .concurrency_limit(state.settings.max_in_flight_requests.max(1))
@@ -124,5 +135,11 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            per_address,
+            overload::limit_in_flight_per_address,
+        ))
+        .layer(middleware::from_fn(rejections::refuse_oversized_heads))
+        .layer(middleware::from_fn(rejections::json_rejections))
         .layer(cors(&state.settings.cors_origins))
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,6 +13,7 @@ use shared::domain::Symbol;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::PathParam;
 use crate::price_view::{self, PriceView};
 use crate::state::AppState;
 
@@ -79,7 +80,7 @@ pub async fn symbols(State(state): State<AppState>) -> Json<SymbolsView> {
               (status = 404, description = "Unknown symbol: X")))]
 pub async fn one_price(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PathParam(raw): PathParam,
 ) -> ApiResult<Response> {
     let unknown = || ApiError::NotFound(format!("Unknown symbol: {}", raw.to_uppercase()));
     let symbol: Symbol = raw.parse().map_err(|_| unknown())?;

@@ -19,7 +19,8 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(get, path = "/prices/ws", tag = "prices",
-    responses((status = 101, description = "WebSocket: snapshot, then one price object per tick; {\"type\":\"ping\"} → {\"type\":\"pong\"}; heartbeat after 30 s idle")))]
+    responses((status = 101, description = "WebSocket: snapshot, then one price object per tick; {\"type\":\"ping\"} → {\"type\":\"pong\"}; heartbeat after 30 s idle"),
+              (status = 400, description = "Not a WebSocket upgrade request"), (status = 426, description = "The connection cannot be upgraded")))]
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| stream_prices(state, socket))
 }

@@ -90,7 +90,7 @@ async fn notification_types_accept_spaces_and_arrays(engine: Engine) {
     );
 }
 
-async fn sms_needs_a_phone_on_the_account(engine: Engine) {
+async fn sms_without_a_phone_or_webhook_without_one_is_accepted_with_a_warning(engine: Engine) {
     let app = spawn_app(engine).await;
     assert_eq!(
         app.register("nophone@example.com", None).await.status(),
@@ -106,20 +106,46 @@ async fn sms_needs_a_phone_on_the_account(engine: Engine) {
     let create = app
         .post_json(token, "/alerts", &json!({"symbol": "BTC", "condition": "above", "target_price": 1, "notification_types": "sms"}))
         .await;
-    let detail = json_of(create, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let created = json_of(create, StatusCode::CREATED).await;
+    assert_eq!(created["notification_types"], "sms");
     assert_eq!(
-        detail["detail"][0]["loc"],
-        json!(["body", "notification_types"])
+        created["warnings"],
+        json!([{"channel": "sms", "detail": "no phone number on the account"}])
     );
+
     let alert = app.create_alert(token, "BTC", "1").await;
+    assert!(alert.get("warnings").is_none(), "{alert}");
     let patch = app
         .patch_json(
             token,
             &format!("/alerts/{}", alert["id"]),
-            &json!({"notification_types": "email,sms"}),
+            &json!({"notification_types": "email,sms,webhook"}),
         )
         .await;
-    assert_eq!(patch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let patched = json_of(patch, StatusCode::OK).await;
+    assert_eq!(patched["notification_types"], "email,sms,webhook");
+    assert_eq!(
+        patched["warnings"],
+        json!([
+            {"channel": "sms", "detail": "no phone number on the account"},
+            {"channel": "webhook", "detail": "no webhook on the account"}
+        ])
+    );
+    let read = json_of(
+        app.get(token, &format!("/alerts/{}", alert["id"])).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(read.get("warnings").is_none(), "{read}");
+
+    let with_phone = app.user_token("phone@example.com").await;
+    let created = json_of(
+        app.post_json(&with_phone, "/alerts", &json!({"symbol": "BTC", "condition": "above", "target_price": 1, "notification_types": "email,sms"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(created.get("warnings").is_none(), "{created}");
 }
 
 async fn range_alerts_need_a_valid_upper_bound(engine: Engine) {
@@ -503,7 +529,7 @@ async fn every_alert_change_is_announced_on_the_bus(engine: Engine) {
 on_both_engines!(
     creating_an_alert_without_a_trailing_slash_returns_the_documented_object,
     notification_types_accept_spaces_and_arrays,
-    sms_needs_a_phone_on_the_account,
+    sms_without_a_phone_or_webhook_without_one_is_accepted_with_a_warning,
     range_alerts_need_a_valid_upper_bound,
     invalid_alerts_are_422_naming_the_field,
     extension_fields_round_trip,

@@ -56,6 +56,61 @@ async fn malformed_bodies_and_bad_paths_are_json_errors(engine: Engine) {
     .await;
     assert_eq!(not_an_id["detail"][0]["loc"], json!(["path", "alert_id"]));
     assert_eq!(not_an_id["detail"][0]["input"], "abc");
+    let not_utf8_id = json_of(
+        app.get(&token, "/alerts/%FF").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(not_utf8_id["detail"][0]["loc"], json!(["path", "alert_id"]));
+    assert_eq!(not_utf8_id["detail"][0]["input"], "%FF");
+    let not_utf8_symbol = json_of(
+        app.get(&token, "/prices/%FF%FE").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(not_utf8_symbol, json!({"detail": "Unknown symbol: %FF%FE"}));
+
+    let long_uri = app
+        .get(&token, &format!("/prices?symbols={}", "B".repeat(9000)))
+        .await;
+    assert_eq!(
+        json_of(long_uri, StatusCode::URI_TOO_LONG).await,
+        json!({"detail": "URI Too Long"})
+    );
+    let mut many_headers = app.client.get(app.url("/health"));
+    for index in 0..120 {
+        many_headers = many_headers.header(format!("x-filler-{index}"), "x");
+    }
+    let many_headers = many_headers.send().await.expect("request");
+    assert_eq!(
+        json_of(many_headers, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await,
+        json!({"detail": "Request Header Fields Too Large"})
+    );
+    let big_header = app
+        .client
+        .get(app.url("/health"))
+        .header("x-big", "x".repeat(20 * 1024))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        big_header.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    assert!(
+        json_of(big_header, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await["detail"]
+            .is_string()
+    );
+    let big_body = app
+        .client
+        .post(app.url("/alerts"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(format!("{{\"symbol\": \"{}\"}}", "B".repeat(70 * 1024)))
+        .send()
+        .await
+        .expect("request");
+    assert!(json_of(big_body, StatusCode::PAYLOAD_TOO_LARGE).await["detail"].is_string());
 
     let unknown = json_of(
         app.get(&token, "/no/such/route").await,

@@ -74,12 +74,19 @@ async fn a_webhook_is_set_with_a_secret_shown_once_and_rotated_on_every_put(engi
     );
 }
 
-async fn webhook_alerts_need_a_configured_webhook(engine: Engine) {
+async fn webhook_alerts_warn_until_a_webhook_is_configured(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("quinn@example.com").await;
     let body = json!({"symbol": "BTC", "condition": "above", "target_price": 1, "notification_types": "email,webhook"});
-    let refused = app.post_json(&token, "/alerts", &body).await;
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let warned = json_of(
+        app.post_json(&token, "/alerts", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        warned["warnings"],
+        json!([{"channel": "webhook", "detail": "no webhook on the account"}])
+    );
     let set = app
         .client
         .put(app.url("/auth/me/webhook"))
@@ -95,6 +102,7 @@ async fn webhook_alerts_need_a_configured_webhook(engine: Engine) {
     )
     .await;
     assert_eq!(created["notification_types"], "email,webhook");
+    assert!(created.get("warnings").is_none(), "{created}");
 }
 
 async fn an_alerts_deliveries_are_listed_for_its_owner_only(engine: Engine) {
@@ -129,6 +137,6 @@ async fn an_alerts_deliveries_are_listed_for_its_owner_only(engine: Engine) {
 
 on_both_engines!(
     a_webhook_is_set_with_a_secret_shown_once_and_rotated_on_every_put,
-    webhook_alerts_need_a_configured_webhook,
+    webhook_alerts_warn_until_a_webhook_is_configured,
     an_alerts_deliveries_are_listed_for_its_owner_only,
 );

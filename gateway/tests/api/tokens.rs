@@ -71,6 +71,13 @@ async fn bad_tokens_cannot_be_validated(engine: Engine) {
         &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .expect("encode");
+    let mut not_yet_valid = claims(&sub, 7200, "pricealert-api");
+    not_yet_valid["nbf"] = json!(chrono::Utc::now().timestamp() + 3600);
+    // A token that is valid in every other way: only its `nbf` is wrong.
+    let mut already_valid = claims(&sub, 7200, "pricealert-api");
+    already_valid["nbf"] = json!(chrono::Utc::now().timestamp() - 60);
+    let already_valid = token(JWT_SECRET, already_valid);
+    json_of(app.get(&already_valid, "/auth/me").await, StatusCode::OK).await;
 
     for (case, bad) in [
         ("tampered signature", tampered),
@@ -94,6 +101,10 @@ async fn bad_tokens_cannot_be_validated(engine: Engine) {
         (
             "unknown user",
             token(JWT_SECRET, claims("999999", 3600, "pricealert-api")),
+        ),
+        (
+            "not valid before an hour from now",
+            token(JWT_SECRET, not_yet_valid),
         ),
         ("garbage", "not.a.token".to_owned()),
     ] {

@@ -12,6 +12,14 @@ pub use webhook::WebhookSender;
 use shared::config::NotifierSettings;
 use shared::domain::Channel;
 
+/// The `last_error` of a delivery skipped for want of a recipient on `channel`.
+pub(crate) fn missing_recipient(channel: Channel) -> String {
+    channel
+        .missing_recipient()
+        .unwrap_or("no recipient on the account")
+        .to_owned()
+}
+
 use crate::message::Outgoing;
 use crate::store::Store;
 use crate::NotifierError;
@@ -32,6 +40,9 @@ pub enum SendOutcome {
     OptedOut(String),
     /// The provider may have sent it; resending could duplicate (Twilio timeout).
     Unknown(String),
+    /// Nothing was sent because the account has no recipient on the channel (no phone, no
+    /// webhook): settled as `skipped`, never retried.
+    Skipped(String),
 }
 
 /// The configured senders. Email and SMS need settings; webhooks are always available
@@ -66,6 +77,13 @@ impl Senders {
                 Some(sender) => sender.send(outgoing).await,
                 None => SendOutcome::Permanent("email is not configured (SMTP_HOST)".to_owned()),
             },
+            Channel::Sms
+                if outgoing
+                    .latest()
+                    .is_some_and(|event| event.user_phone.as_deref().is_none_or(str::is_empty)) =>
+            {
+                SendOutcome::Skipped(missing_recipient(Channel::Sms))
+            }
             Channel::Sms => match &self.sms {
                 Some(sender) => sender.send(db, outgoing).await,
                 None => SendOutcome::Permanent("SMS is not configured (TWILIO_*)".to_owned()),

@@ -74,7 +74,7 @@ impl SmsSender {
             return SendOutcome::Permanent("nothing to send".to_owned());
         };
         let Some(phone) = latest.user_phone.as_deref().filter(|p| !p.is_empty()) else {
-            return SendOutcome::Permanent("the user has no phone number".to_owned());
+            return SendOutcome::Skipped(super::missing_recipient(shared::domain::Channel::Sms));
         };
         match db.phone_opted_out(latest.user_id, phone).await {
             Ok(true) => {

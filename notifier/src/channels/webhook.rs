@@ -61,7 +61,9 @@ impl WebhookSender {
         let hook = match db.db().webhook(latest.user_id).await {
             Ok(Some(hook)) => hook,
             Ok(None) => {
-                return SendOutcome::Permanent("the user has no webhook configured".to_owned())
+                return SendOutcome::Skipped(super::missing_recipient(
+                    shared::domain::Channel::Webhook,
+                ))
             }
             Err(e) => return SendOutcome::Retryable(format!("could not read the webhook: {e}")),
         };

@@ -65,6 +65,10 @@ pub enum Settlement {
     Unknown {
         error: String,
     },
+    /// Not sent, for good: nobody to send it to on this channel.
+    Skipped {
+        error: String,
+    },
     Retry {
         error: String,
         next_attempt_at: DateTime<Utc>,
@@ -231,6 +235,7 @@ impl Store {
             }
             Settlement::Failed { error } => ("failed", Some(error.as_str()), at, None),
             Settlement::Unknown { error } => ("unknown", Some(error.as_str()), at, None),
+            Settlement::Skipped { error } => ("skipped", Some(error.as_str()), at, None),
             Settlement::Retry {
                 error,
                 next_attempt_at,

@@ -177,7 +177,10 @@ pub async fn settled(db: &Database, event_id: Uuid, channel: Channel) -> Deliver
             delivery(db, event_id, channel).await.filter(|d| {
                 matches!(
                     d.status,
-                    DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Unknown
+                    DeliveryStatus::Sent
+                        | DeliveryStatus::Failed
+                        | DeliveryStatus::Unknown
+                        | DeliveryStatus::Skipped
                 )
             })
         },

@@ -26,7 +26,7 @@ async fn the_ops_port_serves_health_metrics_and_which_channels_are_configured() 
         .await
         .expect("text");
     for channel in ["email", "sms", "webhook"] {
-        for status in ["success", "failed", "error"] {
+        for status in ["success", "failed", "error", "skipped"] {
             let sample = format!(
                 "notifier_notifications_sent_total{{status=\"{status}\",type=\"{channel}\"}} 0"
             );

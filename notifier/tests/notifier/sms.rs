@@ -10,6 +10,7 @@ use crate::helpers::twilio::{
     with_twilio, FakeTwilio, Reply, TwilioRequest, ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER,
 };
 use crate::helpers::twilio_spec::violations;
+use crate::helpers::webhook_receiver::WebhookReceiver;
 use crate::helpers::{delivery, metric, settled, test_settings, trigger, user, TestNotifier};
 
 const PHONE: &str = "+14155550100";
@@ -250,19 +251,40 @@ async fn a_recipient_who_replied_stop_is_opted_out_and_not_texted_again() {
     notifier.stop().await;
 }
 
-#[tokio::test]
-async fn an_sms_for_a_user_without_a_phone_fails_without_a_request() {
-    let test = fresh_database(Engine::Sqlite).await;
+async fn an_sms_for_a_user_without_a_phone_is_skipped_and_the_other_channels_delivered(
+    engine: Engine,
+) {
+    let test = fresh_database(engine).await;
     let twilio = FakeTwilio::start(vec![]).await;
+    let receiver = WebhookReceiver::start(vec![]).await;
     let notifier = TestNotifier::spawn(&test.db, with_twilio(test_settings(), &twilio)).await;
     let ivan = user(&test.db, "ivan@example.com", None).await;
-    let event = trigger(&ivan, 29, "sms");
+    testkit::set_webhook(&test.db, ivan.id, &receiver.url, "whsec-test-0123456789").await;
+    let event = trigger(&ivan, 29, "sms,webhook");
 
     notifier.publish(&event).await;
-    let record = settled(&test.db, event.event_id, Channel::Sms).await;
+    let sms = settled(&test.db, event.event_id, Channel::Sms).await;
+    let webhook = settled(&test.db, event.event_id, Channel::Webhook).await;
 
-    assert_eq!(record.status, DeliveryStatus::Failed);
-    assert!(record.last_error.is_some_and(|e| e.contains("no phone")));
+    assert_eq!(sms.status, DeliveryStatus::Skipped);
+    assert_eq!(
+        sms.last_error.as_deref(),
+        Some("no phone number on the account")
+    );
     assert!(twilio.requests().is_empty());
+    assert_eq!(webhook.status, DeliveryStatus::Sent);
+    assert_eq!(receiver.requests().len(), 1);
+    assert_eq!(
+        metric(
+            &notifier,
+            r#"notifier_notifications_sent_total{status="skipped",type="sms"}"#
+        )
+        .await,
+        1.0
+    );
     notifier.stop().await;
 }
+
+testkit::on_both_engines!(
+    an_sms_for_a_user_without_a_phone_is_skipped_and_the_other_channels_delivered
+);

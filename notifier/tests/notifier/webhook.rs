@@ -135,7 +135,7 @@ async fn a_loopback_webhook_is_refused_unless_configuration_allows_it() {
 }
 
 #[tokio::test]
-async fn a_webhook_for_a_user_without_one_fails_without_retry() {
+async fn a_webhook_for_a_user_without_one_is_skipped_without_retry() {
     let test = fresh_database(Engine::Sqlite).await;
     let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
     let nia = user(&test.db, "nia@example.com", None).await;
@@ -144,7 +144,11 @@ async fn a_webhook_for_a_user_without_one_fails_without_retry() {
     notifier.publish(&event).await;
     let record = settled(&test.db, event.event_id, Channel::Webhook).await;
 
-    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.status, DeliveryStatus::Skipped);
+    assert_eq!(
+        record.last_error.as_deref(),
+        Some("no webhook on the account")
+    );
     assert_eq!(record.attempts, 1);
     notifier.stop().await;
 }

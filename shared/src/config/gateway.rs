@@ -36,9 +36,26 @@ pub struct GatewaySettings {
     pub max_concurrent_password_hashes: usize,
     /// Requests in flight at once; beyond it the gateway answers 503 at once instead of queueing.
     pub max_in_flight_requests: usize,
-    /// A request still running after this long is answered with 503 (at least 1 s).
+    /// A request still running after this long is answered with 503 (at least 1 s). Counted
+    /// from when its body has arrived.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// A connection that has not sent a request's whole header block this long after it
+    /// began is closed (at least 1 s).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request whose body has not arrived this long after its headers is answered 408
+    /// (at least 1 s). Bodies are read before the request takes an in-flight slot, so slow
+    /// uploads cannot hold the slots honest requests need.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Open connections at once; a connection beyond it is answered 503 and closed.
+    pub max_connections: usize,
+    /// Open connections at once from one client address; beyond it, 429 and closed.
+    pub max_connections_per_address: usize,
+    /// Requests in flight at once from one client address (bodies still arriving included);
+    /// beyond it, 429 at once.
+    pub max_in_flight_requests_per_address: usize,
     /// Client silence after which the WebSocket sends a heartbeat (at least 1 s).
     #[serde(with = "humantime_serde")]
     pub websocket_heartbeat: Duration,
@@ -65,6 +82,11 @@ impl Default for GatewaySettings {
             max_concurrent_password_hashes: 0,
             max_in_flight_requests: 2048,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            max_in_flight_requests_per_address: 128,
             websocket_heartbeat: Duration::from_secs(30),
             alert_list_cache: Duration::from_secs(1),
         }

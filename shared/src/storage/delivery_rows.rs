@@ -24,15 +24,19 @@ pub enum DeliveryStatus {
     Failed,
     /// The provider may or may not have sent it (e.g. a Twilio timeout); never resent.
     Unknown,
+    /// Not sent: the account has no recipient on this channel (no phone for `sms`, no
+    /// webhook for `webhook`); `last_error` says which.
+    Skipped,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
+    pub const ALL: [DeliveryStatus; 6] = [
         DeliveryStatus::Pending,
         DeliveryStatus::Deferred,
         DeliveryStatus::Sent,
         DeliveryStatus::Failed,
         DeliveryStatus::Unknown,
+        DeliveryStatus::Skipped,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -42,6 +46,7 @@ impl DeliveryStatus {
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Unknown => "unknown",
+            DeliveryStatus::Skipped => "skipped",
         }
     }
 }

@@ -30,6 +30,29 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "API_RATE_LIMIT_PER_SECOND",
         "gateway.api_requests_per_second_per_user",
     ),
+    EnvName::duration(
+        "GATEWAY_HEADER_READ_TIMEOUT_SECONDS",
+        "gateway.header_read_timeout",
+        FractionalSeconds,
+    ),
+    EnvName::duration(
+        "GATEWAY_BODY_READ_TIMEOUT_SECONDS",
+        "gateway.body_read_timeout",
+        FractionalSeconds,
+    ),
+    EnvName::new("GATEWAY_MAX_CONNECTIONS", "gateway.max_connections"),
+    EnvName::new(
+        "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS",
+        "gateway.max_connections_per_address",
+    ),
+    EnvName::new(
+        "GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS",
+        "gateway.max_in_flight_requests_per_address",
+    ),
+    EnvName::new(
+        "GATEWAY_MAX_IN_FLIGHT_REQUESTS",
+        "gateway.max_in_flight_requests",
+    ),
     // The per-account limit, and three times it per client IP.
     EnvName::scaled(
         "LOGIN_RATE_LIMIT_PER_MINUTE",

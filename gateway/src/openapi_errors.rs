@@ -1,0 +1,133 @@
+//! Every error status each operation can really answer, added to the OpenAPI document with
+//! the error body's schema, so generated clients and fuzzers expect them.
+//!
+//! The handlers' annotations list what the handler itself decides (404 for a missing alert,
+//! 400 for a duplicate email, …); what the layers above decide for every route is added here
+//! from the operation's shape: its security, its body, its path parameters.
+
+use serde_json::json;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::{Content, OpenApi, RefOr, Response, Schema};
+use utoipa::Modify;
+
+/// The name of the error body's schema in `components.schemas`.
+const ERROR_SCHEMA: &str = "Error";
+
+/// The statuses the layers can answer on any operation.
+const EVERY_OPERATION: &[(u16, &str)] = &[
+    (414, "URI too long"),
+    (429, "Too many requests in flight from the caller's address (or, with a token, from the user); see Retry-After"),
+    (431, "Request headers too large"),
+    (503, "Overloaded or timed out; see Retry-After"),
+];
+/// ... on an operation that needs a bearer token.
+const WITH_TOKEN: &[(u16, &str)] = &[(401, "Not authenticated, or the token is invalid")];
+/// ... on an operation that reads a body.
+const WITH_BODY: &[(u16, &str)] = &[
+    (400, "The body could not be read"),
+    (408, "The body did not arrive in time"),
+    (413, "Body too large"),
+    (415, "Wrong Content-Type"),
+    (422, "Validation error: every wrong field"),
+];
+/// ... on an operation with a path parameter: an id that is no integer is 422, an unknown
+/// symbol or id 404.
+const WITH_PATH: &[(u16, &str)] = &[(404, "Not found"), (422, "Validation error")];
+/// ... on an operation with query parameters.
+const WITH_QUERY: &[(u16, &str)] = &[(422, "Validation error")];
+
+pub struct ErrorAnswers;
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .insert(ERROR_SCHEMA.to_owned(), error_schema());
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                document_errors(operation);
+            }
+        }
+    }
+}
+
+fn document_errors(operation: &mut Operation) {
+    let has = |place: ParameterIn| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|parameter| parameter.parameter_in == place)
+    };
+    let mut statuses: Vec<(u16, &str)> = EVERY_OPERATION.to_vec();
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        statuses.extend(WITH_TOKEN);
+    }
+    if operation.request_body.is_some() {
+        statuses.extend(WITH_BODY);
+    }
+    if has(ParameterIn::Path) {
+        statuses.extend(WITH_PATH);
+    }
+    if has(ParameterIn::Query) {
+        statuses.extend(WITH_QUERY);
+    }
+    let responses = &mut operation.responses.responses;
+    for (status, description) in statuses {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    // Every error answer, listed by a handler or here, has the error body.
+    for (status, response) in responses.iter_mut() {
+        let is_error = status.starts_with('4') || status.starts_with('5');
+        if let (true, RefOr::T(response)) = (is_error, response) {
+            if response.content.is_empty() {
+                response.content.insert(
+                    "application/json".to_owned(),
+                    Content::new(Some(RefOr::<Schema>::Ref(
+                        utoipa::openapi::Ref::from_schema_name(ERROR_SCHEMA),
+                    ))),
+                );
+            }
+        }
+    }
+}
+
+/// `{"detail": "<message>"}`, or for a validation error `{"detail": [{type, loc, msg,
+/// input}, ...]}`.
+fn error_schema() -> RefOr<Schema> {
+    let schema = json!({
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["type", "loc", "msg", "input"],
+                            "properties": {
+                                "type": {"type": "string"},
+                                "loc": {"type": "array", "items": {"type": "string"}},
+                                "msg": {"type": "string"},
+                                "input": {}
+                            }
+                        }
+                    }
+                ]
+            }
+        }
+    });
+    serde_json::from_value(schema).unwrap_or_else(|_| RefOr::T(Schema::default()))
+}
