@@ -3,12 +3,14 @@
 mod alert_cache;
 mod alert_service;
 mod auth;
+mod backtest_slots;
 mod caller;
 mod error;
 mod extract;
 mod metrics;
 mod price_view;
 mod rate_limit;
+mod replay;
 pub mod routes;
 mod single_flight;
 mod startup;
