@@ -243,3 +243,51 @@ on_both_engines!(
     retention_prunes_exactly_what_is_older_than_the_window,
     history_survives_a_restart,
 );
+
+/// SQLite gives the pages pruning freed back to the file system (incremental vacuum).
+#[tokio::test]
+async fn sqlite_reclaims_the_space_pruning_frees() {
+    let database = fresh_database(Engine::Sqlite).await;
+    let store = HistoryStore::new(database.db.clone());
+    let pragma = |name: &'static str| {
+        let db = database.db.clone();
+        async move {
+            shared::on_pool!(&db, pool => sqlx::query_scalar::<_, i64>(&format!("pragma {name}"))
+                .fetch_one(pool)
+                .await)
+            .expect("pragma")
+        }
+    };
+    assert_eq!(pragma("auto_vacuum").await, 2, "incremental");
+    let ticks: Vec<RecordedTick> = (0..3_000)
+        .map(|i| tick("s", (MIDNIGHT + i) * 1_000_000, "12345.678"))
+        .collect();
+    for chunk in ticks.chunks(500) {
+        store.record(chunk).await.expect("recorded");
+    }
+    let filled = pragma("page_count").await;
+    let pruner = Pruner::new(
+        store.clone(),
+        HistoryMetrics::register(&prometheus::Registry::new()),
+        HistorySettings::default(),
+        vec![("BTC".to_owned(), "s".to_owned())],
+    );
+    let deleted = pruner
+        .prune_once(MIDNIGHT + 10 * 86_400)
+        .await
+        .expect("pruned");
+    assert_eq!(
+        deleted, 3_000,
+        "every raw point (the candles are younger than 90 days)"
+    );
+    assert_eq!(
+        pragma("freelist_count").await,
+        0,
+        "no free page left behind"
+    );
+    let after = pragma("page_count").await;
+    assert!(
+        after < filled,
+        "{after} pages after pruning, {filled} before"
+    );
+}
