@@ -2,7 +2,6 @@
 //! durably (alert update + trigger event in one transaction), then publishes it.
 
 pub mod clock;
-pub mod engine;
 mod error;
 mod metrics;
 mod processor;

@@ -11,10 +11,10 @@ use shared::domain::{AlertId, Price};
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::storage::StorageError;
 
-use crate::engine::{micros, Engine, EngineConfig, Fire, IndexedAlert};
 use crate::metrics::EvaluatorMetrics;
 use crate::store::{FireCandidate, FireOutcome, Store};
 use crate::EvaluatorError;
+use matching::{micros, Engine, EngineConfig, Fire, IndexedAlert};
 
 /// What the engine decided for one tick, to be recorded.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,12 @@ use shared::metrics::{ops_router, service_registry, OpsServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::engine::EngineConfig;
 use crate::metrics::EvaluatorMetrics;
 use crate::processor::Processor;
 use crate::relay::OutboxRelay;
 use crate::store::Store;
 use crate::EvaluatorError;
+use matching::EngineConfig;
 
 /// How often an outbox that could not be published is retried while no tick comes.
 const RELAY_RETRY: Duration = Duration::from_secs(1);

@@ -3,6 +3,7 @@
 mod alert_cache;
 mod alert_service;
 mod auth;
+mod backtest_slots;
 mod caller;
 mod error;
 mod extract;
@@ -12,6 +13,7 @@ mod overload;
 mod price_view;
 mod rate_limit;
 mod rejections;
+mod replay;
 pub mod routes;
 mod server;
 mod single_flight;

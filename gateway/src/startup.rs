@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alert_cache::AlertCache;
 use crate::auth::{secret, JwtKeys, Passwords};
+use crate::backtest_slots::BacktestSlots;
 use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
@@ -86,6 +87,9 @@ impl Application {
             registry,
             ticks: tick_sender,
             webhook_allow_private: context.settings.notifier.webhook.allow_private_addresses,
+            backtests: BacktestSlots::new(
+                context.settings.history.max_concurrent_backtests_per_user,
+            ),
         };
         let listener = TcpListener::bind(SocketAddr::new(settings.host, settings.port))
             .await

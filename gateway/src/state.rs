@@ -7,6 +7,7 @@ use tokio::sync::broadcast;
 
 use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
+use crate::backtest_slots::BacktestSlots;
 use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub ticks: broadcast::Sender<PriceView>,
     /// Whether webhook URLs may point at private addresses (the notifier's setting).
     pub webhook_allow_private: bool,
+    /// Backtests running per user.
+    pub backtests: BacktestSlots,
 }

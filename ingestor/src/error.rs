@@ -7,8 +7,10 @@ pub enum IngestorError {
     Bind(#[source] std::io::Error),
     #[error("the ingestor server failed: {0}")]
     Serve(#[source] std::io::Error),
-    #[error("could not load the last known prices: {0}")]
+    #[error("storage: {0}")]
     Storage(#[from] shared::storage::StorageError),
+    #[error("could not subscribe the price history recorder: {0}")]
+    Bus(#[from] shared::bus::BusError),
     #[error("could not build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
     #[error("rate limited by the provider; retry after {retry_after:?}")]

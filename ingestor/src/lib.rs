@@ -4,6 +4,7 @@
 mod breaker;
 mod error;
 mod filter;
+pub mod history;
 mod http;
 pub mod metrics;
 mod ops;

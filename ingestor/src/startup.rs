@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::breaker::CircuitBreaker;
 use crate::filter::QuoteFilter;
+use crate::history::{BackfillTarget, History, HistorySource, ProviderHistory};
 use crate::http::{Budget, PoliteClient};
 use crate::metrics::IngestorMetrics;
 use crate::poller::Poller;
@@ -27,6 +28,7 @@ use crate::{ops, IngestorError};
 pub struct Application {
     ops: OpsServer,
     pollers: Vec<Poller>,
+    history: Option<History>,
 }
 
 impl Application {
@@ -54,7 +56,8 @@ impl Application {
             topic,
             metrics.clone(),
         );
-        let providers = providers_for(settings, &context.catalogue, &stored, &metrics)?;
+        let (providers, backfill) = providers_for(settings, &context.catalogue, &stored, &metrics)?;
+        let history = History::build(&context, &registry, backfill).await?;
         let pollers = providers
             .into_iter()
             .map(|provider| {
@@ -74,7 +77,11 @@ impl Application {
         let ops = OpsServer::bind(addr, ops::router(registry, context.catalogue.clone()))
             .await
             .map_err(IngestorError::Bind)?;
-        Ok(Application { ops, pollers })
+        Ok(Application {
+            ops,
+            pollers,
+            history,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -88,10 +95,16 @@ impl Application {
         for poller in self.pollers {
             pollers.spawn(poller.run(stop.clone()));
         }
+        let history = self
+            .history
+            .map(|history| tokio::spawn(history.run(stop.clone())));
         let served = self.ops.run(stop.clone()).await;
         // The ops server stops on shutdown or on failure; either way the pollers stop too.
         stop.cancel();
         while pollers.join_next().await.is_some() {}
+        if let Some(history) = history {
+            let _ = history.await;
+        }
         served.map_err(IngestorError::Serve)
     }
 }
@@ -104,12 +117,15 @@ fn source_of(settings: &IngestorSettings, provider: ProviderKind) -> &'static st
     }
 }
 
+/// The pollers' providers.
+type Providers = Vec<Box<dyn PriceProvider>>;
+
 fn providers_for(
     settings: &IngestorSettings,
     catalogue: &Catalogue,
     stored: &[LatestPrice],
     metrics: &IngestorMetrics,
-) -> Result<Vec<Box<dyn PriceProvider>>, IngestorError> {
+) -> Result<(Providers, Vec<BackfillTarget>), IngestorError> {
     if settings.price_source == PriceSource::Simulated {
         let stored = stored
             .iter()
@@ -117,7 +133,7 @@ fn providers_for(
             .collect::<HashMap<_, _>>();
         let provider = Simulated::new(catalogue.instruments(), &stored, &settings.simulated)
             .reporting_to(metrics.clone());
-        return Ok(vec![Box::new(provider)]);
+        return Ok((vec![Box::new(provider)], Vec::new()));
     }
     let client = reqwest::Client::builder()
         .timeout(settings.http.timeout)
@@ -126,6 +142,7 @@ fn providers_for(
         .build()
         .map_err(IngestorError::HttpClient)?;
     let mut providers: Vec<Box<dyn PriceProvider>> = Vec::new();
+    let mut backfill = Vec::new();
     let coins: Vec<Coin> = catalogue
         .instruments()
         .filter(|i| i.provider == ProviderKind::Coingecko)
@@ -146,6 +163,21 @@ fn providers_for(
             &settings.retry,
             metrics.clone(),
         );
+        let history = ProviderHistory {
+            http: http.clone(),
+            base_url: settings.coingecko.effective_base_url(),
+            headers: coingecko::api_key_headers(
+                settings.coingecko.api_key.as_ref(),
+                settings.coingecko.api_plan,
+            ),
+        };
+        backfill.extend(coins.iter().map(|coin| BackfillTarget {
+            symbol: coin.symbol.clone(),
+            source: HistorySource::CoinGecko {
+                id: coin.id.clone(),
+            },
+            provider: history.clone(),
+        }));
         providers.push(Box::new(CoinGecko::new(http, &settings.coingecko, coins)));
     }
     let tickers: Vec<Ticker> = catalogue
@@ -169,7 +201,19 @@ fn providers_for(
             &settings.retry,
             metrics.clone(),
         );
+        let history = ProviderHistory {
+            http: http.clone(),
+            base_url: settings.yahoo.base_url.trim_end_matches('/').to_owned(),
+            headers: reqwest::header::HeaderMap::new(),
+        };
+        backfill.extend(tickers.iter().map(|ticker| BackfillTarget {
+            symbol: ticker.symbol.clone(),
+            source: HistorySource::Yahoo {
+                ticker: ticker.ticker.clone(),
+            },
+            provider: history.clone(),
+        }));
         providers.push(Box::new(Yahoo::new(http, &settings.yahoo, tickers)));
     }
-    Ok(providers)
+    Ok((providers, backfill))
 }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use support::repo_root;
 
-const CRATES: [&str; 9] = [
+const CRATES: [&str; 10] = [
     "domain",
+    "matching",
     "shared",
     "kafka-bus",
     "testkit",

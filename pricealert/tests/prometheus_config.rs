@@ -31,7 +31,7 @@ fn relative_yml_files(dir: &str) -> Vec<String> {
 #[test]
 fn the_shipped_prometheus_config_passes_promtool_check_config() {
     let printed = PROMTOOL.run_ok(&prometheus_dir(), &["check", "config", "prometheus.yml"]);
-    assert!(printed.contains("5 rule files found"), "{printed}");
+    assert!(printed.contains("6 rule files found"), "{printed}");
 }
 
 #[test]
@@ -144,6 +144,7 @@ fn every_alert_has_a_unit_test_where_it_fires_and_one_where_it_stays_quiet() {
         "NotificationFailureRatioHigh",
         "NotificationsDeadLettered",
         "OutboxBacklogHigh",
+        "HistoryRecordingPaused",
     ] {
         assert!(alerts.contains(required), "no alert named {required}");
     }

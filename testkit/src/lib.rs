@@ -6,9 +6,11 @@
 
 mod faulty_bus;
 mod fixtures;
+mod history;
 mod polling;
 
 pub use faulty_bus::FaultyBus;
+pub use history::store_history;
 
 pub use fixtures::{
     delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_webhook,

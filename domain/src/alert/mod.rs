@@ -15,7 +15,8 @@
 //! 2. [`AlertOptions`] (`options.rs`): its type, its default for alerts stored before it
 //!    existed (`Default`), its getter, and how create and patch read it (`ReadOptions`);
 //! 3. its rules, if any, in `rules.rs`;
-//! 4. if it changes when an alert fires, the evaluator's engine (`evaluator/src/engine`).
+//! 4. if it changes when an alert fires, the matching engine (`matching/`, which both the
+//!    evaluator and the gateway's backtest run).
 //!
 //! Options are stored whole as one JSON document per alert and travel whole in alert changes
 //! and trigger events, so a new option needs no migration, no query and no message change;

@@ -2,6 +2,8 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod backtest;
+pub mod history;
 pub mod notifications;
 pub mod prices;
 pub mod ws;
@@ -37,12 +39,16 @@ use crate::state::AppState;
         notifications::alert_notifications, notifications::put_webhook,
         notifications::get_webhook, notifications::delete_webhook,
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
+        history::history, history::instruments, history::one_stats, history::all_stats,
+        backtest::backtest,
     ),
     components(schemas(
         auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
         alerts::AlertView, crate::alert_service::ChannelWarning, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
         crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
+        history::HistoryView, history::CandleView, history::InstrumentView, history::StatsView,
+        backtest::BacktestRequest, backtest::BacktestView, backtest::BacktestFire,
     )),
     modifiers(&BearerAuth, &ErrorAnswers),
 )]
@@ -108,6 +114,8 @@ pub fn router(state: AppState) -> Router {
         .merge(alerts::router())
         .merge(notifications::router())
         .merge(prices::router())
+        .merge(history::router())
+        .merge(backtest::router())
         .route("/metrics", get(metrics_endpoint))
         .route("/health", get(shared::metrics::health))
         .route_layer(middleware::from_fn_with_state(

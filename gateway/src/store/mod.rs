@@ -4,12 +4,14 @@
 
 mod alerts;
 mod deliveries;
+mod history;
 mod users;
 mod webhooks;
 
 use shared::storage::Database;
 
 pub use alerts::{AlertFilter, AlertWriteOutcome};
+pub use history::ServedSeries;
 pub use users::UserRecord;
 
 /// The gateway's view of the database. Cheap to clone.

@@ -2,9 +2,11 @@
 
 mod alerts;
 mod auth;
+mod backtest;
 mod bus_errors;
 mod errors;
 mod helpers;
+mod history;
 mod notifications;
 mod openapi;
 mod overload;

@@ -38,18 +38,21 @@ impl Budget {
     }
 }
 
-/// An HTTP client for one provider. Cheap to share by reference among that provider's calls.
+/// An HTTP client for one provider. Cheap to share by reference among that provider's calls;
+/// a clone shares the budget, the pause and the 429 count (the poller and the history
+/// backfill of one provider spend one budget).
+#[derive(Clone)]
 pub struct PoliteClient {
     client: reqwest::Client,
     source: &'static str,
     budget: Arc<DefaultDirectRateLimiter>,
-    pause: PauseGate,
+    pause: Arc<PauseGate>,
     backoff: Backoff,
     max_attempts: u32,
     default_retry_after: Duration,
     max_retry_after: Duration,
     /// 429s since the provider last answered normally.
-    rate_limits_in_a_row: AtomicU32,
+    rate_limits_in_a_row: Arc<AtomicU32>,
     metrics: IngestorMetrics,
 }
 
@@ -65,7 +68,7 @@ impl PoliteClient {
             client,
             source,
             budget: Arc::new(budget.limiter()),
-            pause: PauseGate::default(),
+            pause: Arc::default(),
             backoff: Backoff {
                 base: retry.backoff_base,
                 max: retry.backoff_max,
@@ -73,7 +76,7 @@ impl PoliteClient {
             max_attempts: retry.max_attempts.max(1),
             default_retry_after: retry.default_retry_after,
             max_retry_after: retry.max_retry_after,
-            rate_limits_in_a_row: AtomicU32::new(0),
+            rate_limits_in_a_row: Arc::new(AtomicU32::new(0)),
             metrics,
         }
     }

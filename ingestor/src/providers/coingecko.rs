@@ -83,7 +83,7 @@ impl PriceProvider for CoinGecko {
 }
 
 /// The key goes in the plan's header; it is never put in the URL (URLs end up in logs).
-fn api_key_headers(key: Option<&SecretString>, plan: CoinGeckoPlan) -> HeaderMap {
+pub(crate) fn api_key_headers(key: Option<&SecretString>, plan: CoinGeckoPlan) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let Some(key) = key else {
         return headers;

@@ -87,7 +87,7 @@ impl PriceProvider for Yahoo {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (`^NSEI` → `%5ENSEI`).
-fn encode_path_segment(text: &str) -> String {
+pub(crate) fn encode_path_segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len() + 4);
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -62,7 +62,7 @@ async fn one_cycle_for_the_55_default_instruments_makes_one_coingecko_call_and_2
 /// GCRA's promise: in any window of `w`, at most `burst + w / period` calls. Calls are timed on
 /// arrival at the fake server, so two more are allowed for transit jitter on a busy machine
 /// (without the budget these cycles would make hundreds of calls a second).
-fn assert_within_budget(calls: &[Recorded], per_minute: u32, burst: u32) {
+pub fn assert_within_budget(calls: &[Recorded], per_minute: u32, burst: u32) {
     let period = Duration::from_secs(60) / per_minute;
     for (i, first) in calls.iter().enumerate() {
         for (j, last) in calls.iter().enumerate().skip(i + 1) {

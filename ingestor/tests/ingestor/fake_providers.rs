@@ -75,7 +75,7 @@ impl Script {
 pub struct Recorded {
     /// `coingecko` or `yahoo`.
     pub provider: &'static str,
-    /// The decoded Yahoo ticker (`^NSEI`), if any.
+    /// The decoded Yahoo ticker (`^NSEI`), or `market_chart:{id}` for a CoinGecko history call.
     pub ticker: Option<String>,
     pub query: HashMap<String, String>,
     pub headers: HeaderMap,
@@ -149,6 +149,11 @@ impl FakeProviders {
         );
     }
 
+    /// CoinGecko's `/coins/{id}/market_chart` answers `then` for coin `id`.
+    pub fn script_market_chart(&self, id: &str, then: Canned) {
+        self.script_yahoo(&market_chart_key(id), vec![], then);
+    }
+
     pub fn requests(&self, provider: &str) -> Vec<Recorded> {
         lock(&self.state.requests)
             .iter()
@@ -179,6 +184,11 @@ async fn answer(State(state): State<Arc<FakeState>>, request: Request) -> Respon
         ("coingecko", None)
     } else if let Some(encoded) = path.strip_prefix("/v8/finance/chart/") {
         ("yahoo", Some(percent_decode(encoded)))
+    } else if let Some(id) = path
+        .strip_prefix("/api/v3/coins/")
+        .and_then(|rest| rest.strip_suffix("/market_chart"))
+    {
+        ("coingecko", Some(market_chart_key(id)))
     } else {
         return plain(404, "unknown endpoint");
     };
@@ -215,6 +225,11 @@ async fn answer(State(state): State<Arc<FakeState>>, request: Request) -> Respon
     response
         .body(Body::from(canned.body))
         .expect("valid canned response")
+}
+
+/// Where a coin's `market_chart` script is kept (with Yahoo's, by a key no ticker has).
+fn market_chart_key(id: &str) -> String {
+    format!("market_chart:{id}")
 }
 
 fn plain(status: u16, body: &'static str) -> Response {

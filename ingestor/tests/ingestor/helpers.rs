@@ -38,6 +38,8 @@ pub fn test_settings(fake: &FakeProviders) -> Settings {
     ingestor.yahoo.interval = Duration::from_secs(3600);
     ingestor.yahoo.requests_per_minute = 6_000;
     ingestor.yahoo.burst = 100;
+    // Backfill calls would change the counts of tests about polling; its tests turn it on.
+    settings.history.backfill = false;
     settings
 }
 

@@ -6,6 +6,8 @@ mod coingecko;
 mod fake_providers;
 mod fixtures;
 mod helpers;
+mod history;
+mod history_service;
 mod ops;
 mod pipeline;
 mod resilience;

@@ -61,6 +61,39 @@ pub const DOCUMENTED: &[Metric] = &[
     ),
     metric("ingestor_skipped_quotes_total", Counter, INGESTOR, false),
     metric("ingestor_circuit_open", Gauge, INGESTOR, false),
+    // The price history recorder (issue 15).
+    metric(
+        "ingestor_history_ticks_recorded_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
+    metric(
+        "ingestor_history_ticks_dropped_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
+    metric("ingestor_history_write_seconds", Histogram, INGESTOR, false),
+    metric(
+        "ingestor_history_rows_pruned_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
+    metric("ingestor_history_recording_paused", Gauge, INGESTOR, false),
+    metric(
+        "ingestor_history_backfilled_points_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
+    metric(
+        "ingestor_malformed_messages_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
     metric("evaluator_prices_evaluated_total", Counter, EVALUATOR, true),
     metric("evaluator_alerts_triggered_total", Counter, EVALUATOR, true),
     metric(

@@ -29,6 +29,7 @@ pub enum Unit {
     /// Seconds with fractions allowed (`2.5`).
     FractionalSeconds,
     Minutes,
+    Days,
 }
 
 /// How a documented variable's text becomes its setting's value.
@@ -139,6 +140,7 @@ impl Unit {
             Unit::Milliseconds => "milliseconds",
             Unit::Seconds | Unit::FractionalSeconds => "seconds",
             Unit::Minutes => "minutes",
+            Unit::Days => "days",
         }
     }
 
@@ -155,6 +157,10 @@ impl Unit {
                 .checked_mul(60)
                 .map(Duration::from_secs)
                 .ok_or_else(|| "too many minutes".to_owned())?,
+            Unit::Days => whole()?
+                .checked_mul(86_400)
+                .map(Duration::from_secs)
+                .ok_or_else(|| "too many days".to_owned())?,
             Unit::FractionalSeconds => {
                 let seconds = text.parse::<f64>().map_err(|e| e.to_string())?;
                 Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())?

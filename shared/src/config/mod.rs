@@ -18,6 +18,7 @@ mod evaluator;
 mod fields;
 mod file;
 mod gateway;
+mod history;
 mod ingestor;
 mod load;
 mod log;
@@ -30,6 +31,7 @@ pub use env::{EnvName, Unit, DOCUMENTED_ENV};
 pub use error::ConfigError;
 pub use evaluator::EvaluatorSettings;
 pub use gateway::GatewaySettings;
+pub use history::HistorySettings;
 pub use ingestor::{
     CircuitBreakerSettings, CoinGeckoPlan, CoinGeckoSettings, HttpClientSettings, IngestorSettings,
     PriceSource, RetrySettings, SimulatedSettings, YahooSettings,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BusSettings, ConfigError, DatabaseSettings, EvaluatorSettings, GatewaySettings,
-    IngestorSettings, LogSettings, NotifierSettings,
+    HistorySettings, IngestorSettings, LogSettings, NotifierSettings,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -21,6 +21,7 @@ pub struct Settings {
     pub ingestor: IngestorSettings,
     pub evaluator: EvaluatorSettings,
     pub notifier: NotifierSettings,
+    pub history: HistorySettings,
 }
 
 impl Settings {
@@ -30,6 +31,7 @@ impl Settings {
         self.notifier.validate()?;
         self.bus.validate()?;
         self.evaluator.validate()?;
+        self.history.validate()?;
         self.ingestor.validate()
     }
 

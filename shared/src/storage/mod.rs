@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{PgPool, SqlitePool};
 
 pub use crate::domain::alert::{AlertRow, ALERT_COLUMNS};
@@ -24,7 +26,7 @@ pub use alert_rows::alerts;
 pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
-pub use shared_reads::{LatestPrice, WebhookRecord};
+pub use shared_reads::{LatestPrice, SeriesKey, WebhookRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -130,6 +132,9 @@ impl Database {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .foreign_keys(true)
+                // Pages freed by pruning history go back to the file system in small steps
+                // (`pragma incremental_vacuum`); takes effect for a database created with it.
+                .auto_vacuum(SqliteAutoVacuum::Incremental)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 // Checkpoints run in the background instead (see `spawn_wal_checkpointer`).

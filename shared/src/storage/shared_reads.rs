@@ -1,12 +1,14 @@
 //! The queries two services share: the latest prices (the ingestor writes them, the gateway
-//! and the ingestor read them) and a user's webhook (the gateway sets it, the notifier sends
-//! to it).
+//! and the ingestor read them), a user's webhook (the gateway sets it, the notifier sends
+//! to it), and price history (the ingestor's recorder rolls candles up from it, the gateway
+//! serves it).
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
 use super::{Database, StorageResult};
+use crate::domain::history::{Candle, Point, Resolution};
 use crate::domain::{Price, UserId};
 use crate::on_pool;
 
@@ -64,5 +66,95 @@ impl Database {
                 updated_at,
             }),
         )
+    }
+}
+
+/// A stored candle, as the ingestor (rolling up) and the gateway (serving) read it.
+#[derive(sqlx::FromRow)]
+struct CandleRow {
+    bucket: i64,
+    open: Price,
+    high: Price,
+    low: Price,
+    close: Price,
+    first_second: i64,
+    last_second: i64,
+    ticks: i64,
+}
+
+impl From<CandleRow> for Candle {
+    fn from(row: CandleRow) -> Candle {
+        Candle {
+            start: row.bucket,
+            open: row.open,
+            high: row.high,
+            low: row.low,
+            close: row.close,
+            first_second: row.first_second,
+            last_second: row.last_second,
+            ticks: row.ticks,
+        }
+    }
+}
+
+/// One price series of one symbol: the recorder writes it, the gateway serves it.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesKey<'a> {
+    pub symbol: &'a str,
+    /// The source label of its ticks (`coingecko`, `yahoo`, `simulated`).
+    pub series: &'a str,
+}
+
+impl Database {
+    /// The candles of `key` at `resolution` starting in `[from, until)` (seconds), oldest
+    /// first, at most `limit` of them: the newest when `newest` is set, else the oldest.
+    pub async fn candles(
+        &self,
+        key: SeriesKey<'_>,
+        resolution: Resolution,
+        (from, until): (i64, i64),
+        limit: i64,
+        newest: bool,
+    ) -> StorageResult<Vec<Candle>> {
+        let order = if newest { "desc" } else { "asc" };
+        let sql = format!(
+            "select bucket, open, high, low, close, first_second, last_second, ticks \
+             from price_candles where symbol = $1 and series = $2 and resolution = $3 \
+             and bucket >= $4 and bucket < $5 order by bucket {order} limit $6"
+        );
+        let mut rows: Vec<CandleRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(key.symbol)
+            .bind(key.series)
+            .bind(resolution.as_str())
+            .bind(from)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        if newest {
+            rows.reverse();
+        }
+        Ok(rows.into_iter().map(Candle::from).collect())
+    }
+
+    /// The raw points of `key` in `[from, until)` (seconds), oldest first.
+    pub async fn points(
+        &self,
+        key: SeriesKey<'_>,
+        (from, until): (i64, i64),
+    ) -> StorageResult<Vec<Point>> {
+        const SQL: &str = "select second, price from price_points \
+             where symbol = $1 and series = $2 and second >= $3 and second < $4 order by second";
+        let rows: Vec<(i64, Price)> = on_pool!(self, pool => sqlx::query_as(SQL)
+            .bind(key.symbol)
+            .bind(key.series)
+            .bind(from)
+            .bind(until)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(second, price)| Point { second, price })
+            .collect())
     }
 }

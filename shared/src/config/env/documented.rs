@@ -3,7 +3,7 @@
 
 use super::{EnvName, Unit};
 
-use Unit::{FractionalSeconds, Milliseconds, Minutes, Seconds};
+use Unit::{Days, FractionalSeconds, Milliseconds, Minutes, Seconds};
 
 pub const DOCUMENTED_ENV: &[EnvName] = &[
     EnvName::new("PRICEALERT_DATA_DIR", "data_dir"),
@@ -175,4 +175,15 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         Milliseconds,
     ),
     EnvName::new("SIMULATED_SEED", "ingestor.simulated.seed"),
+    // price history
+    EnvName::new("HISTORY_ENABLED", "history.enabled"),
+    EnvName::duration("HISTORY_RAW_DAYS", "history.raw_retention", Days),
+    EnvName::duration("HISTORY_1M_DAYS", "history.minute_retention", Days),
+    EnvName::duration("HISTORY_1H_DAYS", "history.hour_retention", Days),
+    EnvName::duration("HISTORY_1D_DAYS", "history.day_retention", Days),
+    EnvName::new("HISTORY_BACKFILL", "history.backfill"),
+    EnvName::new(
+        "BACKTEST_MAX_CONCURRENT_PER_USER",
+        "history.max_concurrent_backtests_per_user",
+    ),
 ];

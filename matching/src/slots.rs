@@ -1,6 +1,6 @@
 //! The compact per-alert record the engine keeps (about 100 bytes).
 
-use shared::domain::{AlertCondition, AlertId, MoveDirection};
+use domain::{AlertCondition, AlertId, MoveDirection};
 
 use super::spec::Micros;
 

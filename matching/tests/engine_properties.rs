@@ -1,11 +1,11 @@
 //! Property: the indexed engine fires exactly the alerts a plain scan of every alert fires,
 //! over random alerts, ticks, patches, pauses, deletions and clock advances.
 
-use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{Engine, EngineConfig, IndexedAlert, Micros, Rule};
+use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
+use matching::reference::ReferenceScan;
+use matching::{Engine, EngineConfig, IndexedAlert, Micros, Rule};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 
 const SECOND: Micros = 1_000_000;
 const T0: Micros = 1_800_000_000_000_000;
@@ -156,7 +156,7 @@ fn any_price() -> impl Strategy<Value = Price> {
 proptest! {
     #[test]
     fn integer_keys_order_prices_exactly_like_decimals(t in any_price(), p in any_price()) {
-        use evaluator::engine::{exact_key, floor_ceil_keys};
+        use matching::{exact_key, floor_ceil_keys};
         let (floor, ceil) = floor_ceil_keys(p);
         prop_assert!(floor <= ceil);
         if let Some(key) = exact_key(t) {

@@ -6,8 +6,8 @@
 //! `t ≤ p ⟺ key(t) ≤ floor_key(p)` and `t ≥ p ⟺ key(t) ≥ ceil_key(p)`, so every comparison
 //! the semantics need stays exact.
 
+use domain::Price;
 use rust_decimal::Decimal;
-use shared::domain::Price;
 
 /// Digits after the decimal point a key keeps.
 pub const KEY_SCALE: u32 = 18;

@@ -16,7 +16,7 @@ mod window;
 
 use std::collections::HashMap;
 
-use shared::domain::{AlertId, Price, Symbol, TriggerPolicy};
+use domain::{AlertId, Price, Symbol, TriggerPolicy};
 
 use book::{Book, LastPrice, Timer, TimerKind};
 pub use key::{exact_key, floor_ceil_keys, KEY_ONE};

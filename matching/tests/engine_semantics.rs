@@ -1,9 +1,9 @@
 //! Every semantic case of API.md "Alert semantics" (and the extensions), table-driven, on the
 //! indexed engine and on the reference scan alike.
 
-use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule};
-use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
+use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
+use matching::reference::ReferenceScan;
+use matching::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule};
 
 const MINUTE: Micros = 60_000_000;
 const T0: Micros = 1_800_000_000_000_000;

@@ -2,7 +2,7 @@
 //! 1 M active alerts over the 55 catalogue symbols, on random-walk ticks; and resident bytes
 //! per alert.
 //!
-//! Run: `cargo bench -p evaluator --bench engine -- --sample-size 10 --warm-up-time 1
+//! Run: `cargo bench -p matching --bench engine -- --sample-size 10 --warm-up-time 1
 //! --measurement-time 3`. Scenarios: `quiet` (thresholds ≥ 5 % from a walk that stays within
 //! ±2 %: ~0 fires per tick) and `firing` (plus always-true alerts with a 1-minute cooldown:
 //! ~10 fires per tick). The fires per tick actually seen are printed before each group.
@@ -11,13 +11,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use evaluator::engine::reference::ReferenceScan;
-use evaluator::engine::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule, SymbolId};
+use domain::catalogue::Catalogue;
+use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
+use matching::reference::ReferenceScan;
+use matching::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule, SymbolId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use shared::catalogue::Catalogue;
-use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 const TICKS: usize = 200_000;

@@ -1,7 +1,7 @@
 //! What the engine knows about an alert: only what deciding a fire needs.
 
 use chrono::{DateTime, Utc};
-use shared::domain::{
+use domain::{
     Alert, AlertCondition, AlertId, AlertSpec, MoveDirection, Price, Symbol, TriggerPolicy,
 };
 
@@ -89,10 +89,25 @@ impl IndexedAlert {
         if !alert.active() {
             return None;
         }
-        let spec: &AlertSpec = alert.spec();
+        IndexedAlert::from_spec(
+            alert.id(),
+            alert.spec(),
+            alert.last_triggered_at().map(micros),
+            alert.version(),
+        )
+    }
+
+    /// What the engine indexes of an alert's spec (a stored alert, or one replayed by a
+    /// backtest before it is saved); `None` without a valid rule.
+    pub fn from_spec(
+        id: AlertId,
+        spec: &AlertSpec,
+        last_triggered_at: Option<Micros>,
+        version: i64,
+    ) -> Option<IndexedAlert> {
         let options = spec.options();
         Some(IndexedAlert {
-            id: alert.id(),
+            id,
             symbol: spec.symbol().clone(),
             rule: Rule::from_fields(
                 spec.condition(),
@@ -104,8 +119,8 @@ impl IndexedAlert {
             cooldown_minutes: spec.cooldown_minutes(),
             trigger: options.trigger(),
             expires_at: options.expires_at().map(micros),
-            last_triggered_at: alert.last_triggered_at().map(micros),
-            version: alert.version(),
+            last_triggered_at,
+            version,
         })
     }
 

@@ -18,7 +18,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use shared::domain::Price;
+use domain::Price;
 
 use super::keyset::KeySet;
 use super::slots::{Kind, Slot};

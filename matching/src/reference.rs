@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
+use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 use rust_decimal::Decimal;
-use shared::domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 
 use super::spec::{Fire, IndexedAlert, Micros, Rule};
 use super::{EngineConfig, SymbolId};
@@ -75,13 +75,13 @@ impl ReferenceScan {
             .push(Alert { spec: spec.clone() });
     }
 
-    pub fn remove(&mut self, id: shared::domain::AlertId) {
+    pub fn remove(&mut self, id: domain::AlertId) {
         for symbol in &mut self.symbols {
             symbol.alerts.retain(|a| a.spec.id != id);
         }
     }
 
-    pub fn version(&self, id: shared::domain::AlertId) -> Option<i64> {
+    pub fn version(&self, id: domain::AlertId) -> Option<i64> {
         self.symbols
             .iter()
             .flat_map(|s| &s.alerts)

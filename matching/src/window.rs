@@ -16,7 +16,7 @@
 //! times the rounding error. Only a ratio inside the margin, or beyond a threshold, goes on to
 //! the exact comparison, which alone decides.
 
-use shared::domain::MoveDirection;
+use domain::MoveDirection;
 
 use super::key::{wide_product, KEY_ONE};
 use super::keyset::KeySet;
