@@ -198,12 +198,9 @@ async fn alert_writes_whose_message_was_lost_reach_the_index_by_the_periodic_rer
             ],
         )
         .await;
+    // (The sentinel itself may arrive by the 50 ms re-read before its message when the
+    // machine is busy, so the repair count is not asserted after it.)
     only_a_sentinel_fires(&world, &mut evaluator, &tick("BTC", "120", at(7200))).await;
-    let metrics = evaluator.metrics().await;
-    assert!(
-        metrics.contains("evaluator_alerts_repaired_total 2"),
-        "the sentinel came by its message, not as a repair: {metrics}"
-    );
     evaluator.stop().await;
 }
 
