@@ -70,8 +70,12 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 
 /// Reads a request type from the fields of an object. Request types are made of `Input`
 /// fields, which take any value, so this fails only if a type breaks that rule.
+///
+/// Read from text, not from the `Value`: a number beyond 64 bits (kept exact, as text) cannot
+/// be read back out of a `Value` (serde_json has no 128-bit path there), but reads from text.
 fn read_fields<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
-    serde_json::from_value(Value::Object(map))
+    let text = Value::Object(map).to_string();
+    serde_json::from_str(&text)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("request type refused a field: {e}")))
 }
 

@@ -5,7 +5,7 @@
 //! 400 for a duplicate email, …); what the layers above decide for every route is added here
 //! from the operation's shape: its security, its body, its path parameters.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, OpenApi, RefOr, Response, Schema};
 use utoipa::Modify;
@@ -44,6 +44,9 @@ impl Modify for ErrorAnswers {
         components
             .schemas
             .insert(ERROR_SCHEMA.to_owned(), error_schema());
+        for schema in components.schemas.values_mut() {
+            merge_inline_all_of(schema);
+        }
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -99,6 +102,39 @@ fn document_errors(operation: &mut Operation) {
                 );
             }
         }
+    }
+}
+
+/// A request type with flattened fields (`#[serde(flatten)]`) is an `allOf` of inline objects;
+/// it becomes the one object it describes, which generators (Schemathesis' hypothesis-jsonschema)
+/// can produce data for, where they gave up on the `allOf`.
+fn merge_inline_all_of(schema: &mut RefOr<Schema>) {
+    let Ok(Value::Object(mut whole)) = serde_json::to_value(&*schema) else {
+        return;
+    };
+    let Some(Value::Array(parts)) = whole.remove("allOf") else {
+        return;
+    };
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for part in &parts {
+        if part.get("$ref").is_some() || part.get("type") != Some(&json!("object")) {
+            return;
+        }
+        if let Some(Value::Object(more)) = part.get("properties") {
+            properties.extend(more.clone());
+        }
+        if let Some(Value::Array(more)) = part.get("required") {
+            required.extend(more.iter().cloned());
+        }
+    }
+    whole.insert("type".to_owned(), json!("object"));
+    whole.insert("properties".to_owned(), Value::Object(properties));
+    if !required.is_empty() {
+        whole.insert("required".to_owned(), Value::Array(required));
+    }
+    if let Ok(merged) = serde_json::from_value(Value::Object(whole)) {
+        *schema = merged;
     }
 }
 

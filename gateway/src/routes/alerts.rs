@@ -117,7 +117,7 @@ pub async fn create_alert(
 pub struct AlertListQuery {
     /// Only this symbol (case-insensitive).
     #[serde(default)]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_.^=-]{1,20}$")]
     symbol: Input<Symbol>,
     /// Only active (`true`) or inactive (`false`) alerts.
     #[serde(default)]
@@ -125,11 +125,11 @@ pub struct AlertListQuery {
     active: Input<bool>,
     /// ≥ 0, default 0.
     #[serde(default)]
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     skip: Input<i64>,
     /// 1..100, default 50.
     #[serde(default)]
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Input<i64>,
 }
 

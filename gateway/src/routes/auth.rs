@@ -71,8 +71,9 @@ pub struct RegisterRequest {
 /// says, or (extension) JSON with `email` or `username`.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    /// The email address (a JSON body may send `email` instead).
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, required = true)]
     username: Input<String>,
     /// Extension: accepted instead of `username` in a JSON body.
     #[serde(default)]

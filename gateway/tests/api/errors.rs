@@ -23,6 +23,19 @@ async fn malformed_bodies_and_bad_paths_are_json_errors(engine: Engine) {
     let detail = json_of(bad_json, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(detail["detail"][0]["type"], "json_invalid");
 
+    // Found by Schemathesis: an integer beyond 64 bits was a 500.
+    let huge = app
+        .client
+        .post(app.url("/alerts"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(r#"{"symbol": "BTC", "condition": "above", "target_price": 1, "window_minutes": -9223372036854775809}"#)
+        .send()
+        .await
+        .expect("request");
+    let huge = json_of(huge, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(huge["detail"][0]["loc"], json!(["body", "window_minutes"]));
+
     let not_object = app.post_json(&token, "/alerts", &json!([1, 2])).await;
     assert!(json_of(not_object, StatusCode::UNPROCESSABLE_ENTITY).await["detail"].is_array());
 
