@@ -12,8 +12,10 @@
 //!   and every email has arrived.
 //!
 //! `cargo bench -p pricealert --bench pipeline_latency -- [embedded|kafka] [--samples N]
-//! [--ticks N] [--quick-ack]`; `KAFKA_*` settings in the environment (e.g.
-//! `KAFKA_FETCH_WAIT_MAX_MS=1`) tune the Kafka run.
+//! [--ticks N] [--quick-ack] [--recording]`; `KAFKA_*` settings in the environment (e.g.
+//! `KAFKA_FETCH_WAIT_MAX_MS=1`) tune the Kafka run. `--recording` runs each mode twice in the
+//! same process: first without, then with the ingestor's price history recorder consuming
+//! every tick in its own group (its cost on the pipeline, before/after).
 
 #[path = "../tests/support/smtp.rs"]
 #[allow(dead_code)]
@@ -50,6 +52,8 @@ struct Options {
     quick_ack: bool,
     samples: usize,
     ticks: usize,
+    /// Each mode without, then with, the price history recorder.
+    recording: bool,
 }
 
 fn options() -> Options {
@@ -58,6 +62,7 @@ fn options() -> Options {
         quick_ack: false,
         samples: 500,
         ticks: 20_000,
+        recording: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -65,6 +70,7 @@ fn options() -> Options {
             "--samples" => options.samples = number(args.next()),
             "--ticks" => options.ticks = number(args.next()),
             "--quick-ack" => options.quick_ack = true,
+            "--recording" => options.recording = true,
             "embedded" | "kafka" => options.modes.push(arg),
             // cargo bench passes `--bench`; a filter we do not know selects nothing new.
             _ => {}
@@ -94,7 +100,7 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    async fn start(mode: &str, smtp: &SmtpSink) -> Pipeline {
+    async fn start(mode: &str, smtp: &SmtpSink, recording: bool) -> Pipeline {
         let data = TempDir::new("pa-bench-pipeline");
         let mut env: HashMap<String, String> = [
             ("PRICEALERT_DATA_DIR", data.0.display().to_string()),
@@ -175,6 +181,14 @@ impl Pipeline {
                 .await
                 .expect("start a service"),
             );
+        }
+        if recording {
+            let registry = prometheus::Registry::new();
+            let history = ingestor::history::History::build(&context, &registry, Vec::new())
+                .await
+                .expect("build the recorder")
+                .expect("history is on");
+            tokio::spawn(history.run(shutdown.clone()));
         }
         let evaluator_port = running[1].evaluator_port.expect("evaluator port");
         let gateway_port = running[2].gateway_port.expect("gateway port");
@@ -306,13 +320,17 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-async fn measure(mode: &str, options: &Options) {
+async fn measure(mode: &str, options: &Options, recording: bool) {
+    println!(
+        "--- {mode}, price history recorder {}",
+        if recording { "on" } else { "off" }
+    );
     let smtp = if options.quick_ack {
         SmtpSink::start_quick_ack().await
     } else {
         SmtpSink::start().await
     };
-    let pipeline = Pipeline::start(mode, &smtp).await;
+    let pipeline = Pipeline::start(mode, &smtp, recording).await;
     let client = reqwest::Client::new();
     let fires = options.ticks / FIRE_EVERY;
     create_alerts(&pipeline, &client, LATENCY_BASE, options.samples).await;
@@ -498,7 +516,10 @@ fn main() {
         .expect("a Tokio runtime");
     runtime.block_on(async {
         for mode in options.modes.clone() {
-            measure(&mode, &options).await;
+            measure(&mode, &options, false).await;
+            if options.recording {
+                measure(&mode, &options, true).await;
+            }
         }
     });
 }

@@ -1,0 +1,186 @@
+//! Latency of the history API and of backtests on PostgreSQL (and SQLite), through the real
+//! gateway over loopback HTTP: `history?interval=1h` over one year (8,760 stored 1-hour
+//! candles), `interval=1m` for one day (1,440), and a 30-day backtest at 1-minute resolution
+//! (43,200 candles walked, 4 steps each).
+//!
+//! Run: `cargo bench -p gateway --bench history_api` (`HISTORY_BENCH_ENGINE=sqlite` for
+//! SQLite; `HISTORY_BENCH_REQUESTS` per case, default 200).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use shared::bus::InProcessBus;
+use shared::config::Settings;
+use shared::context::ServiceContext;
+use shared::domain::Price;
+use testkit::{fresh_database, store_history, Engine, TempDir};
+use tokio_util::sync::CancellationToken;
+
+fn price(i: i64) -> Price {
+    // A slow wave between ~60,000 and ~70,000, in cents.
+    let cents = 6_500_000 + ((i % 2_000) - 1_000) * 500;
+    Price::new(rust_decimal::Decimal::new(cents, 2))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+async fn measure(
+    what: &str,
+    requests: usize,
+    mut send: impl FnMut() -> reqwest::RequestBuilder,
+) -> Value {
+    let mut times = Vec::with_capacity(requests);
+    let mut last = Value::Null;
+    for i in 0..requests + 10 {
+        let started = Instant::now();
+        let response = send().send().await.expect("request");
+        assert!(
+            response.status().is_success(),
+            "{what}: {}",
+            response.status()
+        );
+        last = response.json().await.expect("json");
+        if i >= 10 {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({requests} requests)",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
+    );
+    last
+}
+
+#[tokio::main]
+async fn main() {
+    let engine = match std::env::var("HISTORY_BENCH_ENGINE").as_deref() {
+        Ok("sqlite") => Engine::Sqlite,
+        _ => Engine::Postgres,
+    };
+    let requests: usize = std::env::var("HISTORY_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let database = fresh_database(engine).await;
+    let now = chrono::Utc::now().timestamp();
+    let hour = now.div_euclid(3_600) * 3_600;
+    let minute = now.div_euclid(60) * 60;
+    // BTC: a point per hour for a year (1-hour candles); ETH: a point per minute for a day;
+    // SOL: a point per minute for 30 days, raw points pruned (the backtest walks 1m candles).
+    let year: Vec<(i64, Price)> = (0..8_760)
+        .map(|i| (hour - (8_759 - i) * 3_600, price(i)))
+        .collect();
+    let day: Vec<(i64, Price)> = (0..1_440)
+        .map(|i| (minute - (1_439 - i) * 60, price(i)))
+        .collect();
+    let month: Vec<(i64, Price)> = (0..43_200)
+        .map(|i| (minute - (43_199 - i) * 60, price(i)))
+        .collect();
+    let loading = Instant::now();
+    store_history(&database.db, "BTC", "coingecko", &year, false).await;
+    store_history(&database.db, "ETH", "coingecko", &day, false).await;
+    store_history(&database.db, "SOL", "coingecko", &month, false).await;
+    println!(
+        "engine {engine:?}: history stored in {:.1} s",
+        loading.elapsed().as_secs_f64()
+    );
+
+    let data_dir = TempDir::new("pa-history-bench");
+    let mut settings = Settings {
+        data_dir: data_dir.0.clone(),
+        ..testkit::loopback_settings()
+    };
+    settings.gateway.jwt_secret = Some("a-benchmark-secret-of-32-bytes-or-more".to_owned().into());
+    settings.gateway.api_requests_per_second_per_user = 100_000;
+    let context = ServiceContext::new(
+        settings,
+        database.db.clone(),
+        Arc::new(InProcessBus::new(64)),
+    );
+    let app = gateway::Application::build(context)
+        .await
+        .expect("gateway builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let client = reqwest::Client::new();
+
+    let iso = |second: i64| {
+        chrono::DateTime::from_timestamp(second, 0)
+            .expect("time")
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let year_url = format!(
+        "{base}/prices/BTC/history?interval=1h&limit=5000&from={}",
+        iso(hour - 8_759 * 3_600)
+    );
+    let body = measure(
+        "history 1h, one year, newest 5,000 (API maximum)",
+        requests,
+        || client.get(&year_url),
+    )
+    .await;
+    assert_eq!(body["candles"].as_array().map(Vec::len), Some(5_000));
+    let four_url = format!(
+        "{base}/prices/BTC/history?interval=4h&limit=5000&from={}",
+        iso(hour - 8_759 * 3_600)
+    );
+    let body = measure(
+        "history 4h, one year (all 8,760 1h candles read and rolled up)",
+        requests,
+        || client.get(&four_url),
+    )
+    .await;
+    assert!(body["candles"].as_array().map_or(0, Vec::len) >= 2_190);
+    let day_url = format!("{base}/prices/ETH/history?interval=1m&limit=1440");
+    let body = measure("history 1m, one day (1,440 candles)", requests, || {
+        client.get(&day_url)
+    })
+    .await;
+    assert_eq!(body["candles"].as_array().map(Vec::len), Some(1_440));
+
+    let email = "bench@example.com";
+    let password = "correct horse battery";
+    client
+        .post(format!("{base}/auth/register"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("register");
+    let login: Value = client
+        .post(format!("{base}/auth/login"))
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token");
+    let token = login["access_token"].as_str().expect("token").to_owned();
+    let backtest = json!({"symbol": "SOL", "condition": "crosses", "target_price": 65000,
+        "cooldown_minutes": 5, "from": iso(minute - 43_199 * 60), "to": iso(minute)});
+    let body = measure(
+        "backtest, 30 days at 1m (43,200 candles)",
+        requests.min(100),
+        || {
+            client
+                .post(format!("{base}/backtest"))
+                .bearer_auth(&token)
+                .json(&backtest)
+        },
+    )
+    .await;
+    assert_eq!(body["resolution"], "1m");
+    println!(
+        "backtest: {} fires, {} points walked",
+        body["count"], body["evaluated_points"]
+    );
+    shutdown.cancel();
+}
