@@ -6,6 +6,7 @@ mod bus_errors;
 mod errors;
 mod helpers;
 mod notifications;
+mod outbox;
 mod prices;
 mod tokens;
 mod validation_golden;
