@@ -12,7 +12,7 @@ use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::storage::StorageError;
 
 use crate::metrics::EvaluatorMetrics;
-use crate::store::{FireCandidate, FireOutcome, Store};
+use crate::store::{FireCandidate, FireOutcome, Store, TickRecord};
 use crate::EvaluatorError;
 use matching::{micros, Engine, EngineConfig, Fire, IndexedAlert};
 
@@ -152,16 +152,43 @@ impl Processor {
     }
 
     /// Records a decided tick in one transaction; returns the trigger events written to the
-    /// outbox. Safe to retry after an error: nothing was written then.
+    /// outbox, or `None` when storage refused the decision because it was made on a stale
+    /// previous price or alert version: the engine then holds storage's, and the tick must be
+    /// decided again.
+    /// A tick storage already holds (a replay) records nothing and returns no events. Safe to
+    /// retry after an error: nothing was written then.
     pub async fn record(
         &mut self,
         tick: &PriceTick,
         decision: &Decision,
-    ) -> Result<Vec<TriggerEvent>, StorageError> {
-        let outcomes = self
+    ) -> Result<Option<Vec<TriggerEvent>>, StorageError> {
+        let recorded = self
             .db
             .record_tick(tick, decision.previous, &decision.candidates)
             .await?;
+        let replay = matches!(recorded, TickRecord::AlreadyRecorded { .. });
+        let stored = match recorded {
+            TickRecord::Recorded(outcomes) => Ok(outcomes),
+            TickRecord::AlreadyRecorded { stored } | TickRecord::PreviousChanged { stored } => {
+                Err(Some(stored))
+            }
+            TickRecord::AlertChanged => Err(decision.previous),
+        };
+        let outcomes = match stored {
+            Ok(outcomes) => outcomes,
+            Err(last) => {
+                // The decision moved its candidates into cooldown and the symbol's last price
+                // forward; storage has the truth for both.
+                if let Some(last) = last {
+                    self.engine.restore_last_price(&tick.symbol, last);
+                }
+                for candidate in &decision.candidates {
+                    self.resync(candidate.alert_id).await?;
+                }
+                tracing::debug!(symbol = %tick.symbol, replay, "tick refused by storage");
+                return Ok(replay.then(Vec::new));
+            }
+        };
         let mut events = Vec::new();
         for (candidate, outcome) in decision.candidates.iter().zip(outcomes) {
             match outcome {
@@ -176,7 +203,7 @@ impl Processor {
         self.metrics
             .active_alerts
             .set(self.engine.active_alerts() as i64);
-        Ok(events)
+        Ok(Some(events))
     }
 
     /// Re-reads an alert the fire transaction refused, so the index matches storage.

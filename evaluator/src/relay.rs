@@ -1,23 +1,23 @@
 //! Publishes the outbox: trigger events recorded by fire transactions go to the bus in the
-//! order they were written, each marked published once the bus has accepted it. What a crash
-//! leaves unpublished is published at the next start (the notifier deduplicates on event id,
-//! so a crash between publish and mark costs at most a duplicate message, never a lost one).
+//! order they were written, each marked published once the bus has accepted it, by the relay
+//! every outbox shares ([`shared::bus::OutboxRelay`]). What a crash leaves unpublished is
+//! published at the next start (the notifier deduplicates on event id, so a crash between
+//! publish and mark costs at most a duplicate message, never a lost one).
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use shared::bus::{EventBus, Topic};
+use shared::bus::{EventBus, OutboxRelay as Relay, RelayError, Topic};
+use shared::storage::OutboxTable;
 
 use crate::clock::Clock;
 use crate::metrics::EvaluatorMetrics;
 use crate::store::Store;
 use crate::EvaluatorError;
 
-const BATCH: i64 = 256;
-
 pub struct OutboxRelay {
     db: Store,
-    bus: Arc<dyn EventBus>,
+    relay: Relay,
     metrics: EvaluatorMetrics,
     clock: Arc<dyn Clock>,
     retention: Duration,
@@ -32,8 +32,13 @@ impl OutboxRelay {
         retention: std::time::Duration,
     ) -> OutboxRelay {
         OutboxRelay {
+            relay: Relay::new(
+                db.database().clone(),
+                bus,
+                OutboxTable::TriggerEvents,
+                Topic::Notifications,
+            ),
             db,
-            bus,
             metrics,
             clock,
             retention: Duration::from_std(retention).unwrap_or(Duration::MAX),
@@ -43,24 +48,10 @@ impl OutboxRelay {
     /// Publishes every unpublished event; returns how many.
     #[tracing::instrument(skip_all)]
     pub async fn flush(&self) -> Result<usize, EvaluatorError> {
-        let mut published = 0;
-        loop {
-            let batch = self.db.unpublished_outbox(BATCH).await?;
-            if batch.is_empty() {
-                break;
-            }
-            for message in batch {
-                self.bus
-                    .publish(
-                        Topic::Notifications,
-                        &message.message_key,
-                        message.payload.into_bytes(),
-                    )
-                    .await?;
-                self.db.mark_outbox_published(message.id).await?;
-                published += 1;
-            }
-        }
+        let published = self.relay.flush().await.map_err(|error| match error {
+            RelayError::Storage(error) => EvaluatorError::Storage(error),
+            RelayError::Bus(error) => EvaluatorError::Bus(error),
+        })?;
         self.metrics
             .outbox_backlog
             .set(self.db.outbox_backlog().await?);

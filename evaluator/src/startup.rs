@@ -202,12 +202,18 @@ impl Worker {
         tick: Delivery<PriceTick>,
     ) -> Result<(), Stopped> {
         self.drain_changes(&mut feeds.changes).await?;
-        let decision = self.processor.decide(&tick.event);
         let mut recording = feeds.prices.backoff("recording a tick");
         let events = loop {
-            match self.processor.record(&tick.event, &decision).await {
-                Ok(events) => break events,
-                Err(error) => recording.retry_after(&error).await?,
+            let decision = self.processor.decide(&tick.event);
+            let recorded = loop {
+                match self.processor.record(&tick.event, &decision).await {
+                    Ok(recorded) => break recorded,
+                    Err(error) => recording.retry_after(&error).await?,
+                }
+            };
+            // `None`: decided on a stale previous price; the engine now has storage's.
+            if let Some(events) = recorded {
+                break events;
             }
         };
         recording.succeeded();

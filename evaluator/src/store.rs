@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shared::domain::{Alert, AlertId, Price, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
+pub use shared::storage::OutboxMessage;
 use shared::storage::{
-    alerts, now, AlertRow, Database, StorageError, StorageResult, ALERT_COLUMNS,
+    alerts, now, AlertRow, Database, OutboxTable, StorageError, StorageResult, ALERT_COLUMNS,
 };
 
 /// The evaluator's view of the database. Cheap to clone.
@@ -33,12 +34,21 @@ pub enum FireOutcome {
     Rejected,
 }
 
-/// An outbox row waiting to be published.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct OutboxMessage {
-    pub id: i64,
-    pub message_key: String,
-    pub payload: String,
+/// What recording a tick did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TickRecord {
+    /// The tick's last price and the outcome of each candidate, in candidate order.
+    Recorded(Vec<FireOutcome>),
+    /// Storage already holds this tick or a later one of its symbol (a replay after a crash or
+    /// a rebalance): nothing was written; `stored` is the symbol's last price there.
+    AlreadyRecorded { stored: Price },
+    /// The decision was made on another previous price than storage holds (another evaluator
+    /// evaluated the symbol's ticks meanwhile): nothing was written; decide again on `stored`.
+    PreviousChanged { stored: Price },
+    /// A candidate was decided on another version of its alert than storage holds (another
+    /// evaluator fired it, or it was changed, meanwhile): nothing was written; re-read the
+    /// candidates and decide again.
+    AlertChanged,
 }
 
 /// An alert as the fire transaction re-reads it, with its owner's contact and standing.
@@ -125,10 +135,18 @@ const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_cou
 const OUTBOX_INSERT_SQL: &str = "insert into evaluator_outbox \
     (event_id, message_key, payload, created_at) values ($1, $2, $3, $4)";
 
+/// Only over an earlier tick whose price is the decision's previous price (`$5`): the last
+/// price is a compare-and-set, so a replayed tick or a decision on a stale previous price
+/// (after a rebalance) writes nothing.
 const LAST_PRICE_SQL: &str = "insert into evaluator_last_prices \
     (symbol, price, received_at, updated_at) values ($1, $2, $3, $4) \
     on conflict (symbol) do update set price = excluded.price, \
-    received_at = excluded.received_at, updated_at = excluded.updated_at";
+    received_at = excluded.received_at, updated_at = excluded.updated_at \
+    where evaluator_last_prices.received_at < excluded.received_at \
+    and evaluator_last_prices.price = $5";
+
+const STORED_LAST_PRICE_SQL: &str =
+    "select price, received_at from evaluator_last_prices where symbol = $1";
 
 impl Store {
     pub fn new(db: Database) -> Store {
@@ -138,26 +156,48 @@ impl Store {
     /// Records a tick in one transaction: the symbol's last price, and for each candidate
     /// (re-checked against its row) the alert update and its trigger event in the outbox.
     ///
-    /// Cooldown and expiry are decided on the tick's `received_at` (at storage precision), so
-    /// replaying a tick after a crash never fires twice. Outcomes are in candidate order.
+    /// Cooldown and expiry are decided on the tick's `received_at` (at storage precision), and
+    /// the last price is only moved forward from the decision's `previous` price, so replaying
+    /// a tick after a crash or a rebalance never fires twice and a decision made on a stale
+    /// previous price is refused (see [`TickRecord`]).
     #[tracing::instrument(skip_all, fields(symbol = %tick.symbol, fires = candidates.len()))]
     pub async fn record_tick(
         &self,
         tick: &PriceTick,
         previous: Option<Price>,
         candidates: &[FireCandidate],
-    ) -> StorageResult<Vec<FireOutcome>> {
+    ) -> StorageResult<TickRecord> {
         let at = tick.received_at.trunc_subsecs(6);
         let written = now();
         on_pool!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
-            sqlx::query(LAST_PRICE_SQL)
+            let moved = sqlx::query(LAST_PRICE_SQL)
                 .bind(tick.symbol.as_str())
                 .bind(tick.price)
                 .bind(at)
                 .bind(written)
+                .bind(previous)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if moved == 0 {
+                let stored: Option<(Price, DateTime<Utc>)> =
+                    sqlx::query_as(STORED_LAST_PRICE_SQL)
+                        .bind(tick.symbol.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                tx.rollback().await?;
+                return match stored {
+                    Some((stored, received_at)) if received_at >= at => {
+                        Ok(TickRecord::AlreadyRecorded { stored })
+                    }
+                    Some((stored, _)) => Ok(TickRecord::PreviousChanged { stored }),
+                    None => Err(StorageError::Corrupt(format!(
+                        "no last price of {} after refusing to write one",
+                        tick.symbol
+                    ))),
+                };
+            }
             let mut outcomes = Vec::with_capacity(candidates.len());
             for candidate in candidates {
                 let row = sqlx::query_as::<_, FireRow>(FIRE_ROW_SQL)
@@ -165,6 +205,10 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                 let check = row.map(FireCheck::try_from).transpose()?;
+                if check.as_ref().is_some_and(|c| c.alert.version() != candidate.version) {
+                    tx.rollback().await?;
+                    return Ok(TickRecord::AlertChanged);
+                }
                 let Some(row) = check.filter(|c| c.allows(candidate, &tick.symbol, at)) else {
                     outcomes.push(FireOutcome::Rejected);
                     continue;
@@ -195,7 +239,7 @@ impl Store {
                 outcomes.push(FireOutcome::Fired(Box::new(event)));
             }
             tx.commit().await?;
-            Ok::<_, StorageError>(outcomes)
+            Ok::<_, StorageError>(TickRecord::Recorded(outcomes))
         }.await)
     }
 
@@ -256,44 +300,32 @@ impl Store {
         alerts(rows)
     }
 
+    /// The database itself, for the outbox relay every outbox shares.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// The oldest unpublished outbox rows, in the order they were written.
     pub async fn unpublished_outbox(&self, limit: i64) -> StorageResult<Vec<OutboxMessage>> {
-        const SQL: &str = "select id, message_key, payload from evaluator_outbox \
-            where published_at is null order by id limit $1";
-        Ok(
-            on_pool!(&self.db, pool => sqlx::query_as::<_, OutboxMessage>(SQL)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?,
-        )
+        self.db
+            .unpublished_outbox(OutboxTable::TriggerEvents, limit)
+            .await
     }
 
     /// Marks an outbox row as published.
     pub async fn mark_outbox_published(&self, id: i64) -> StorageResult<()> {
-        const SQL: &str = "update evaluator_outbox set published_at = $2 where id = $1";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
-            .bind(id)
-            .bind(now())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        self.db.settle_outbox(OutboxTable::TriggerEvents, id).await
     }
 
     /// Outbox rows not yet published.
     pub async fn outbox_backlog(&self) -> StorageResult<i64> {
-        const SQL: &str = "select count(*) from evaluator_outbox where published_at is null";
-        Ok(on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
+        self.db.outbox_backlog(OutboxTable::TriggerEvents).await
     }
 
     /// Deletes published outbox rows older than `before`, so the table stays small.
     pub async fn prune_published_outbox(&self, before: DateTime<Utc>) -> StorageResult<u64> {
-        const SQL: &str =
-            "delete from evaluator_outbox where published_at is not null and published_at < $1";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
-            .bind(before)
-            .execute(pool)
+        self.db
+            .prune_published_outbox(OutboxTable::TriggerEvents, before)
             .await
-            .map(|r| r.rows_affected()))?)
     }
 }

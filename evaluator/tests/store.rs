@@ -2,7 +2,7 @@
 //! the same on PostgreSQL and SQLite.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use evaluator::store::{FireCandidate, FireOutcome, Store};
+use evaluator::store::{FireCandidate, FireOutcome, Store, TickRecord};
 use shared::domain::{NewAlert, TriggerPolicy};
 use shared::events::PriceTick;
 use shared::storage::Database;
@@ -36,6 +36,18 @@ fn above(target: &str, trigger: TriggerPolicy) -> NewAlert {
     }))
 }
 
+/// The outcomes of a tick that was recorded (panics if storage refused it).
+fn outcomes(record: TickRecord) -> Vec<FireOutcome> {
+    match record {
+        TickRecord::Recorded(outcomes) => outcomes,
+        refused => panic!("the tick was refused: {refused:?}"),
+    }
+}
+
+fn price(text: &str) -> Option<shared::domain::Price> {
+    Some(text.parse().expect("a price"))
+}
+
 async fn user_with_alert(db: &Database, alert: &NewAlert) -> (i64, i64) {
     let user = insert_user(db, "ann@example.com", Some("+14155552671")).await;
     (user.id, insert_alert(db, user.id, alert).await.id())
@@ -57,6 +69,7 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
             &[candidate],
         )
         .await
+        .map(outcomes)
         .expect("recorded");
     let FireOutcome::Fired(event) = &outcomes[0] else {
         panic!("expected a fire, got {outcomes:?}");
@@ -107,24 +120,42 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     };
     db.record_tick(&tick("101", at(0)), None, &[first])
         .await
+        .map(outcomes)
         .expect("recorded");
     let replay = db
         .record_tick(&tick("101", at(0)), None, &[first])
         .await
-        .expect("recorded");
-    assert_eq!(replay, vec![FireOutcome::Rejected], "stale version");
+        .expect("refused");
+    assert_eq!(
+        replay,
+        TickRecord::AlreadyRecorded {
+            stored: "101".parse().expect("price")
+        },
+        "a replayed tick writes nothing"
+    );
+    let stale = db
+        .record_tick(&tick("101", at(1)), price("101"), &[first])
+        .await
+        .expect("refused");
+    assert_eq!(
+        stale,
+        TickRecord::AlertChanged,
+        "stale version: nothing written"
+    );
     let next = FireCandidate {
         alert_id,
         version: 2,
     };
     let cooling = db
-        .record_tick(&tick("101", at(9)), None, &[next])
+        .record_tick(&tick("101", at(9)), price("101"), &[next])
         .await
+        .map(outcomes)
         .expect("recorded");
     assert_eq!(cooling, vec![FireOutcome::Rejected], "still cooling down");
     let cooled = db
-        .record_tick(&tick("101", at(10)), None, &[next])
+        .record_tick(&tick("101", at(10)), price("101"), &[next])
         .await
+        .map(outcomes)
         .expect("recorded");
     assert!(matches!(cooled[0], FireOutcome::Fired(_)));
     assert_eq!(db.outbox_backlog().await.expect("backlog"), 2);
@@ -145,6 +176,7 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
             }],
         )
         .await
+        .map(outcomes)
         .expect("recorded");
     assert!(matches!(outcomes[0], FireOutcome::Fired(_)));
     let alert = testkit::read_alert(&test.db, alert_id)
@@ -172,13 +204,15 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     let rejected = db
         .record_tick(&tick("101", at(0)), None, &[candidate])
         .await
+        .map(outcomes)
         .expect("recorded");
     assert_eq!(rejected, vec![FireOutcome::Rejected], "inactive owner");
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
     assert!(testkit::delete_alert(&test.db, alert_id).await);
     let rejected = db
-        .record_tick(&tick("101", at(1)), None, &[candidate])
+        .record_tick(&tick("101", at(1)), price("101"), &[candidate])
         .await
+        .map(outcomes)
         .expect("recorded");
     assert_eq!(rejected, vec![FireOutcome::Rejected], "deleted");
     assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
@@ -191,18 +225,14 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     let (_, first) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
     let bob = insert_user(&test.db, "bob@example.com", None).await;
     let second = insert_alert(&test.db, bob.id, &above("100", TriggerPolicy::Repeat)).await;
-    for alert_id in [first, second.id()] {
-        db.record_tick(
-            &tick("101", at(0)),
-            None,
-            &[FireCandidate {
-                alert_id,
-                version: 1,
-            }],
-        )
+    let candidates = [first, second.id()].map(|alert_id| FireCandidate {
+        alert_id,
+        version: 1,
+    });
+    db.record_tick(&tick("101", at(0)), None, &candidates)
         .await
+        .map(outcomes)
         .expect("recorded");
-    }
     let pending = db.unpublished_outbox(10).await.expect("outbox");
     assert_eq!(pending.len(), 2);
     db.mark_outbox_published(pending[0].id).await.expect("mark");
@@ -217,7 +247,47 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     );
 }
 
+/// After a rebalance an evaluator may decide a symbol's tick on the previous price it last
+/// saw, while another evaluator has moved it on since: storage refuses that decision.
+async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let db = Store::new(test.db.clone());
+    let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
+    db.record_tick(&tick("101", at(0)), price("99"), &[])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    let candidate = FireCandidate {
+        alert_id,
+        version: 1,
+    };
+    let refused = db
+        .record_tick(&tick("102", at(1)), price("98"), &[candidate])
+        .await
+        .expect("refused");
+    assert_eq!(
+        refused,
+        TickRecord::PreviousChanged {
+            stored: "101".parse().expect("price")
+        }
+    );
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
+    let prices = db.evaluator_last_prices().await.expect("prices");
+    assert_eq!(
+        prices[0].1.to_string(),
+        "101",
+        "the last price did not move"
+    );
+    let fired = db
+        .record_tick(&tick("102", at(1)), price("101"), &[candidate])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert!(matches!(fired[0], FireOutcome::Fired(_)));
+}
+
 testkit::on_both_engines!(
+    a_decision_on_a_stale_previous_price_writes_nothing,
     a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,
     replaying_a_tick_or_a_stale_version_never_fires_twice,
     a_once_alert_is_deactivated_by_its_fire,

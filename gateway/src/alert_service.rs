@@ -1,11 +1,10 @@
 //! What the routes do with alerts beyond reading a request: find the caller's alert, check
-//! the account-dependent rules, write, announce the change, serve cached lists.
+//! the account-dependent rules, write, relay the change the write queued, serve cached lists.
 
 use std::sync::Arc;
 
 use crate::store::{AlertFilter, AlertWriteOutcome, UserRecord};
 use serde::Serialize;
-use shared::bus::{publish_json, Topic};
 use shared::domain::{Alert, AlertId, AlertPatch, Channel, NotificationChannels};
 use shared::events::{AlertChange, AlertChangeKind};
 use utoipa::ToSchema;
@@ -71,16 +70,42 @@ impl Account {
     }
 }
 
-/// Publishes an alert change so the evaluator applies it before the next tick. The database
-/// already holds the change; a bus failure is logged (evaluators reload from storage at start
-/// and re-read recent writes periodically).
+/// Announces a committed alert write: evicts the cached list it makes stale and relays the
+/// alert change outbox now, so the evaluators apply `change` (queued by the write's own
+/// transaction) before the next tick. A bus failure is logged: the rows stay in the outbox
+/// and the background relay ([`relay_alert_changes`]) publishes them, in order, later.
 pub async fn announce(state: &AppState, change: AlertChange) {
     if let AlertChangeKind::Upserted { alert } = &change.kind {
         state.alert_lists.evict(alert.user_id());
     }
-    let key = change.symbol().to_string();
-    if let Err(error) = publish_json(state.bus.as_ref(), Topic::AlertChanges, &key, &change).await {
-        tracing::error!(%error, "could not publish an alert change");
+    relay_now(state).await;
+}
+
+/// Publishes whatever the alert change outbox holds.
+pub async fn relay_now(state: &AppState) {
+    if let Err(error) = state.alert_changes.flush().await {
+        tracing::error!(%error, "could not relay the alert change outbox; will retry");
+    }
+}
+
+/// Relays what a write could not publish at once (a bus failure, or a gateway killed between
+/// its commit and its publish): at start, then every `every` until `shutdown`.
+pub async fn relay_alert_changes(
+    state: AppState,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(error) = state.alert_changes.flush().await {
+                    tracing::warn!(%error, "could not relay the alert change outbox; will retry");
+                }
+            }
+        }
     }
 }
 

@@ -3,15 +3,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::bus::{BusMessage, Consumer, Delivery, Handler, Subscription, Topic};
+use shared::bus::{BusMessage, Consumer, Delivery, Handler, OutboxRelay, Subscription, Topic};
 use shared::context::ServiceContext;
 use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
 use shared::metrics::service_registry;
+use shared::storage::OutboxTable;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::alert_cache::AlertCache;
+use crate::alert_service::relay_alert_changes;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::backtest_slots::BacktestSlots;
 use crate::metrics::GatewayMetrics;
@@ -22,6 +24,10 @@ use crate::server;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::GatewayError;
+
+/// How often the alert change outbox is relayed besides after each write: what a bus failure
+/// or a crash between commit and publish left reaches the evaluators within this.
+const ALERT_CHANGE_RELAY_EVERY: Duration = Duration::from_secs(1);
 
 /// The HTTP API, bound and subscribed to price ticks, ready to run.
 pub struct Application {
@@ -70,6 +76,12 @@ impl Application {
         let state = AppState {
             store: Store::new(context.db.clone()),
             bus: context.bus.clone(),
+            alert_changes: OutboxRelay::new(
+                context.db.clone(),
+                context.bus.clone(),
+                OutboxTable::AlertChanges,
+                Topic::AlertChanges,
+            ),
             catalogue: context.catalogue.clone(),
             settings: Arc::new(settings.clone()),
             jwt: JwtKeys::new(
@@ -126,6 +138,11 @@ impl Application {
         tokio::spawn(Consumer::<TriggerEvent>::new(fires, malformed, shutdown.clone()).run(evict));
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
         let settings = Arc::clone(&state.settings);
+        tokio::spawn(relay_alert_changes(
+            state.clone(),
+            ALERT_CHANGE_RELAY_EVERY,
+            shutdown.clone(),
+        ));
         let app = routes::router(state);
         server::serve(listener, app, &settings, shutdown)
             .await

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use shared::bus::EventBus;
+use shared::bus::{EventBus, OutboxRelay};
 use shared::catalogue::Catalogue;
 use shared::config::GatewaySettings;
 use tokio::sync::broadcast;
@@ -19,6 +19,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
+    /// Publishes the alert change outbox every alert write fills.
+    pub alert_changes: OutboxRelay,
     pub catalogue: Arc<Catalogue>,
     pub settings: Arc<GatewaySettings>,
     pub jwt: JwtKeys,

@@ -250,17 +250,22 @@ impl Dispatcher {
         let mut claimed = Vec::with_capacity(deliveries.len());
         let mut events = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            if !self
+            let Some(possible_duplicates) = self
                 .db
-                .claim_delivery(
+                .claim(
                     delivery.event_id,
                     channel,
                     digest_id.as_deref(),
                     claim_until,
                 )
                 .await?
-            {
+            else {
                 continue;
+            };
+            if possible_duplicates > delivery.possible_duplicates {
+                tracing::warn!(channel = channel.as_str(), event_id = %delivery.event_id,
+                    "resending a message an interrupted attempt may have delivered");
+                self.metrics.possible_duplicate(channel);
             }
             match serde_json::from_str::<TriggerEvent>(&delivery.payload) {
                 Ok(event) => {

@@ -43,6 +43,7 @@ pub struct NotifierMetrics {
     retries: IntCounterVec,
     deferred: IntCounterVec,
     dead_letters: IntCounterVec,
+    possible_duplicates: IntCounterVec,
     /// Trigger events that could not be decoded (counted by the consume loop).
     pub malformed: MalformedMessages,
 }
@@ -111,6 +112,12 @@ impl NotifierMetrics {
                 "notifier_dead_letters_total",
                 "Deliveries that ended failed and are kept as dead letters",
             ),
+            possible_duplicates: counter_by_type(
+                registry,
+                "notifier_possible_duplicates_total",
+                "Resends of a message an interrupted attempt may have delivered (the notifier \
+                 stopped, or the provider did not answer, after handing it over)",
+            ),
             malformed: MalformedMessages::register(registry, "notifier", &[Topic::Notifications]),
         }
     }
@@ -136,6 +143,12 @@ impl NotifierMetrics {
         self.retries
             .with_label_values(&[channel.as_str()])
             .inc_by(deliveries);
+    }
+
+    pub fn possible_duplicate(&self, channel: Channel) {
+        self.possible_duplicates
+            .with_label_values(&[channel.as_str()])
+            .inc();
     }
 
     pub fn deferred(&self, channel: Channel, deliveries: u64) {

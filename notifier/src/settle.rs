@@ -64,7 +64,7 @@ impl Dispatcher {
                     "notification outcome unknown; not resending");
                 (Settlement::Unknown { error }, Some(SentStatus::Error))
             }
-            SendOutcome::Retryable(error)
+            SendOutcome::Retryable(error) | SendOutcome::MaybeDelivered(error)
                 if attempts >= i64::from(self.settings.retry.max_attempts) =>
             {
                 let error = format!("gave up after {attempts} attempts: {error}");
@@ -73,17 +73,10 @@ impl Dispatcher {
                 (Settlement::Failed { error }, Some(SentStatus::Failed))
             }
             SendOutcome::Retryable(error) => {
-                let next_attempt_at = self.next_attempt_at(attempts);
-                tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
-                    attempts, %next_attempt_at, "notification will be retried");
-                self.metrics.retried(channel, count);
-                (
-                    Settlement::Retry {
-                        error,
-                        next_attempt_at,
-                    },
-                    None,
-                )
+                self.retry(channel, outgoing, count, attempts, error, false)
+            }
+            SendOutcome::MaybeDelivered(error) => {
+                self.retry(channel, outgoing, count, attempts, error, true)
             }
         };
         self.settle(channel, claimed, &settlement).await?;
@@ -91,6 +84,31 @@ impl Dispatcher {
             self.metrics.settled(channel, status, count);
         }
         Ok(())
+    }
+
+    /// Schedules another attempt; `in_doubt` when this one may have delivered the message
+    /// (the next is then counted as a possible duplicate).
+    fn retry(
+        &self,
+        channel: Channel,
+        outgoing: &Outgoing,
+        count: u64,
+        attempts: i64,
+        error: String,
+        in_doubt: bool,
+    ) -> (Settlement, Option<SentStatus>) {
+        let next_attempt_at = self.next_attempt_at(attempts);
+        tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
+            attempts, %next_attempt_at, in_doubt, "notification will be retried");
+        self.metrics.retried(channel, count);
+        (
+            Settlement::Retry {
+                error,
+                next_attempt_at,
+                in_doubt,
+            },
+            None,
+        )
     }
 
     pub(crate) async fn settle(

@@ -1,7 +1,7 @@
 //! A bus whose subscriptions fail on demand, to test how consumers live through transport
 //! errors: it wraps a real [`InProcessBus`], and a switch per topic makes that topic's
 //! subscriptions return `Err(BusError::Transport(..))` from `next()`/`try_next()` and
-//! `commit()` until it is switched back.
+//! `commit()` until it is switched back; another makes publishing on a topic fail.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +16,7 @@ use shared::bus::{BusError, BusMessage, EventBus, InProcessBus, Position, Subscr
 struct Fault {
     reads: bool,
     commits: bool,
+    publishes: bool,
 }
 
 /// An [`InProcessBus`] with a fault switch per topic. Cheap to clone; clones share the
@@ -31,6 +32,7 @@ pub struct FaultyBus {
 #[derive(Default)]
 struct Record {
     errors: HashMap<Topic, u64>,
+    refused_publishes: HashMap<Topic, u64>,
     commits: HashMap<Topic, Vec<Vec<Position>>>,
 }
 
@@ -55,6 +57,7 @@ impl FaultyBus {
             Fault {
                 reads: true,
                 commits: true,
+                publishes: false,
             },
         );
     }
@@ -66,8 +69,30 @@ impl FaultyBus {
             Fault {
                 reads: false,
                 commits: true,
+                publishes: false,
             },
         );
+    }
+
+    /// Makes publishing on `topic` fail (subscriptions go on), as a broker that refuses
+    /// writes would.
+    pub fn fail_publishes(&self, topic: Topic) {
+        self.set(
+            topic,
+            Fault {
+                publishes: true,
+                ..Fault::default()
+            },
+        );
+    }
+
+    /// How many publishes on `topic` were refused.
+    pub fn refused_publishes(&self, topic: Topic) -> u64 {
+        self.record()
+            .refused_publishes
+            .get(&topic)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Makes `topic` work again.
@@ -112,6 +137,17 @@ impl FaultyBus {
 #[async_trait]
 impl EventBus for FaultyBus {
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError> {
+        let refused = self
+            .faults
+            .borrow()
+            .get(&topic)
+            .is_some_and(|fault| fault.publishes);
+        if refused {
+            *self.record().refused_publishes.entry(topic).or_default() += 1;
+            return Err(BusError::Transport(
+                "injected fault: publish failed".to_owned(),
+            ));
+        }
         self.inner.publish(topic, key, payload).await
     }
 

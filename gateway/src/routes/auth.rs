@@ -11,13 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::domain::input::{InputErrors, Invalid};
 use shared::domain::{Email, Input, PhoneNumber};
-use shared::events::AlertChange;
 use shared::storage::StorageError;
 
 use crate::store::UserRecord;
 use utoipa::ToSchema;
 
-use crate::alert_service::announce;
+use crate::alert_service::relay_now;
 use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{FormOrJsonInput, JsonInput};
@@ -234,13 +233,11 @@ pub async fn delete_me(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<StatusCode> {
-    let alerts = state.store.user_alert_keys(user.id).await?;
+    // The alerts' deletion changes are queued with the deletion, in its transaction.
     state.store.delete_user(user.id).await?;
     state.users.evict(user.id);
     state.alert_lists.evict(user.id);
-    for (alert_id, symbol) in alerts {
-        announce(&state, AlertChange::deleted(alert_id, symbol)).await;
-    }
+    relay_now(&state).await;
     tracing::info!(user_id = user.id, "user deleted their account");
     Ok(StatusCode::NO_CONTENT)
 }

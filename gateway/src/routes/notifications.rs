@@ -43,6 +43,10 @@ pub struct DeliveryView {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    /// Extension: attempts made after one whose outcome was unknown (the notifier stopped,
+    /// or the provider did not answer, after the message may have been accepted); each may
+    /// have delivered a second copy (same Message-ID / event header, so receivers can drop it).
+    possible_duplicates: i64,
 }
 
 impl From<DeliveryRecord> for DeliveryView {
@@ -57,6 +61,7 @@ impl From<DeliveryRecord> for DeliveryView {
             created_at: d.created_at,
             updated_at: d.updated_at,
             sent_at: d.sent_at,
+            possible_duplicates: d.possible_duplicates,
         }
     }
 }

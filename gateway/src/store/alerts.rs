@@ -1,6 +1,8 @@
-//! The caller's alerts: create (under the active-alert quota), list, read, patch, delete.
+//! The caller's alerts: create (under the active-alert quota), list, read, patch, delete;
+//! each write with its alert change in the outbox, in one transaction.
 
 use shared::domain::{Alert, AlertId, AlertPatch, NewAlert, Symbol, UserId};
+use shared::events::AlertChange;
 use shared::on_pool;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use sqlx::types::Json;
@@ -25,7 +27,8 @@ pub enum AlertWriteOutcome {
 
 impl Store {
     /// Inserts an active alert unless the user already has `max_active` active ones
-    /// (`Ok(None)` then). The check and the insert are one statement.
+    /// (`Ok(None)` then). The check and the insert are one statement; the change is queued
+    /// in the outbox in the same transaction.
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn create_alert(
         &self,
@@ -43,20 +46,29 @@ impl Store {
         );
         let spec = alert.spec();
         let created = now();
-        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
-            .bind(user_id)
-            .bind(spec.symbol().as_str())
-            .bind(spec.condition().as_str())
-            .bind(spec.target_price())
-            .bind(spec.target_price_high())
-            .bind(spec.notification_types().to_string())
-            .bind(spec.cooldown_minutes())
-            .bind(Json(spec.options()))
-            .bind(created)
-            .bind(max_active)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(row.map(Alert::try_from).transpose()?)
+        on_pool!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as::<_, AlertRow>(&sql)
+                .bind(user_id)
+                .bind(spec.symbol().as_str())
+                .bind(spec.condition().as_str())
+                .bind(spec.target_price())
+                .bind(spec.target_price_high())
+                .bind(spec.notification_types().to_string())
+                .bind(spec.cooldown_minutes())
+                .bind(Json(spec.options()))
+                .bind(created)
+                .bind(max_active)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let alert = Alert::try_from(row)?;
+            enqueue_change!(tx, &AlertChange::upserted(alert.clone()))?;
+            tx.commit().await?;
+            Ok::<_, StorageError>(Some(alert))
+        }.await)
     }
 
     /// The user's alerts, newest first.
@@ -94,7 +106,8 @@ impl Store {
         Ok(row.map(Alert::try_from).transpose()?)
     }
 
-    /// Writes a patch, bumping the version. Activating an alert respects `max_active`.
+    /// Writes a patch, bumping the version, with its change in the outbox. Activating an alert
+    /// respects `max_active`.
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
     pub async fn update_alert(
         &self,
@@ -112,21 +125,31 @@ impl Store {
              returning {ALERT_COLUMNS}"
         );
         let spec = patch.spec();
-        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
-            .bind(id)
-            .bind(user_id)
-            .bind(spec.target_price())
-            .bind(spec.target_price_high())
-            .bind(spec.notification_types().to_string())
-            .bind(spec.cooldown_minutes())
-            .bind(patch.active())
-            .bind(Json(spec.options()))
-            .bind(now())
-            .bind(max_active)
-            .fetch_optional(pool)
-            .await)?;
-        match row {
-            Some(row) => Ok((AlertWriteOutcome::Done, Some(Alert::try_from(row)?))),
+        let written = on_pool!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as::<_, AlertRow>(&sql)
+                .bind(id)
+                .bind(user_id)
+                .bind(spec.target_price())
+                .bind(spec.target_price_high())
+                .bind(spec.notification_types().to_string())
+                .bind(spec.cooldown_minutes())
+                .bind(patch.active())
+                .bind(Json(spec.options()))
+                .bind(now())
+                .bind(max_active)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let alert = Alert::try_from(row)?;
+            enqueue_change!(tx, &AlertChange::upserted(alert.clone()))?;
+            tx.commit().await?;
+            Ok::<_, StorageError>(Some(alert))
+        }.await)?;
+        match written {
+            Some(alert) => Ok((AlertWriteOutcome::Done, Some(alert))),
             None => match self.user_alert(user_id, id).await? {
                 Some(_) => Ok((AlertWriteOutcome::QuotaExceeded, None)),
                 None => Ok((AlertWriteOutcome::NotFound, None)),
@@ -134,42 +157,60 @@ impl Store {
         }
     }
 
-    /// Deletes one of the user's alerts; returns its symbol when it existed.
+    /// Deletes one of the user's alerts, with its change in the outbox; returns its symbol
+    /// when it existed.
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
     pub async fn delete_alert(
         &self,
         user_id: UserId,
         id: AlertId,
     ) -> StorageResult<Option<Symbol>> {
-        let symbol: Option<String> = on_pool!(&self.db, pool => sqlx::query_scalar(
-            "delete from alerts where id = $1 and user_id = $2 returning symbol")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?;
-        symbol
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| StorageError::corrupt_alert(id, "symbol"))
-            })
-            .transpose()
+        on_pool!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let symbol: Option<String> =
+                sqlx::query_scalar("delete from alerts where id = $1 and user_id = $2 returning symbol")
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(symbol) = symbol else {
+                return Ok(None);
+            };
+            let symbol: Symbol = parse_symbol(id, &symbol)?;
+            enqueue_change!(tx, &AlertChange::deleted(id, symbol.clone()))?;
+            tx.commit().await?;
+            Ok::<_, StorageError>(Some(symbol))
+        }.await)
     }
 
-    /// (id, symbol) of every alert of a user, e.g. to announce their removal.
-    pub async fn user_alert_keys(&self, user_id: UserId) -> StorageResult<Vec<(AlertId, Symbol)>> {
-        let rows: Vec<(i64, String)> = on_pool!(&self.db, pool => sqlx::query_as(
-            "select id, symbol from alerts where user_id = $1")
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?;
-        rows.into_iter()
-            .map(|(id, s)| {
-                Ok((
-                    id,
-                    s.parse()
-                        .map_err(|_| StorageError::corrupt_alert(id, "symbol"))?,
-                ))
-            })
-            .collect()
+    /// Deletes a user and (by cascade) everything they own, with a deletion change in the
+    /// outbox for each of their alerts. Returns whether one existed.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
+        on_pool!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let alerts: Vec<(i64, String)> =
+                sqlx::query_as("select id, symbol from alerts where user_id = $1 order by id")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let deleted = sqlx::query("delete from users where id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for (alert_id, symbol) in alerts {
+                let symbol = parse_symbol(alert_id, &symbol)?;
+                enqueue_change!(tx, &AlertChange::deleted(alert_id, symbol))?;
+            }
+            tx.commit().await?;
+            Ok::<_, StorageError>(deleted > 0)
+        }.await)
     }
+}
+
+fn parse_symbol(id: AlertId, symbol: &str) -> StorageResult<Symbol> {
+    symbol
+        .parse()
+        .map_err(|_| StorageError::corrupt_alert(id, "symbol"))
 }

@@ -1,6 +1,30 @@
 //! The gateway's queries: users, their alerts, their webhook and the delivery history it
 //! serves. Reads two services share (latest prices, a user's webhook) are the kernel's, on
 //! [`Store::db`].
+//!
+//! Every alert write records its [`AlertChange`](shared::events::AlertChange) in the alert
+//! change outbox in the same transaction ([`enqueue_change!`]); the relay publishes it.
+
+/// Inserts `$change` (an `&AlertChange`) into the alert change outbox inside the transaction
+/// `$tx`, keyed by its symbol like every alert change. Evaluates to a `StorageResult<()>`.
+macro_rules! enqueue_change {
+    ($tx:expr, $change:expr) => {{
+        let change: &shared::events::AlertChange = $change;
+        match serde_json::to_string(change) {
+            Ok(payload) => sqlx::query(shared::storage::ALERT_CHANGE_OUTBOX_INSERT_SQL)
+                .bind(change.symbol().as_str())
+                .bind(payload)
+                .bind(shared::storage::now())
+                .execute(&mut *$tx)
+                .await
+                .map(|_| ())
+                .map_err(shared::storage::StorageError::from),
+            Err(error) => Err(shared::storage::StorageError::Corrupt(format!(
+                "unencodable alert change: {error}"
+            ))),
+        }
+    }};
+}
 
 mod alerts;
 mod deliveries;

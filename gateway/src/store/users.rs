@@ -1,5 +1,5 @@
-//! Accounts: registration, lookup by email or id, deletion (which cascades to everything
-//! the user owns).
+//! Accounts: registration, lookup by email or id (deletion, which cascades to everything the
+//! user owns, is with the alert writes: it queues their deletion changes).
 
 use chrono::{DateTime, Utc};
 
@@ -65,16 +65,5 @@ impl Store {
             .fetch_optional(pool)
             .await)?,
         )
-    }
-
-    /// Deletes a user and (by cascade) everything they own. Returns whether one existed.
-    #[tracing::instrument(skip_all, fields(user_id = id))]
-    pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
-        let result = on_pool!(&self.db, pool => sqlx::query("delete from users where id = $1")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(result > 0)
     }
 }

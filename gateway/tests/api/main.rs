@@ -9,6 +9,7 @@ mod helpers;
 mod history;
 mod notifications;
 mod openapi;
+mod outbox;
 mod overload;
 mod prices;
 mod raw_http;

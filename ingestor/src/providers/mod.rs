@@ -2,7 +2,7 @@
 
 pub mod coingecko;
 pub mod simulated;
-mod simulated_prices;
+pub mod simulated_prices;
 pub mod yahoo;
 
 use std::time::Duration;

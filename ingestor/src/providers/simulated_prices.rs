@@ -1,6 +1,6 @@
 //! Realistic starting prices for the simulated provider (API.md's 55, in their own currency).
 
-pub(super) const START_PRICES: &[(&str, &str)] = &[
+pub const START_PRICES: &[(&str, &str)] = &[
     ("BTC", "67187.34"),
     ("ETH", "3480.50"),
     ("USDT", "1.0002"),

@@ -16,7 +16,12 @@ use crate::message::Outgoing;
 use crate::NotifierError;
 
 pub struct EmailSender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Replaced after an exchange times out: lettre would put that connection back in its
+    /// pool mid-command, and the next message sent on it would wait for (or read) the reply
+    /// meant for the abandoned one.
+    transport: std::sync::Mutex<AsyncSmtpTransport<Tokio1Executor>>,
+    /// What the transport is built from, to build it again.
+    settings: SmtpSettings,
     from: Mailbox,
     /// lettre bounds only the TCP connect; a relay that accepts and then stalls would hold
     /// the delivery forever, so the whole SMTP exchange gets this budget.
@@ -26,32 +31,10 @@ pub struct EmailSender {
 impl EmailSender {
     /// `None` when no SMTP host is configured.
     pub fn from_settings(settings: &SmtpSettings) -> Result<Option<EmailSender>, NotifierError> {
-        let Some(host) = settings.host.as_deref() else {
+        if settings.host.is_none() {
             return Ok(None);
-        };
-        // "dangerous" only means no TLS until `tls` below says which kind.
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
-        let builder = match settings.tls {
-            SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(
-                host,
-                settings.ca_file.as_deref(),
-            )?)),
-            SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(
-                host,
-                settings.ca_file.as_deref(),
-            )?)),
-            SmtpTls::None => builder,
-        };
-        let timeout = settings.timeout.max(Duration::from_secs(1));
-        let mut builder = builder.port(settings.port).timeout(Some(timeout));
-        if let Some(user) = &settings.user {
-            let password = settings
-                .password
-                .as_ref()
-                .map(|p| p.expose_secret().to_owned())
-                .unwrap_or_default();
-            builder = builder.credentials(Credentials::new(user.clone(), password));
         }
+        let timeout = settings.timeout.max(Duration::from_secs(1));
         // Checked at load; lettre's own address rules are applied here once more.
         let address: Address = settings
             .from_email
@@ -61,10 +44,31 @@ impl EmailSender {
             .map_err(|e| NotifierError::Config(format!("FROM_EMAIL: {e}")))?;
         let from = Mailbox::new(settings.from_email.name().map(str::to_owned), address);
         Ok(Some(EmailSender {
-            transport: builder.build(),
+            transport: std::sync::Mutex::new(build_transport(settings, timeout)?),
+            settings: settings.clone(),
             from,
             timeout,
         }))
+    }
+
+    fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        self.transport
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// A new transport (and connection pool) for the messages after a timed-out exchange.
+    fn replace_transport(&self) {
+        match build_transport(&self.settings, self.timeout) {
+            Ok(fresh) => {
+                *self
+                    .transport
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+            }
+            Err(error) => tracing::warn!(%error, "could not rebuild the SMTP transport"),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(message_id = %outgoing.id, events = outgoing.events.len()))]
@@ -90,11 +94,12 @@ impl EmailSender {
             Ok(message) => message,
             Err(e) => return SendOutcome::Permanent(format!("could not build the email: {e}")),
         };
-        let sent = tokio::time::timeout(self.timeout, self.transport.send(message)).await;
+        let sent = tokio::time::timeout(self.timeout, self.transport().send(message)).await;
         let Ok(sent) = sent else {
+            self.replace_transport();
             // Possibly accepted just before the deadline: a resend carries the same
             // Message-ID, so mail systems can recognise the duplicate.
-            return SendOutcome::Retryable(format!(
+            return SendOutcome::MaybeDelivered(format!(
                 "SMTP: no answer within {} s",
                 self.timeout.as_secs()
             ));
@@ -106,10 +111,46 @@ impl EmailSender {
             },
             // 5xx: the relay refuses this message for good.
             Err(e) if e.is_permanent() => SendOutcome::Permanent(format!("SMTP: {e}")),
-            // 4xx, timeouts, refused connections, TLS trouble: the relay may accept it later.
+            // A read that timed out may have been the answer to the end of DATA.
+            Err(e) if e.is_timeout() => {
+                self.replace_transport();
+                SendOutcome::MaybeDelivered(format!("SMTP: {e}"))
+            }
+            // 4xx, refused connections, TLS trouble: the relay may accept it later.
             Err(e) => SendOutcome::Retryable(format!("SMTP: {e}")),
         }
     }
+}
+
+/// The SMTP transport of `settings` (which name a host).
+fn build_transport(
+    settings: &SmtpSettings,
+    timeout: Duration,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifierError> {
+    let host = settings.host.as_deref().unwrap_or_default();
+    // "dangerous" only means no TLS until `tls` below says which kind.
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
+    let builder = match settings.tls {
+        SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(
+            host,
+            settings.ca_file.as_deref(),
+        )?)),
+        SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(
+            host,
+            settings.ca_file.as_deref(),
+        )?)),
+        SmtpTls::None => builder,
+    };
+    let mut builder = builder.port(settings.port).timeout(Some(timeout));
+    if let Some(user) = &settings.user {
+        let password = settings
+            .password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned())
+            .unwrap_or_default();
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(builder.build())
 }
 
 /// Certificate verification against the public roots, plus the operator's own authority for

@@ -34,6 +34,10 @@ pub enum SendOutcome {
     },
     /// Nothing was delivered and trying again may work (throttled, 5xx, relay down).
     Retryable(String),
+    /// No answer after the message may have been handed over (an SMTP server silent after
+    /// the end of DATA, a webhook timing out): retried, and the retry counted as a possible
+    /// duplicate (it carries the same Message-ID / event header).
+    MaybeDelivered(String),
     /// Nothing was delivered and trying again will not help.
     Permanent(String),
     /// The recipient replied STOP (Twilio 21610): permanent, and the phone is opted out.

@@ -90,7 +90,12 @@ impl WebhookSender {
             Err(e) if is_forbidden_target(&e) => {
                 SendOutcome::Permanent(format!("refused: {}", ForbiddenTarget(hostname(&hook.url))))
             }
-            // Timeouts and connection failures: the receiver deduplicates on the event header.
+            // A timeout may come after the receiver took the request; it deduplicates on the
+            // event header.
+            Err(e) if e.is_timeout() => {
+                SendOutcome::MaybeDelivered(format!("webhook request failed: {e}"))
+            }
+            // Connection failures: nothing was delivered.
             Err(e) => SendOutcome::Retryable(format!("webhook request failed: {e}")),
         }
     }

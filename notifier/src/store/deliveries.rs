@@ -30,6 +30,8 @@ pub struct OpenDelivery {
     pub payload: String,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Attempts so far made after one whose outcome was unknown.
+    pub possible_duplicates: i64,
 }
 
 /// One delivery to record for a received trigger event.
@@ -72,6 +74,8 @@ pub enum Settlement {
     Retry {
         error: String,
         next_attempt_at: DateTime<Utc>,
+        /// The attempt may have delivered the message (no answer after handing it over).
+        in_doubt: bool,
     },
 }
 
@@ -87,11 +91,12 @@ pub(super) struct OpenRow {
     payload: String,
     next_attempt_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+    possible_duplicates: i64,
 }
 
 pub(super) const OPEN_COLUMNS: &str =
     "event_id, channel, alert_id, user_id, status, attempts, digest_id, \
-    payload, next_attempt_at, created_at";
+    payload, next_attempt_at, created_at, possible_duplicates";
 /// Rows a sender may take: open, and not claimed by a send in flight. An SMS whose claim
 /// expired is not taken again: it is settled as `unknown` instead (see `expire_interrupted_sms`).
 pub(super) const CLAIMABLE: &str = "status in ('pending', 'deferred') \
@@ -116,6 +121,7 @@ impl TryFrom<OpenRow> for OpenDelivery {
             payload: row.payload,
             next_attempt_at: row.next_attempt_at,
             created_at: row.created_at,
+            possible_duplicates: row.possible_duplicates,
         })
     }
 }
@@ -176,22 +182,41 @@ impl Store {
         digest_id: Option<&str>,
         until: DateTime<Utc>,
     ) -> StorageResult<bool> {
+        Ok(self
+            .claim(event_id, channel, digest_id, until)
+            .await?
+            .is_some())
+    }
+
+    /// [`Store::claim_delivery`], returning the row's count of possible duplicates after the
+    /// claim (`None`: not claimed). The claim marks the row in doubt until it is settled; a
+    /// claim that finds it still in doubt (an earlier attempt's outcome never recorded: the
+    /// sender was killed, or the provider did not answer) counts one possible duplicate.
+    pub async fn claim(
+        &self,
+        event_id: Uuid,
+        channel: Channel,
+        digest_id: Option<&str>,
+        until: DateTime<Utc>,
+    ) -> StorageResult<Option<i64>> {
         let sql = format!(
             "update deliveries set claimed_until = $3, attempts = attempts + 1, \
-             digest_id = coalesce($4, digest_id), updated_at = $5 \
-             where event_id = $1 and channel = $2 and {}",
+             digest_id = coalesce($4, digest_id), updated_at = $5, \
+             possible_duplicates = possible_duplicates + case when in_doubt then 1 else 0 end, \
+             in_doubt = true \
+             where event_id = $1 and channel = $2 and {} returning possible_duplicates",
             claimable("$5")
         );
-        let changed = on_pool!(&self.db, pool => sqlx::query(&sql)
+        Ok(
+            on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(&sql)
             .bind(event_id.to_string())
             .bind(channel.as_str())
             .bind(until)
             .bind(digest_id)
             .bind(now())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(changed == 1)
+            .fetch_optional(pool)
+            .await)?,
+        )
     }
 
     /// Holds a not-yet-attempted delivery back until `next_attempt_at` (rate limit).
@@ -225,6 +250,8 @@ impl Store {
     ) -> StorageResult<()> {
         let at = now();
         let mut provider = (None, None);
+        // Only an attempt that may have delivered leaves the row in doubt.
+        let in_doubt = matches!(settlement, Settlement::Retry { in_doubt: true, .. });
         let (status, error, next_attempt_at, sent_at) = match settlement {
             Settlement::Sent {
                 provider_id,
@@ -239,13 +266,14 @@ impl Store {
             Settlement::Retry {
                 error,
                 next_attempt_at,
+                ..
             } => ("pending", Some(error.as_str()), *next_attempt_at, None),
         };
         let (provider_id, provider_status) = provider;
         const SQL: &str = "update deliveries set status = $3, \
              provider_id = coalesce($4, provider_id), last_error = coalesce($5, last_error), \
              next_attempt_at = $6, sent_at = coalesce($7, sent_at), claimed_until = null, \
-             updated_at = $8, provider_status = coalesce($9, provider_status) \
+             updated_at = $8, provider_status = coalesce($9, provider_status), in_doubt = $10 \
              where event_id = $1 and channel = $2";
         on_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(event_id.to_string())
@@ -257,6 +285,7 @@ impl Store {
             .bind(sent_at)
             .bind(at)
             .bind(provider_status)
+            .bind(in_doubt)
             .execute(pool)
             .await
             .map(|_| ()))?;

@@ -117,6 +117,12 @@ pub const DOCUMENTED: &[Metric] = &[
     metric("notifier_deferred_total", Counter, NOTIFIER, false),
     metric("notifier_dead_letters_total", Counter, NOTIFIER, false),
     metric(
+        "notifier_possible_duplicates_total",
+        Counter,
+        NOTIFIER,
+        false,
+    ),
+    metric(
         "notifier_malformed_messages_total",
         Counter,
         NOTIFIER,

@@ -5,13 +5,16 @@
 
 pub mod dashboards;
 pub mod metrics;
+pub mod notifier_stack;
 pub mod product;
 pub mod prometheus_server;
 pub mod promql;
+pub mod scaled;
 pub mod service_process;
 pub mod smtp;
 pub mod tools;
 pub mod traffic;
+pub mod webhook;
 pub mod yaml;
 
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! A minimal SMTP server on loopback that accepts every message and keeps it, so tests can see
 //! what the notifier handed over.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -10,8 +11,26 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct SmtpSink {
     pub port: u16,
     messages: Arc<Mutex<Vec<Received>>>,
+    script: Script,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// How the sink answers the end of one message's DATA.
+pub enum DataReply {
+    /// `250` at once (what it does when nothing is scripted).
+    Accept,
+    /// Tells the test the message arrived (it is already in [`SmtpSink::received`]), then
+    /// waits for the test's go before answering `250`.
+    AcceptWhenReleased {
+        arrived: tokio::sync::oneshot::Sender<()>,
+        release: tokio::sync::oneshot::Receiver<()>,
+    },
+    /// Never answers (the connection stays open until the client gives up).
+    Silence,
+}
+
+/// Replies for the next messages, in order.
+type Script = Arc<Mutex<VecDeque<DataReply>>>;
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
@@ -32,17 +51,25 @@ impl SmtpSink {
             .expect("bind the SMTP sink");
         let port = listener.local_addr().expect("SMTP sink address").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
+        let script: Script = Arc::default();
         let store = messages.clone();
+        let replies = script.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, store.clone(), quick_ack));
+                tokio::spawn(serve(stream, store.clone(), replies.clone(), quick_ack));
             }
         });
         SmtpSink {
             port,
             messages,
+            script,
             task,
         }
+    }
+
+    /// How to answer the next message not yet scripted (after those already queued).
+    pub fn then(&self, reply: DataReply) {
+        self.script.lock().expect("script lock").push_back(reply);
     }
 
     /// Messages received so far (DATA contents).
@@ -91,7 +118,12 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>, quick_ack: bool) {
+async fn serve(
+    stream: TcpStream,
+    store: Arc<Mutex<Vec<Received>>>,
+    script: Script,
+    quick_ack: bool,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     ack_now(&mut lines, quick_ack);
@@ -125,6 +157,19 @@ async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>, quick_ack: b
                     at: Instant::now(),
                 };
                 store.lock().expect("messages lock").push(received);
+                let reply = script.lock().expect("script lock").pop_front();
+                match reply {
+                    None | Some(DataReply::Accept) => {}
+                    Some(DataReply::AcceptWhenReleased { arrived, release }) => {
+                        let _ = arrived.send(());
+                        let _ = release.await;
+                    }
+                    Some(DataReply::Silence) => {
+                        // Hold the connection, answering nothing, until the client leaves.
+                        while let Ok(Some(_)) = lines.next_line().await {}
+                        return;
+                    }
+                }
                 b"250 OK queued\r\n"
             }
             "QUIT" => {

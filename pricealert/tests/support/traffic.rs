@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+use super::scaled::{send, PASSWORD};
 
 /// Keeps the WebSocket client connected while it lives.
 pub struct Traffic {
@@ -13,18 +15,6 @@ pub struct Traffic {
 }
 
 const EMAIL: &str = "observability-e2e@example.com";
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn send(request: reqwest::RequestBuilder, expected: u16, what: &str) -> Value {
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(status, expected, "{what} answered {status}: {body}");
-    serde_json::from_str(&body).unwrap_or(Value::Null)
-}
 
 impl Traffic {
     pub async fn drive(gateway_url: &str) -> Traffic {

@@ -16,6 +16,7 @@ mod consumer;
 mod consumer_metrics;
 mod in_process;
 mod malformed;
+mod relay;
 mod retry;
 mod typed;
 
@@ -26,6 +27,7 @@ pub use consumer::{Batch, Batching, Consumer, Delivery};
 pub use consumer_metrics::{ConsumerMetrics, REBALANCE_EVENTS};
 pub use in_process::InProcessBus;
 pub use malformed::MalformedMessages;
+pub use relay::{OutboxRelay, RelayError};
 pub use retry::{Backoff, RetryPolicy, Stopped};
 pub use typed::{decode, publish_json, Decoded};
 

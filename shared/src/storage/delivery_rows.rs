@@ -80,6 +80,9 @@ pub struct DeliveryRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Attempts made after one whose outcome was unknown (a send interrupted after the
+    /// provider may have accepted it): each may have delivered a second copy.
+    pub possible_duplicates: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -94,11 +97,12 @@ pub struct DeliveryRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    possible_duplicates: i64,
 }
 
 /// The columns to select for a [`DeliveryRow`].
 pub const DELIVERY_COLUMNS: &str = "event_id, channel, status, attempts, provider_id, last_error, \
-    created_at, updated_at, sent_at";
+    created_at, updated_at, sent_at, possible_duplicates";
 pub fn parse_event_id(text: &str) -> StorageResult<Uuid> {
     text.parse()
         .map_err(|_| StorageError::Corrupt(format!("delivery with invalid event id '{text}'")))
@@ -123,6 +127,7 @@ impl TryFrom<DeliveryRow> for DeliveryRecord {
             created_at: row.created_at,
             updated_at: row.updated_at,
             sent_at: row.sent_at,
+            possible_duplicates: row.possible_duplicates,
         })
     }
 }

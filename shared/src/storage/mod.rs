@@ -8,6 +8,7 @@
 
 mod alert_rows;
 mod delivery_rows;
+mod outbox;
 mod shared_reads;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ pub use alert_rows::alerts;
 pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
+pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{LatestPrice, SeriesKey, WebhookRecord};
 
 #[derive(Debug, thiserror::Error)]

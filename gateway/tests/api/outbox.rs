@@ -1,0 +1,200 @@
+//! The alert change outbox: every alert write queues its change in its own transaction, and
+//! the relay publishes the queue in order, so a bus failure (or a crash, see the process test
+//! `pricealert/tests/alert_change_outbox.rs`) after the commit delays a change but never
+//! loses or reorders it.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use shared::bus::{decode, Decoded, EventBus, Subscription, Topic};
+use shared::events::{AlertChange, AlertChangeKind};
+use testkit::{eventually, on_both_engines, Engine, FaultyBus};
+
+use crate::helpers::{json_of, spawn_app_on_faulty_bus, TestApp};
+
+/// Rows waiting in the alert change outbox.
+async fn queued_changes(app: &TestApp) -> i64 {
+    shared::on_pool!(&app.db, pool => sqlx::query_scalar::<_, i64>(
+        "select count(*) from alert_change_outbox")
+        .fetch_one(pool)
+        .await)
+    .expect("count the outbox")
+}
+
+/// Every change published so far, per message key, each as a short description.
+fn published(changes: &mut Box<dyn Subscription>) -> BTreeMap<String, Vec<String>> {
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    while let Some(message) = changes.try_next().expect("subscription open") {
+        let Decoded::Ok(change) = decode::<AlertChange>(&message) else {
+            panic!("malformed alert change")
+        };
+        let described = match change.kind {
+            AlertChangeKind::Upserted { alert } => format!(
+                "upsert {} v{} active={}",
+                alert.id(),
+                alert.version(),
+                alert.active()
+            ),
+            AlertChangeKind::Deleted { alert_id, .. } => format!("delete {alert_id}"),
+        };
+        by_key
+            .entry(message.key.clone())
+            .or_default()
+            .push(described);
+    }
+    by_key
+}
+
+async fn changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back(engine: Engine) {
+    let bus = FaultyBus::new(1024);
+    let app = spawn_app_on_faulty_bus(engine, &bus, |_| {}).await;
+    let mut changes = bus
+        .in_process()
+        .subscribe(Topic::AlertChanges, "test")
+        .await
+        .expect("subscribe");
+    let kim = app.user_token("kim@example.com").await;
+    let leaving = app.user_token("lou@example.com").await;
+    let first = app.create_alert(&kim, "BTC", "10").await["id"].clone();
+    let lous = [
+        app.create_alert(&leaving, "ETH", "10").await["id"].clone(),
+        app.create_alert(&leaving, "BTC", "12").await["id"].clone(),
+    ];
+    let before = published(&mut changes);
+    assert_eq!(
+        before["BTC"],
+        [
+            format!("upsert {first} v1 active=true"),
+            format!("upsert {} v1 active=true", lous[1])
+        ]
+    );
+
+    // The broker refuses writes: every write still succeeds and leaves its change queued.
+    bus.fail_publishes(Topic::AlertChanges);
+    let second = app.create_alert(&kim, "BTC", "20").await["id"].clone();
+    let path = format!("/alerts/{first}");
+    json_of(
+        app.patch_json(&kim, &path, &json!({"target_price": 11}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        app.post_json(&kim, &format!("{path}/toggle"), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&kim, &path).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let eth = app.create_alert(&kim, "ETH", "30").await["id"].clone();
+    let account = app.delete(&leaving, "/auth/me").await;
+    assert_eq!(account.status(), StatusCode::NO_CONTENT);
+    assert!(
+        bus.refused_publishes(Topic::AlertChanges) > 0,
+        "the bus refused"
+    );
+    assert_eq!(queued_changes(&app).await, 7, "every change is queued");
+    assert!(published(&mut changes).is_empty(), "nothing got through");
+
+    // Back: the background relay publishes the queue, each change once, in order per key,
+    // and empties it.
+    bus.heal(Topic::AlertChanges);
+    eventually("the relay empties the outbox", || async {
+        queued_changes(&app).await == 0
+    })
+    .await;
+    let after = published(&mut changes);
+    assert_eq!(
+        after,
+        BTreeMap::from([
+            (
+                "BTC".to_owned(),
+                vec![
+                    format!("upsert {second} v1 active=true"),
+                    format!("upsert {first} v2 active=true"),
+                    format!("upsert {first} v3 active=false"),
+                    format!("delete {first}"),
+                    format!("delete {}", lous[1]),
+                ]
+            ),
+            (
+                "ETH".to_owned(),
+                vec![
+                    format!("upsert {eth} v1 active=true"),
+                    format!("delete {}", lous[0]),
+                ]
+            ),
+        ])
+    );
+}
+
+/// The outbox row and the alert are one transaction: when the row cannot be written, the
+/// alert write is undone too (the API answers 500 and nothing changed).
+async fn an_alert_write_whose_change_cannot_be_queued_does_not_happen(engine: Engine) {
+    let bus = FaultyBus::new(1024);
+    let app = spawn_app_on_faulty_bus(engine, &bus, |_| {}).await;
+    let token = app.user_token("max@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "10").await;
+    let path = format!("/alerts/{}", alert["id"]);
+    // A rule that refuses every row, on each engine's terms.
+    let refuse = |refusing: bool| {
+        let db = app.db.clone();
+        async move {
+            let sql = match (engine, refusing) {
+                (Engine::Postgres, true) => {
+                    "alter table alert_change_outbox add constraint refuse_all check (false)"
+                }
+                (Engine::Postgres, false) => {
+                    "alter table alert_change_outbox drop constraint refuse_all"
+                }
+                (Engine::Sqlite, true) => {
+                    "create trigger refuse_all before insert on alert_change_outbox \
+                     begin select raise(abort, 'refused'); end"
+                }
+                (Engine::Sqlite, false) => "drop trigger refuse_all",
+            };
+            shared::on_pool!(&db, pool => sqlx::query(sql).execute(pool).await.map(|_| ()))
+                .expect("change the outbox's rules");
+        }
+    };
+    refuse(true).await;
+    let create = app
+        .post_json(
+            &token,
+            "/alerts",
+            &json!({"symbol": "ETH", "condition": "above", "target_price": 1}),
+        )
+        .await;
+    assert_eq!(create.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let patch = app
+        .patch_json(&token, &path, &json!({"target_price": 11}))
+        .await;
+    assert_eq!(patch.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        app.delete(&token, &path).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        app.delete(&token, "/auth/me").await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    refuse(false).await;
+
+    let list = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "no alert created: {list}"
+    );
+    let stored = json_of(app.get(&token, &path).await, StatusCode::OK).await;
+    assert_eq!(stored["target_price"], 10, "not patched");
+}
+
+on_both_engines!(
+    changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back,
+    an_alert_write_whose_change_cannot_be_queued_does_not_happen,
+);

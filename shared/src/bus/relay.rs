@@ -1,0 +1,89 @@
+//! Publishes an outbox ([`OutboxTable`]): messages recorded in the transaction of the change
+//! they announce go to the bus in the order they were written, each settled (marked or
+//! deleted) once the bus has accepted it. What a crash leaves unpublished is published by the
+//! next flush of any relay of that table; a crash between publish and settle costs at most a
+//! duplicate message (consumers deduplicate on event id or alert version), never a lost one.
+//!
+//! One flush at a time per table: within a process by a mutex, across processes by the
+//! table's relay lock, so two replicas never interleave (and reorder) the messages of a key.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::{BusError, EventBus, Topic};
+use crate::storage::{Database, OutboxTable, StorageError};
+
+const BATCH: i64 = 256;
+
+/// The relay of one outbox table onto one topic. Cheap to clone; clones share the mutex.
+#[derive(Clone)]
+pub struct OutboxRelay {
+    db: Database,
+    bus: Arc<dyn EventBus>,
+    table: OutboxTable,
+    topic: Topic,
+    flushing: Arc<Mutex<()>>,
+}
+
+/// Why a flush stopped: the rows it did not publish stay for the next one.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl OutboxRelay {
+    pub fn new(
+        db: Database,
+        bus: Arc<dyn EventBus>,
+        table: OutboxTable,
+        topic: Topic,
+    ) -> OutboxRelay {
+        OutboxRelay {
+            db,
+            bus,
+            table,
+            topic,
+            flushing: Arc::default(),
+        }
+    }
+
+    /// Publishes every unpublished row, oldest first; returns how many.
+    #[tracing::instrument(skip_all, fields(topic = self.topic.label()))]
+    pub async fn flush(&self) -> Result<usize, RelayError> {
+        let _one_per_process = self.flushing.lock().await;
+        let lock = self.db.lock_outbox_relay(self.table).await?;
+        let published = self.publish_all().await;
+        lock.release().await?;
+        published
+    }
+
+    async fn publish_all(&self) -> Result<usize, RelayError> {
+        let mut published = 0;
+        loop {
+            let batch = self.db.unpublished_outbox(self.table, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(published);
+            }
+            for message in batch {
+                self.bus
+                    .publish(
+                        self.topic,
+                        &message.message_key,
+                        message.payload.into_bytes(),
+                    )
+                    .await?;
+                self.db.settle_outbox(self.table, message.id).await?;
+                published += 1;
+            }
+        }
+    }
+
+    /// Rows not yet published.
+    pub async fn backlog(&self) -> Result<i64, StorageError> {
+        self.db.outbox_backlog(self.table).await
+    }
+}
