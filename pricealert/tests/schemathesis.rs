@@ -113,6 +113,8 @@ async fn schemathesis_finds_no_failure(engine: Engine) {
         .arg("--report-dir")
         .arg(&report.0)
         .env("NO_COLOR", "1")
+        // Its cache of examples goes to the scratch directory, not into the clone.
+        .current_dir(&report.0)
         .kill_on_drop(true)
         .output()
         .await
