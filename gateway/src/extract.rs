@@ -73,7 +73,7 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 ///
 /// Read from text, not from the `Value`: a number beyond 64 bits (kept exact, as text) cannot
 /// be read back out of a `Value` (serde_json has no 128-bit path there), but reads from text.
-fn read_fields<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
+pub fn read_fields<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
     let text = Value::Object(map).to_string();
     serde_json::from_str(&text)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("request type refused a field: {e}")))

@@ -5,6 +5,8 @@
 //! 400 for a duplicate email, …); what the layers above decide for every route is added here
 //! from the operation's shape: its security, its body, its path parameters.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, OpenApi, RefOr, Response, Schema};
@@ -44,8 +46,19 @@ impl Modify for ErrorAnswers {
         components
             .schemas
             .insert(ERROR_SCHEMA.to_owned(), error_schema());
-        for schema in components.schemas.values_mut() {
-            merge_inline_all_of(schema);
+        // Twice: a type that flattens another (`POST /backtest` flattens the body of
+        // `POST /alerts`) is merged with the other's already merged object.
+        for _ in 0..2 {
+            let known: BTreeMap<String, Value> = components
+                .schemas
+                .iter()
+                .filter_map(|(name, schema)| {
+                    Some((name.clone(), serde_json::to_value(schema).ok()?))
+                })
+                .collect();
+            for schema in components.schemas.values_mut() {
+                merge_inline_all_of(schema, &known);
+            }
         }
         for item in openapi.paths.paths.values_mut() {
             let operations = [
@@ -108,7 +121,7 @@ fn document_errors(operation: &mut Operation) {
 /// A request type with flattened fields (`#[serde(flatten)]`) is an `allOf` of inline objects;
 /// it becomes the one object it describes, which generators (Schemathesis' hypothesis-jsonschema)
 /// can produce data for, where they gave up on the `allOf`.
-fn merge_inline_all_of(schema: &mut RefOr<Schema>) {
+fn merge_inline_all_of(schema: &mut RefOr<Schema>, known: &BTreeMap<String, Value>) {
     let Ok(Value::Object(mut whole)) = serde_json::to_value(&*schema) else {
         return;
     };
@@ -118,7 +131,17 @@ fn merge_inline_all_of(schema: &mut RefOr<Schema>) {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     for part in &parts {
-        if part.get("$ref").is_some() || part.get("type") != Some(&json!("object")) {
+        let part = match part.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| known.get(name))
+            {
+                Some(resolved) => resolved,
+                None => return,
+            },
+            None => part,
+        };
+        if part.get("type") != Some(&json!("object")) {
             return;
         }
         if let Some(Value::Object(more)) = part.get("properties") {

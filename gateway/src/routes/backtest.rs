@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonInput;
+use crate::extract::{read_fields, JsonInput};
 use crate::replay::{replay, steps, Recorded};
 use crate::state::AppState;
 use crate::store::ServedSeries;
@@ -102,8 +102,7 @@ pub async fn backtest(
 ) -> ApiResult<Json<BacktestView>> {
     let now = Utc::now();
     let range = read_range(&mut body, now);
-    let input: NewAlertInput = serde_json::from_value(Value::Object(body))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("alert input refused a field: {e}")))?;
+    let input: NewAlertInput = read_fields(body)?;
     let alert = NewAlert::read(input, &state.catalogue)?.validate(now)?;
     let (from, to) = range?;
     let spec = alert.spec();

@@ -42,7 +42,7 @@ pub fn known_instrument<'a>(state: &'a AppState, raw: &str) -> ApiResult<&'a Ins
 pub struct HistoryQuery {
     /// `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`.
     #[serde(default)]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(1m|5m|15m|1h|4h|1d)$")]
     interval: Input<Interval>,
     /// ISO-8601 with a zone; candles starting at or after the candle holding it.
     #[serde(default)]
@@ -54,7 +54,7 @@ pub struct HistoryQuery {
     to: Input<DateTime<Utc>>,
     /// 1..5000, default 500: the newest of the range are kept.
     #[serde(default)]
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 5000)]
     limit: Input<i64>,
 }
 
