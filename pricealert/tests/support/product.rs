@@ -24,7 +24,25 @@ pub struct Product {
 impl Product {
     /// Starts the embedded default with the simulated provider, `extra_env` on top, and waits
     /// until all four services answer `/health`.
+    ///
+    /// The ports are found free by binding port 0 and letting go, so another process can take
+    /// one before the product binds it; such a start is retried on other ports.
     pub async fn start(extra_env: &[(&str, String)]) -> Product {
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let mut product = Product::spawn(extra_env);
+            match product.wait_until_healthy().await {
+                Ok(()) => return product,
+                Err(log) if attempt < ATTEMPTS && log.contains("Address already in use") => {
+                    continue
+                }
+                Err(log) => panic!("pricealert exited; its log:\n{log}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn spawn(extra_env: &[(&str, String)]) -> Product {
         let data_dir = TempDir::new("pa-e2e-data");
         let ports = ServicePorts {
             gateway: free_port(),
@@ -61,13 +79,18 @@ impl Product {
             .kill_on_drop(true)
             .spawn()
             .expect("start the pricealert binary");
-        let mut product = Product {
+        Product {
             child,
             ports,
             log,
             _data_dir: data_dir,
-        };
+        }
+    }
+
+    /// Waits until every service answers `/health`; the log's tail if the product exits first.
+    async fn wait_until_healthy(&mut self) -> Result<(), String> {
         let client = reqwest::Client::new();
+        let ports = self.ports;
         for port in [
             ports.gateway,
             ports.ingestor,
@@ -75,26 +98,29 @@ impl Product {
             ports.notifier,
         ] {
             let url = format!("http://127.0.0.1:{port}/health");
-            let log = &product.log;
-            let child = &mut product.child;
-            poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
+            let log = &self.log;
+            let child = &mut self.child;
+            let exited = poll_until(&format!("{url} to answer"), Duration::from_secs(60), || {
                 // A product that exited will never answer: say why at once.
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("pricealert exited ({status}); its log:\n{}", tail(log));
-                }
+                let exited = matches!(child.try_wait(), Ok(Some(_)));
                 let request = client.get(&url).send();
                 async move {
-                    // The log says why when the process exited or failed to bind.
+                    if exited {
+                        return Ok(true);
+                    }
                     match request.await {
-                        Ok(response) if response.status().is_success() => Ok(()),
+                        Ok(response) if response.status().is_success() => Ok(false),
                         Ok(response) => Err(format!("status {}", response.status())),
                         Err(e) => Err(format!("{e}; pricealert log:\n{}", tail(log))),
                     }
                 }
             })
             .await;
+            if exited {
+                return Err(tail(&self.log));
+            }
         }
-        product
+        Ok(())
     }
 
     pub fn gateway_url(&self) -> String {
