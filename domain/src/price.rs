@@ -147,8 +147,9 @@ mod sql {
     }
     impl Decode<'_, Sqlite> for Price {
         fn decode(value: SqliteValueRef<'_>) -> Result<Self, BoxDynError> {
-            let text = <String as Decode<Sqlite>>::decode(value)?;
-            Ok(Price::from_str(&text)?)
+            // Borrowed: no allocation per price on long history reads.
+            let text = <&str as Decode<Sqlite>>::decode(value)?;
+            Ok(Price::from_str(text)?)
         }
     }
 }

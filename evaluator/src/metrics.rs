@@ -18,6 +18,9 @@ pub struct EvaluatorMetrics {
     pub outbox_backlog: IntGauge,
     /// Ticks and alert changes that could not be decoded (counted by the consumers).
     pub malformed_messages: MalformedMessages,
+    /// Ticks not evaluated because storage already held one of that symbol at least as recent:
+    /// redeliveries, and ticks that arrived after a newer one of their symbol.
+    pub ticks_superseded: IntCounter,
     /// Alerts the periodic re-read found newer in storage than in the index (lost or late
     /// change messages).
     pub alerts_repaired: IntCounter,
@@ -96,8 +99,17 @@ impl EvaluatorMetrics {
             )
             .expect("valid metric definition"),
         );
+        let ticks_superseded = register(
+            registry,
+            IntCounter::new(
+                "evaluator_ticks_superseded_total",
+                "Ticks skipped because a tick of their symbol at least as recent was already recorded (redeliveries, out-of-order ticks)",
+            )
+            .expect("valid metric definition"),
+        );
         EvaluatorMetrics {
             prices_evaluated,
+            ticks_superseded,
             alerts_triggered,
             match_latency,
             active_alerts,

@@ -185,6 +185,9 @@ impl Processor {
                 for candidate in &decision.candidates {
                     self.resync(candidate.alert_id).await?;
                 }
+                if replay {
+                    self.metrics.ticks_superseded.inc();
+                }
                 tracing::debug!(symbol = %tick.symbol, replay, "tick refused by storage");
                 return Ok(replay.then(Vec::new));
             }

@@ -41,6 +41,12 @@ async fn a_fire_killed_before_its_publish_is_published_exactly_once_after_restar
     restarted.publish_tick(&tick("ETH", "11", at(1))).await;
     let next = restarted.next_notification().await;
     assert_eq!(next.alert_id, second.id());
+    // The redelivered tick was counted as superseded, not evaluated.
+    let metrics = restarted.metrics().await;
+    assert!(
+        metrics.contains("evaluator_ticks_superseded_total 1"),
+        "{metrics}"
+    );
     let store = world.store();
     eventually("every outbox row is marked published", || {
         let store = store.clone();

@@ -250,7 +250,9 @@ impl Pipeline {
                 .sum()
         };
         (
-            sum("evaluator_prices_evaluated_total"),
+            // Ticks of one symbol published concurrently may reach the evaluator out of
+            // order; one older than a recorded tick is skipped, not evaluated.
+            sum("evaluator_prices_evaluated_total") + sum("evaluator_ticks_superseded_total"),
             sum("evaluator_active_alerts"),
         )
     }

@@ -111,6 +111,12 @@ pub const DOCUMENTED: &[Metric] = &[
         false,
     ),
     metric("evaluator_alerts_repaired_total", Counter, EVALUATOR, false),
+    metric(
+        "evaluator_ticks_superseded_total",
+        Counter,
+        EVALUATOR,
+        false,
+    ),
     metric("notifier_notifications_sent_total", Counter, NOTIFIER, true),
     metric("notifier_send_latency_seconds", Histogram, NOTIFIER, true),
     metric("notifier_retries_total", Counter, NOTIFIER, false),
