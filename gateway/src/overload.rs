@@ -7,6 +7,10 @@
 //! trickles in, and is answered 408 when the body deadline passes. (tower-http's
 //! `RequestBodyTimeoutLayer` restarts its timer at every frame, so a byte a second would
 //! never trip it: the deadline here covers the whole body.)
+//!
+//! Each request's deadline is drawn between three quarters of the configured one and the
+//! configured one: uploads that an attacker starts together would otherwise all be cut, and
+//! all reconnect, in the same instant, a burst honest requests queue behind.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -18,6 +22,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rand::Rng;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
@@ -112,6 +117,7 @@ pub async fn read_body_first(
         }
         .into_response();
     }
+    let deadline = spread(deadline);
     let bytes =
         match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
             Ok(Ok(bytes)) => bytes,
@@ -129,6 +135,12 @@ pub async fn read_body_first(
         };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// A deadline drawn uniformly from [¾ · `deadline`, `deadline`].
+fn spread(deadline: Duration) -> Duration {
+    let shortest = deadline.mul_f64(0.75);
+    rand::thread_rng().gen_range(shortest..=deadline)
 }
 
 /// Whether reading a body failed because it was longer than allowed.
@@ -158,6 +170,22 @@ mod tests {
         assert!(limit.try_take(other).is_some());
         drop(first);
         assert!(limit.try_take(one).is_some());
+    }
+
+    #[test]
+    fn body_deadlines_are_spread_below_the_configured_one() {
+        let configured = Duration::from_secs(10);
+        let drawn: Vec<Duration> = (0..1_000).map(|_| spread(configured)).collect();
+        assert!(drawn
+            .iter()
+            .all(|d| *d >= Duration::from_millis(7_500) && *d <= configured));
+        let earliest = drawn.iter().min().copied().unwrap_or(configured);
+        let latest = drawn.iter().max().copied().unwrap_or(configured);
+        // 1,000 draws over 2.5 s: a burst would have them all at one instant.
+        assert!(
+            latest - earliest > Duration::from_secs(2),
+            "{earliest:?}..{latest:?}"
+        );
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //! (two at a time, back to back) and probe `/health` every 20 ms. The same measurement without
 //! the attack, in the same run, is the baseline.
 //!
+//! The attackers run in a process of their own at the lowest CPU priority (`nice -n 19`): an
+//! attacker's load generator is someone else's machine, and sharing this bench's runtime or
+//! priority would measure the probe's own queueing behind 2,100 attacker tasks, not the
+//! gateway's.
+//!
 //! `cargo bench -p pricealert --bench slow_clients -- [--seconds N] [--attackers N]
-//! [--addresses N]`
+//! [--addresses N] [--attacker-nice N]` (`--attacker-nice 0`: the attackers at normal priority)
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use testkit::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio_util::sync::CancellationToken;
 
@@ -160,6 +165,32 @@ fn row(name: &str, logins: &Samples, health: &Samples) {
     );
 }
 
+/// The attacker process: `attackers` slow uploads against `port` until its stdin closes, then
+/// prints how many attack connections it opened.
+async fn attack(port: u16, attackers: u64, addresses: u64) {
+    let stop = CancellationToken::new();
+    let opened = Arc::new(AtomicU64::new(0));
+    let mut attack = Vec::new();
+    for index in 0..attackers {
+        let host = 2 + u8::try_from(index % addresses).unwrap_or(0);
+        attack.push(tokio::spawn(attacker(
+            host,
+            port,
+            stop.clone(),
+            Arc::clone(&opened),
+        )));
+    }
+    println!("started");
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    while stdin.read_line(&mut line).await.is_ok_and(|read| read > 0) {}
+    stop.cancel();
+    for task in attack {
+        let _ = task.await;
+    }
+    println!("{}", opened.load(Ordering::Relaxed));
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -174,6 +205,12 @@ async fn main() {
     let attackers = value("--attackers", 2_100);
     // 127.0.0.2 and up; at 24 each holds fewer than the default per-address limits.
     let addresses = value("--addresses", 24).clamp(1, 250);
+    if let Ok(port) = u16::try_from(value("--attack-port", 0)) {
+        if port != 0 {
+            attack(port, attackers, addresses).await;
+            return;
+        }
+    }
 
     let data_dir = TempDir::new("pa-bench-slow");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -226,18 +263,23 @@ async fn main() {
     let (logins, health) = phase(&base, seconds).await;
     row("baseline (no attack)", &logins, &health);
 
-    let stop = CancellationToken::new();
-    let opened = Arc::new(AtomicU64::new(0));
-    let mut attack = Vec::new();
-    for index in 0..attackers {
-        let host = 2 + u8::try_from(index % addresses).unwrap_or(0);
-        attack.push(tokio::spawn(attacker(
-            host,
-            port,
-            stop.clone(),
-            Arc::clone(&opened),
-        )));
-    }
+    let mut attack = tokio::process::Command::new("nice")
+        .args(["-n", &value("--attacker-nice", 19).to_string()])
+        .arg(std::env::current_exe().expect("this bench's path"))
+        .args(["--attack-port", &port.to_string()])
+        .args(["--attackers", &attackers.to_string()])
+        .args(["--addresses", &addresses.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the attacker process");
+    let mut said =
+        tokio::io::BufReader::new(attack.stdout.take().expect("attacker stdout")).lines();
+    assert_eq!(
+        said.next_line().await.expect("attacker output").as_deref(),
+        Some("started")
+    );
     // Let every attacker connect and start its upload before measuring.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (logins, health) = phase(&base, seconds).await;
@@ -246,13 +288,16 @@ async fn main() {
         &logins,
         &health,
     );
-    stop.cancel();
-    for task in attack {
-        let _ = task.await;
-    }
+    drop(attack.stdin.take());
+    let opened = said
+        .next_line()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "?".to_owned());
+    let _ = attack.wait().await;
     println!(
-        "attack connections opened: {} (each answered 408 after the body deadline, or refused, and reopened)",
-        opened.load(Ordering::Relaxed)
+        "attack connections opened: {opened} (each answered 408 after the body deadline, or refused, and reopened)"
     );
     let _ = child.start_kill();
 }

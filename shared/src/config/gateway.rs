@@ -45,7 +45,8 @@ pub struct GatewaySettings {
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// A request whose body has not arrived this long after its headers is answered 408
-    /// (at least 1 s). Bodies are read before the request takes an in-flight slot, so slow
+    /// (at least 1 s; each request's deadline is drawn between ¾ of this and this, so uploads
+    /// started together are not all cut, and reconnected, in one burst). Bodies are read before the request takes an in-flight slot, so slow
     /// uploads cannot hold the slots honest requests need.
     #[serde(with = "humantime_serde")]
     pub body_read_timeout: Duration,
