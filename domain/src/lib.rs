@@ -11,6 +11,7 @@ mod email;
 pub mod history;
 pub mod input;
 pub mod instrument_labels;
+mod pg_numeric;
 mod phone;
 mod price;
 mod symbol;

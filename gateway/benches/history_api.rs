@@ -3,6 +3,12 @@
 //! candles), `interval=1m` for one day (1,440), and a 30-day backtest at 1-minute resolution
 //! (43,200 candles walked, 4 steps each).
 //!
+//! On PostgreSQL two more comparisons, each with its baseline in the same run: decoding the
+//! 43,200 candle rows into `Price` (our binary `numeric` path) against sqlx's `Decimal`; and the
+//! 30-day backtest of a symbol whose candles are stored interleaved with 54 others, as the
+//! recorder appends them minute by minute, with the covering primary key of
+//! `20261204160000_history_covering_keys.sql` and then with the plain key it replaced.
+//!
 //! Run: `cargo bench -p gateway --bench history_api` (`HISTORY_BENCH_ENGINE=sqlite` for
 //! SQLite; `HISTORY_BENCH_REQUESTS` per case, default 200).
 
@@ -14,6 +20,8 @@ use shared::bus::InProcessBus;
 use shared::config::Settings;
 use shared::context::ServiceContext;
 use shared::domain::Price;
+use shared::storage::EnginePool;
+use sqlx::PgPool;
 use testkit::{fresh_database, store_history, Engine, TempDir};
 use tokio_util::sync::CancellationToken;
 
@@ -184,5 +192,106 @@ async fn main() {
         "backtest: {} fires, {} points walked",
         body["count"], body["evaluated_points"]
     );
+    if let EnginePool::Postgres(pool) = database.db.engine_pool() {
+        decode_costs(pool, minute).await;
+        store_interleaved_month(pool, minute).await;
+        let backtest = json!({"symbol": "XRP", "condition": "crosses", "target_price": 65000,
+            "cooldown_minutes": 5, "from": iso(minute - 43_199 * 60), "to": iso(minute)});
+        let run = |what: &'static str| {
+            measure(what, requests.min(100), || {
+                client
+                    .post(format!("{base}/backtest"))
+                    .bearer_auth(&token)
+                    .json(&backtest)
+            })
+        };
+        let body = run("backtest, 30 days at 1m, interleaved with 54 symbols, covering key").await;
+        // Its candles have distinct open, high, low and close: up to four steps each.
+        assert!(body["evaluated_points"].as_u64() > Some(43_200), "{body}");
+        sqlx::query(
+            "alter table price_candles drop constraint price_candles_pkey, \
+             add primary key (symbol, series, resolution, bucket)",
+        )
+        .execute(pool)
+        .await
+        .expect("plain key");
+        sqlx::query("vacuum analyze price_candles")
+            .execute(pool)
+            .await
+            .expect("vacuum");
+        run("backtest, 30 days at 1m, interleaved with 54 symbols, plain key (before)").await;
+    }
     shutdown.cancel();
+}
+
+/// 30 days of one-minute candles for XRP and 54 other symbols, appended minute by minute as
+/// the recorder writes them, so each symbol's rows are spread over the whole table; then the
+/// vacuum autovacuum would run on a table that large.
+async fn store_interleaved_month(pool: &PgPool, minute: i64) {
+    let started = Instant::now();
+    let mut symbols = vec!["XRP".to_owned()];
+    symbols.extend((1..=54).map(|i| format!("FILLER{i:02}")));
+    sqlx::query(
+        "insert into price_candles (symbol, series, resolution, bucket, open, high, low, close, \
+             first_second, last_second, ticks) \
+         select s, 'coingecko', '1m', b, p, p + 1, p - 1, p, b, b + 59, 1 \
+         from generate_series(0, 43199) m \
+         cross join lateral (select $1 - (43199 - m) * 60 as b, \
+             65000.00 + (m % 2000 - 1000) * 5 as p) v \
+         cross join unnest($2::text[]) s order by m, s",
+    )
+    .bind(minute)
+    .bind(&symbols)
+    .execute(pool)
+    .await
+    .expect("interleaved month");
+    sqlx::query("vacuum analyze price_candles")
+        .execute(pool)
+        .await
+        .expect("vacuum");
+    println!(
+        "2,376,000 interleaved candles stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// SOL's 43,200 candle rows fetched and decoded into `Price`s, and into sqlx's `Decimal`s.
+async fn decode_costs(pool: &PgPool, minute: i64) {
+    const SQL: &str = "select bucket, open, high, low, close, first_second, last_second, ticks \
+        from price_candles where symbol = 'SOL' and series = 'coingecko' and resolution = '1m' \
+        and bucket >= $1 order by bucket";
+    type Row<P> = (i64, P, P, P, P, i64, i64, i64);
+    let from = minute - 43_199 * 60;
+    let mut ours = Vec::new();
+    let mut sqlx_own = Vec::new();
+    for i in 0..40 {
+        let started = Instant::now();
+        let rows: Vec<Row<Price>> = sqlx::query_as(SQL)
+            .bind(from)
+            .fetch_all(pool)
+            .await
+            .expect("prices");
+        assert_eq!(rows.len(), 43_200);
+        if i >= 5 {
+            ours.push(started.elapsed());
+        }
+        let started = Instant::now();
+        let rows: Vec<Row<rust_decimal::Decimal>> = sqlx::query_as(SQL)
+            .bind(from)
+            .fetch_all(pool)
+            .await
+            .expect("decimals");
+        assert_eq!(rows.len(), 43_200);
+        if i >= 5 {
+            sqlx_own.push(started.elapsed());
+        }
+    }
+    ours.sort();
+    sqlx_own.sort();
+    println!(
+        "43,200 candle rows fetched and decoded: p50 {:.2} ms into Price (binary numeric path), \
+         p50 {:.2} ms into sqlx's Decimal (35 each)",
+        percentile(&ours, 0.5).as_secs_f64() * 1e3,
+        percentile(&sqlx_own, 0.5).as_secs_f64() * 1e3,
+    );
 }

@@ -5,6 +5,10 @@
 //! - `1 tick/s`: 55 symbols ticking every second for 10 minutes, one batch per second;
 //! - `1 tick/min`: 55 symbols ticking once a minute (the live providers' pace) for a day,
 //!   one batch per minute, which also fills 79,200 one-minute candles to weigh.
+//!
+//! PostgreSQL runs twice: with the covering primary keys the migrations ship
+//! (`20261204160000_history_covering_keys.sql`, for index-only history reads), and with the
+//! plain keys they replaced, as the baseline for what covering costs the writer.
 
 use std::time::Instant;
 
@@ -59,9 +63,34 @@ async fn rows(db: &Database, table: &str, filter: &str) -> i64 {
     on_pool!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await).expect("count")
 }
 
-async fn run(engine: Engine) {
-    let symbols = symbols();
+/// Which primary keys the history tables have.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    Shipped,
+    /// PostgreSQL's keys before they carried every column.
+    Plain,
+}
+
+async fn fresh(engine: Engine, keys: Keys) -> testkit::TestDatabase {
     let database = fresh_database(engine).await;
+    if let Keys::Plain = keys {
+        for sql in [
+            "alter table price_candles drop constraint price_candles_pkey, \
+             add primary key (symbol, series, resolution, bucket)",
+            "alter table price_points drop constraint price_points_pkey, \
+             add primary key (symbol, series, second)",
+        ] {
+            on_pool!(&database.db, pool => sqlx::query(sql).execute(pool).await)
+                .expect("plain keys");
+        }
+    }
+    database
+}
+
+async fn run(engine: Engine, keys: Keys) {
+    let symbols = symbols();
+    let engine_label = format!("{engine:?} ({keys:?} keys)");
+    let database = fresh(engine, keys).await;
     let store = HistoryStore::new(database.db.clone());
     let started = Instant::now();
     let mut ticks = 0;
@@ -72,13 +101,13 @@ async fn run(engine: Engine) {
     }
     let per_tick = started.elapsed().as_secs_f64() / ticks as f64;
     println!(
-        "{engine:?} 1 tick/s: {ticks} ticks in batches of {}: {:.1} µs per tick ({:.0} ticks/s)",
+        "{engine_label} 1 tick/s: {ticks} ticks in batches of {}: {:.1} µs per tick ({:.0} ticks/s)",
         symbols.len(),
         per_tick * 1e6,
         1.0 / per_tick
     );
 
-    let database = fresh_database(engine).await;
+    let database = fresh(engine, keys).await;
     let store = HistoryStore::new(database.db.clone());
     let started = Instant::now();
     let mut ticks = 0;
@@ -89,7 +118,7 @@ async fn run(engine: Engine) {
     }
     let per_tick = started.elapsed().as_secs_f64() / ticks as f64;
     println!(
-        "{engine:?} 1 tick/min: {ticks} ticks in batches of {}: {:.1} µs per tick",
+        "{engine_label} 1 tick/min: {ticks} ticks in batches of {}: {:.1} µs per tick",
         symbols.len(),
         per_tick * 1e6
     );
@@ -98,16 +127,17 @@ async fn run(engine: Engine) {
     let candles = rows(db, "price_candles", "").await;
     match (bytes(db, "price_points").await, bytes(db, "price_candles").await) {
         (Some(p), Some(c)) => println!(
-            "{engine:?} on disk: {points} points {p} B ({:.1} B/point), {candles} candles {c} B ({:.1} B/candle, tables with their indexes)",
+            "{engine_label} on disk: {points} points {p} B ({:.1} B/point), {candles} candles {c} B ({:.1} B/candle, tables with their indexes)",
             p as f64 / points as f64,
             c as f64 / candles as f64
         ),
-        _ => println!("{engine:?} on disk: table sizes unavailable"),
+        _ => println!("{engine_label} on disk: table sizes unavailable"),
     }
 }
 
 #[tokio::main]
 async fn main() {
-    run(Engine::Postgres).await;
-    run(Engine::Sqlite).await;
+    run(Engine::Postgres, Keys::Shipped).await;
+    run(Engine::Postgres, Keys::Plain).await;
+    run(Engine::Sqlite, Keys::Shipped).await;
 }
