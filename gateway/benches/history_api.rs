@@ -7,7 +7,7 @@
 //! 43,200 candle rows into `Price` (our binary `numeric` path) against sqlx's `Decimal`; and the
 //! 30-day backtest of a symbol whose candles are stored interleaved with 54 others, as the
 //! recorder appends them minute by minute, with the covering primary key of
-//! `20261204160000_history_covering_keys.sql` and then with the plain key it replaced.
+//! `20261204170000_history_covering_keys.sql` and then with the plain key it replaced.
 //!
 //! Run: `cargo bench -p gateway --bench history_api` (`HISTORY_BENCH_ENGINE=sqlite` for
 //! SQLite; `HISTORY_BENCH_REQUESTS` per case, default 200).

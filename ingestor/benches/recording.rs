@@ -7,7 +7,7 @@
 //!   one batch per minute, which also fills 79,200 one-minute candles to weigh.
 //!
 //! PostgreSQL runs twice: with the covering primary keys the migrations ship
-//! (`20261204160000_history_covering_keys.sql`, for index-only history reads), and with the
+//! (`20261204170000_history_covering_keys.sql`, for index-only history reads), and with the
 //! plain keys they replaced, as the baseline for what covering costs the writer.
 
 use std::time::Instant;
