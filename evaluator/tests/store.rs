@@ -61,12 +61,14 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     let outcomes = db
         .record_tick(
             &tick("101.5", at(0)),
             Some("99".parse().expect("p")),
             &[candidate],
+        &[],
         )
         .await
         .map(outcomes)
@@ -117,13 +119,14 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     let first = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
-    db.record_tick(&tick("101", at(0)), None, &[first])
+    db.record_tick(&tick("101", at(0)), None, &[first], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     let replay = db
-        .record_tick(&tick("101", at(0)), None, &[first])
+        .record_tick(&tick("101", at(0)), None, &[first], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -134,7 +137,7 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
         "a replayed tick writes nothing"
     );
     let stale = db
-        .record_tick(&tick("101", at(1)), price("101"), &[first])
+        .record_tick(&tick("101", at(1)), price("101"), &[first], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -145,15 +148,16 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     let next = FireCandidate {
         alert_id,
         version: 2,
+        rearm_wait: None,
     };
     let cooling = db
-        .record_tick(&tick("101", at(9)), price("101"), &[next])
+        .record_tick(&tick("101", at(9)), price("101"), &[next], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     assert_eq!(cooling, vec![FireOutcome::Rejected], "still cooling down");
     let cooled = db
-        .record_tick(&tick("101", at(10)), price("101"), &[next])
+        .record_tick(&tick("101", at(10)), price("101"), &[next], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -173,7 +177,9 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
             &[FireCandidate {
                 alert_id,
                 version: 1,
+        rearm_wait: None,
             }],
+            &[],
         )
         .await
         .map(outcomes)
@@ -194,6 +200,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     shared::on_pool!(&test.db, pool => sqlx::query("update users set is_active = false where id = $1")
         .bind(user_id)
@@ -202,7 +209,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
         .map(|_| ()))
     .expect("deactivate user");
     let rejected = db
-        .record_tick(&tick("101", at(0)), None, &[candidate])
+        .record_tick(&tick("101", at(0)), None, &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -210,7 +217,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
     assert!(testkit::delete_alert(&test.db, alert_id).await);
     let rejected = db
-        .record_tick(&tick("101", at(1)), price("101"), &[candidate])
+        .record_tick(&tick("101", at(1)), price("101"), &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -228,8 +235,9 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     let candidates = [first, second.id()].map(|alert_id| FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     });
-    db.record_tick(&tick("101", at(0)), None, &candidates)
+    db.record_tick(&tick("101", at(0)), None, &candidates, &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -253,16 +261,17 @@ async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
     let test = fresh_database(engine).await;
     let db = Store::new(test.db.clone());
     let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
-    db.record_tick(&tick("101", at(0)), price("99"), &[])
+    db.record_tick(&tick("101", at(0)), price("99"), &[], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     let refused = db
-        .record_tick(&tick("102", at(1)), price("98"), &[candidate])
+        .record_tick(&tick("102", at(1)), price("98"), &[candidate], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -279,7 +288,7 @@ async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
         "the last price did not move"
     );
     let fired = db
-        .record_tick(&tick("102", at(1)), price("101"), &[candidate])
+        .record_tick(&tick("102", at(1)), price("101"), &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");

@@ -21,6 +21,7 @@ use std::collections::BinaryHeap;
 use domain::Price;
 
 use super::keyset::KeySet;
+use super::rearm::RearmGate;
 use super::slots::{Kind, Slot};
 use super::spec::Micros;
 use super::window::{positive_to_f64, Average, Windows};
@@ -48,6 +49,15 @@ pub struct Timer {
     pub kind: TimerKind,
 }
 
+/// An alert waiting for the price to open its re-arm gate. Entries of rewritten slots are
+/// dropped lazily (their generation no longer matches).
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    pub slot: u32,
+    pub generation: u32,
+    pub gate: RearmGate,
+}
+
 #[derive(Debug)]
 pub struct Book {
     pub above: KeySet,
@@ -62,6 +72,9 @@ pub struct Book {
     pub crosses_unfiled: Vec<u32>,
     pub range_pending: Vec<u32>,
     pub exotic: Vec<u32>,
+    /// Checked in decimals on every tick of the symbol: O(w) for w alerts waiting to re-arm,
+    /// which only alerts with `rearm_percent` that fired recently are.
+    pub rearm_waiting: Vec<Waiting>,
     pub windows: Windows,
     timers: BinaryHeap<Reverse<Timer>>,
 }
@@ -81,6 +94,7 @@ impl Book {
             crosses_unfiled: Vec::new(),
             range_pending: Vec::new(),
             exotic: Vec::new(),
+            rearm_waiting: Vec::new(),
             windows: Windows::new(horizon_minutes),
             timers: BinaryHeap::new(),
         }

@@ -46,6 +46,9 @@ fn reference_fires(
         trigger: TriggerPolicy::Repeat,
         expires_at: None,
         last_triggered_at: None,
+        rearm_percent: None,
+        rearm_wait: None,
+        snoozed_until: None,
         version: 1,
     });
     let mut found = Vec::new();
