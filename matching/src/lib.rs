@@ -8,6 +8,7 @@
 
 mod book;
 mod build;
+pub mod explain;
 mod key;
 mod keyset;
 pub mod rearm;
