@@ -19,7 +19,7 @@ mod window;
 
 use std::collections::HashMap;
 
-use domain::{AlertId, Price, Symbol, TriggerPolicy};
+use domain::{AlertId, Price, Symbol};
 
 use book::{Book, LastPrice, Timer, TimerKind, Waiting};
 use build::exotic_holds;

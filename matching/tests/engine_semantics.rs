@@ -6,7 +6,7 @@ mod support;
 
 use domain::{MoveDirection, TriggerPolicy};
 use matching::{IndexedAlert, Rule};
-use support::{btc, p, spec, Both, MINUTE, T0};
+use support::{p, spec, Both, MINUTE, T0};
 
 struct Case {
     name: &'static str,
