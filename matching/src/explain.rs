@@ -63,8 +63,9 @@ pub struct Explanation {
     /// How far the last price is from making the condition hold (0 when it holds);
     /// `None` without a last price or for `percent_move`.
     pub distance: Option<Price>,
-    /// `distance` as a percent of the last price, to 4 decimals.
-    pub distance_percent: Option<Decimal>,
+    /// `distance` as a percent of the last price, to 4 decimals (a [`Price`] for its exact
+    /// JSON number).
+    pub distance_percent: Option<Price>,
 }
 
 /// Explains `alert` at `now`.
@@ -77,7 +78,7 @@ pub fn explain(alert: &Alert, observed: &Observed, now: DateTime<Utc>) -> Explan
         (price > Decimal::ZERO)
             .then(|| d.as_decimal().checked_mul(Decimal::ONE_HUNDRED)?.checked_div(price))
             .flatten()
-            .map(|percent| percent.round_dp(4).normalize())
+            .map(|percent| Price::new(percent.round_dp(4).normalize()))
     });
     let mut explanation = Explanation {
         state: ExplainState::Armed,

@@ -8,7 +8,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use matching::explain::{explain, Observed};
-use rust_decimal::Decimal;
 use serde::Serialize;
 use shared::domain::{AlertCondition, Price};
 use shared::storage::DeliveryRecord;
@@ -52,7 +51,7 @@ pub struct ExplainView {
     distance: Option<Price>,
     /// `distance` in percent of the last price.
     #[schema(value_type = Option<f64>)]
-    distance_percent: Option<Decimal>,
+    distance_percent: Option<Price>,
     /// Whether the owner's quiet hours hold notifications now (no quiet hours yet: `false`).
     in_quiet_hours: bool,
     last_fired_at: Option<DateTime<Utc>>,

@@ -3,7 +3,7 @@
 //! (`owner_inactive` is unreachable here: an inactive owner's token is refused; the matching
 //! crate's tests cover it.)
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::domain::{Channel, Price};
@@ -85,7 +85,7 @@ async fn every_reachable_state_is_explained_with_its_details(engine: Engine) {
     assert_eq!((answer["state"].clone(), answer["level"].clone()), (json!("waiting_rearm"), json!(98)));
     assert!(answer["last_fired_at"].is_string());
 
-    let recent = Utc::now() - Duration::minutes(10);
+    let recent = (Utc::now() - Duration::minutes(10)).trunc_subsecs(6);
     fired(&app, &hysteretic, recent, Some("below")).await;
     let answer = explain(&app, &token, &hysteretic).await;
     assert_eq!(answer["state"], "cooling_down");
