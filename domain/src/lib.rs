@@ -17,9 +17,7 @@ mod symbol;
 pub mod template;
 pub mod webhook;
 
-pub use alert::{
-    Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert, RearmWait,
-};
+pub use alert::{Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert, RearmWait};
 pub use channels::{Channel, ChannelsError, NotificationChannels};
 pub use condition::{AlertCondition, ConditionError, MoveDirection, TriggerPolicy};
 pub use email::{Email, EmailError};

@@ -182,7 +182,10 @@ mod tests {
             MessageTemplate::parse("{{symbol}} at {{ price }} <{{currency}}>").expect("valid");
         let text = template.render(|p| p.name().to_uppercase());
         assert_eq!(text, "SYMBOL at PRICE <CURRENCY>");
-        assert_eq!(template.as_str(), "{{symbol}} at {{ price }} <{{currency}}>");
+        assert_eq!(
+            template.as_str(),
+            "{{symbol}} at {{ price }} <{{currency}}>"
+        );
     }
 
     #[test]
@@ -206,7 +209,10 @@ mod tests {
     #[test]
     fn a_stored_template_is_checked_when_decoded() {
         let ok: MessageTemplate = serde_json::from_str(r#""{{alert_id}}""#).expect("valid");
-        assert_eq!(serde_json::to_string(&ok).expect("encodes"), r#""{{alert_id}}""#);
+        assert_eq!(
+            serde_json::to_string(&ok).expect("encodes"),
+            r#""{{alert_id}}""#
+        );
         assert!(serde_json::from_str::<MessageTemplate>(r#""{{nope}}""#).is_err());
     }
 }

@@ -94,7 +94,8 @@ impl FireCheck {
             last.checked_add_signed(cooldown)
                 .is_none_or(|end| at >= end)
         });
-        let rearm_pending = spec.options().rearm_percent().is_some() && alert.rearm_wait().is_some();
+        let rearm_pending =
+            spec.options().rearm_percent().is_some() && alert.rearm_wait().is_some();
         alert.active()
             && self.user_active
             && alert.version() == candidate.version

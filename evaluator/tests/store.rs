@@ -68,7 +68,7 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
             &tick("101.5", at(0)),
             Some("99".parse().expect("p")),
             &[candidate],
-        &[],
+            &[],
         )
         .await
         .map(outcomes)
@@ -177,7 +177,7 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
             &[FireCandidate {
                 alert_id,
                 version: 1,
-        rearm_wait: None,
+                rearm_wait: None,
             }],
             &[],
         )
@@ -314,7 +314,11 @@ async fn a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it(engine: En
         .map(outcomes)
         .expect("recorded");
     assert!(matches!(fired[0], FireOutcome::Fired(_)));
-    let stored = store.active_alert(alert_id).await.expect("read").expect("active");
+    let stored = store
+        .active_alert(alert_id)
+        .await
+        .expect("read")
+        .expect("active");
     assert_eq!(stored.rearm_wait(), Some(RearmWait::Below));
     // Storage refuses a fire while the wait lasts, whatever an evaluator decided.
     let early = FireCandidate {
@@ -332,9 +336,17 @@ async fn a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it(engine: En
         .await
         .map(outcomes)
         .expect("recorded");
-    let stored = store.active_alert(alert_id).await.expect("read").expect("active");
+    let stored = store
+        .active_alert(alert_id)
+        .await
+        .expect("read")
+        .expect("active");
     assert_eq!(stored.rearm_wait(), None);
-    assert_eq!(stored.version(), 2, "the wait is firing state, not an alert change");
+    assert_eq!(
+        stored.version(),
+        2,
+        "the wait is firing state, not an alert change"
+    );
     let again = store
         .record_tick(&tick("101", at(7)), price("98"), &[early], &[])
         .await
@@ -347,7 +359,9 @@ async fn a_snoozed_alert_is_refused_by_the_fire_transaction(engine: Engine) {
     let test = fresh_database(engine).await;
     let store = Store::new(test.db.clone());
     let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
-    let current = testkit::read_alert(&test.db, alert_id).await.expect("exists");
+    let current = testkit::read_alert(&test.db, alert_id)
+        .await
+        .expect("exists");
     let until = shared::domain::Input::sent(serde_json::json!(at(10).to_rfc3339()));
     let snooze = AlertPatch::snooze(&current, &until, at(-1)).expect("a future time");
     let snoozed = testkit::write_alert(&test.db, alert_id, &snooze).await;
@@ -357,7 +371,12 @@ async fn a_snoozed_alert_is_refused_by_the_fire_transaction(engine: Engine) {
         rearm_wait: None,
     };
     let refused = store
-        .record_tick(&tick("101", at(10) - Duration::microseconds(1)), None, &[candidate], &[])
+        .record_tick(
+            &tick("101", at(10) - Duration::microseconds(1)),
+            None,
+            &[candidate],
+            &[],
+        )
         .await
         .map(outcomes)
         .expect("recorded");

@@ -59,7 +59,6 @@ impl Engine {
         }
         slot
     }
-
 }
 
 /// The API.md semantics in decimals, for thresholds off the key grid.

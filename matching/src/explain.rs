@@ -72,11 +72,17 @@ pub struct Explanation {
 pub fn explain(alert: &Alert, observed: &Observed, now: DateTime<Utc>) -> Explanation {
     let spec = IndexedAlert::from_spec(alert.id(), alert.spec(), None, alert.version());
     let rule = spec.as_ref().map(|s| s.rule);
-    let distance = rule.zip(observed.last_price).and_then(|(r, p)| distance(&r, p));
+    let distance = rule
+        .zip(observed.last_price)
+        .and_then(|(r, p)| distance(&r, p));
     let distance_percent = distance.zip(observed.last_price).and_then(|(d, p)| {
         let price = p.as_decimal();
         (price > Decimal::ZERO)
-            .then(|| d.as_decimal().checked_mul(Decimal::ONE_HUNDRED)?.checked_div(price))
+            .then(|| {
+                d.as_decimal()
+                    .checked_mul(Decimal::ONE_HUNDRED)?
+                    .checked_div(price)
+            })
             .flatten()
             .map(|percent| Price::new(percent.round_dp(4).normalize()))
     });

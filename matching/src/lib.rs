@@ -23,8 +23,8 @@ use domain::{AlertId, Price, Symbol};
 
 use book::{Book, LastPrice, Timer, TimerKind, Waiting};
 use build::exotic_holds;
-use rearm::{wait_after_fire, RearmGate};
 pub use key::{exact_key, floor_ceil_keys, KEY_ONE};
+use rearm::{wait_after_fire, RearmGate};
 use slots::{Kind, Slot, State};
 pub use spec::{micros, Fire, IndexedAlert, Micros, Rule};
 
@@ -335,11 +335,13 @@ impl Engine {
         });
         if let Some((wait, gate)) = rearm {
             slot.rearm_wait = Some(wait);
-            self.books[slot.symbol as usize].rearm_waiting.push(Waiting {
-                slot: index,
-                generation: slot.generation,
-                gate,
-            });
+            self.books[slot.symbol as usize]
+                .rearm_waiting
+                .push(Waiting {
+                    slot: index,
+                    generation: slot.generation,
+                    gate,
+                });
         }
         slot.version += 1;
         slot.state = State::Cooling;

@@ -54,7 +54,10 @@ fn policies() -> impl Strategy<Value = Policies> {
         Just(RearmWait::Outside)
     ];
     (
-        proptest::option::weighted(0.4, (1i64..60).prop_map(|tenths| Price::new(Decimal::new(tenths, 1)))),
+        proptest::option::weighted(
+            0.4,
+            (1i64..60).prop_map(|tenths| Price::new(Decimal::new(tenths, 1))),
+        ),
         proptest::option::weighted(0.2, wait),
         proptest::option::weighted(0.2, 0..(300 * SECOND)),
     )

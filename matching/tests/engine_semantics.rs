@@ -1,7 +1,6 @@
 //! Every semantic case of API.md "Alert semantics" (and the extensions), table-driven, on the
 //! indexed engine and on the reference scan alike.
 
-
 mod support;
 
 use domain::{MoveDirection, TriggerPolicy};

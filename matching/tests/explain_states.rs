@@ -63,7 +63,10 @@ fn every_state_is_reported_in_the_documented_order() {
         owner_active: false,
         ..seen("99")
     };
-    assert_eq!(state(&snoozed, &inactive_owner), ExplainState::OwnerInactive);
+    assert_eq!(
+        state(&snoozed, &inactive_owner),
+        ExplainState::OwnerInactive
+    );
     let explained = explain(&snoozed, &seen("99"), now());
     assert_eq!(explained.state, ExplainState::Snoozed);
     assert_eq!(explained.until.map(|u| u.to_rfc3339()), Some(at(5)));
@@ -101,7 +104,10 @@ fn a_fired_hysteretic_alert_names_the_level_to_pass() {
     );
     let explained = explain(&waiting, &seen("101"), now());
     assert_eq!(explained.state, ExplainState::WaitingRearm);
-    assert_eq!(explained.level.map(|l| l.to_string()), Some("98".to_owned()));
+    assert_eq!(
+        explained.level.map(|l| l.to_string()),
+        Some("98".to_owned())
+    );
     // Without the percent any more, a stored wait means nothing.
     let unpatched = alert(
         json!({}),
@@ -115,12 +121,21 @@ fn a_crosses_alert_waits_for_the_cross_and_distances_are_to_firing() {
     let crosses = alert(json!({"condition": "crosses"}), json!({}));
     let explained = explain(&crosses, &seen("95"), now());
     assert_eq!(explained.state, ExplainState::WaitingForCross);
-    assert_eq!(explained.level.map(|l| l.to_string()), Some("100".to_owned()));
-    assert_eq!(explained.distance.map(|d| d.to_string()), Some("5".to_owned()));
+    assert_eq!(
+        explained.level.map(|l| l.to_string()),
+        Some("100".to_owned())
+    );
+    assert_eq!(
+        explained.distance.map(|d| d.to_string()),
+        Some("5".to_owned())
+    );
     let above = explain(&alert(json!({}), json!({})), &seen("80"), now());
     assert_eq!(above.state, ExplainState::Armed);
     assert_eq!(above.distance.map(|d| d.to_string()), Some("20".to_owned()));
-    assert_eq!(above.distance_percent.map(|d| d.to_string()), Some("25".to_owned()));
+    assert_eq!(
+        above.distance_percent.map(|d| d.to_string()),
+        Some("25".to_owned())
+    );
     let range = alert(
         json!({"condition": "range", "target_price": "90", "target_price_high": "110"}),
         json!({}),

@@ -86,11 +86,18 @@ mod tests {
         let long = "{{symbol}} at {{time}}; ".repeat(80);
         let full = outgoing(Channel::Email, &long).text_body();
         let sms = outgoing(Channel::Sms, &long).sms_body();
-        assert!(sms.chars().count() <= SMS_MAX_CHARS, "{}", sms.chars().count());
+        assert!(
+            sms.chars().count() <= SMS_MAX_CHARS,
+            "{}",
+            sms.chars().count()
+        );
         assert!(sms.chars().count() > SMS_MAX_CHARS - 40);
         let kept = sms.strip_suffix('…').expect("the cut is marked");
         assert!(full.starts_with(kept));
-        assert!(full[kept.len()..].starts_with(' '), "a word was split: {kept}");
+        assert!(
+            full[kept.len()..].starts_with(' '),
+            "a word was split: {kept}"
+        );
         let short = outgoing(Channel::Sms, "{{symbol}} {{price}}").sms_body();
         assert_eq!(short, "BTC 150.25");
     }

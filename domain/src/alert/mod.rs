@@ -159,7 +159,10 @@ impl Alert {
 
     /// Whether it is snoozed at `at` (fires again from `snoozed_until` on).
     pub fn is_snoozed_at(&self, at: DateTime<Utc>) -> bool {
-        self.spec.options.snoozed_until.is_some_and(|until| at < until)
+        self.spec
+            .options
+            .snoozed_until
+            .is_some_and(|until| at < until)
     }
 
     pub fn version(&self) -> i64 {

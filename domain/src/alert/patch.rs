@@ -115,7 +115,11 @@ impl AlertPatch {
         let mut errors = InputErrors::new();
         let read = errors.required("until", until);
         if read.is_some_and(|at| at <= now) {
-            errors.add("until", until, Invalid::value("until must be in the future"));
+            errors.add(
+                "until",
+                until,
+                Invalid::value("until must be in the future"),
+            );
         }
         errors.finish().map_err(AlertInputError::Invalid)?;
         let Some(until) = read else {

@@ -9,29 +9,37 @@ use crate::input::Input;
 
 #[test]
 fn a_rearm_percent_must_lie_strictly_between_0_and_100_and_not_on_percent_moves() {
-    let ok = create(json!({"symbol": "BTC", "condition": "above", "target_price": 10,
-        "rearm_percent": 0.5}))
+    let ok = create(
+        json!({"symbol": "BTC", "condition": "above", "target_price": 10,
+        "rearm_percent": 0.5}),
+    )
     .expect("valid");
     assert_eq!(
         ok.spec().options().rearm_percent().map(|p| p.to_string()),
         Some("0.5".to_owned())
     );
     for wrong in [json!(0), json!(100), json!(-1)] {
-        let error = create(json!({"symbol": "BTC", "condition": "below", "target_price": 10,
-            "rearm_percent": wrong}))
+        let error = create(
+            json!({"symbol": "BTC", "condition": "below", "target_price": 10,
+            "rearm_percent": wrong}),
+        )
         .expect_err("out of range");
         assert_eq!(kinds(error), [("value_error", "rearm_percent".to_owned())]);
     }
-    let error = create(json!({"symbol": "BTC", "condition": "percent_move", "target_price": 2,
-        "window_minutes": 5, "rearm_percent": 1}))
+    let error = create(
+        json!({"symbol": "BTC", "condition": "percent_move", "target_price": 2,
+        "window_minutes": 5, "rearm_percent": 1}),
+    )
     .expect_err("not for percent_move");
     assert_eq!(kinds(error), [("value_error", "rearm_percent".to_owned())]);
 }
 
 #[test]
 fn an_unknown_placeholder_is_a_422_naming_it() {
-    let error = create(json!({"symbol": "BTC", "condition": "above", "target_price": 10,
-        "message": "{{symbol}} hit {{nope}}"}))
+    let error = create(
+        json!({"symbol": "BTC", "condition": "above", "target_price": 10,
+        "message": "{{symbol}} hit {{nope}}"}),
+    )
     .expect_err("unknown placeholder");
     let AlertInputError::Invalid(errors) = error else {
         panic!("a field error");
@@ -43,8 +51,10 @@ fn an_unknown_placeholder_is_a_422_naming_it() {
 #[test]
 fn a_patch_sets_and_removes_rearm_percent_and_message() {
     let current = stored(
-        create(json!({"symbol": "BTC", "condition": "above", "target_price": 10,
-            "rearm_percent": 1, "message": "{{price}}"}))
+        create(
+            json!({"symbol": "BTC", "condition": "above", "target_price": 10,
+            "rearm_percent": 1, "message": "{{price}}"}),
+        )
         .expect("valid")
         .spec()
         .clone(),

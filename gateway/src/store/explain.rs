@@ -18,8 +18,7 @@ pub struct EvaluatedPrice {
 
 impl Store {
     pub async fn evaluated_price(&self, symbol: &Symbol) -> StorageResult<Option<EvaluatedPrice>> {
-        const SQL: &str =
-            "select price, received_at from evaluator_last_prices where symbol = $1";
+        const SQL: &str = "select price, received_at from evaluator_last_prices where symbol = $1";
         let row: Option<(Price, DateTime<Utc>)> = on_pool!(&self.db, pool => sqlx::query_as(SQL)
             .bind(symbol.as_str())
             .fetch_optional(pool)

@@ -63,7 +63,13 @@ async fn every_reachable_state_is_explained_with_its_details(engine: Engine) {
     assert_eq!(answer["alert_id"], armed["id"]);
     assert_eq!(answer["last_price"], 80);
     assert!(answer["last_price_at"].is_string());
-    assert_eq!((answer["distance"].clone(), answer["distance_percent"].clone()), (json!(20), json!(25)));
+    assert_eq!(
+        (
+            answer["distance"].clone(),
+            answer["distance_percent"].clone()
+        ),
+        (json!(20), json!(25))
+    );
     assert_eq!(answer["in_quiet_hours"], false);
     assert_eq!(answer["feed_stale"], "coingecko", "no tick yet");
     assert_eq!(answer["deliveries"], json!([]));
@@ -71,30 +77,48 @@ async fn every_reachable_state_is_explained_with_its_details(engine: Engine) {
         assert_eq!(answer[field], Value::Null, "{field}");
     }
 
-    let crosses = create(&app, &token,
-        json!({"symbol": "BTC", "condition": "crosses", "target_price": 90})).await;
+    let crosses = create(
+        &app,
+        &token,
+        json!({"symbol": "BTC", "condition": "crosses", "target_price": 90}),
+    )
+    .await;
     let answer = explain(&app, &token, &crosses).await;
-    assert_eq!((answer["state"].clone(), answer["level"].clone()), (json!("waiting_for_cross"), json!(90)));
+    assert_eq!(
+        (answer["state"].clone(), answer["level"].clone()),
+        (json!("waiting_for_cross"), json!(90))
+    );
 
-    let hysteretic = create(&app, &token,
-        json!({"symbol": "BTC", "condition": "above", "target_price": 100, "rearm_percent": 2}))
+    let hysteretic = create(
+        &app,
+        &token,
+        json!({"symbol": "BTC", "condition": "above", "target_price": 100, "rearm_percent": 2}),
+    )
     .await;
     let long_ago = Utc::now() - Duration::hours(3);
     fired(&app, &hysteretic, long_ago, Some("below")).await;
     let answer = explain(&app, &token, &hysteretic).await;
-    assert_eq!((answer["state"].clone(), answer["level"].clone()), (json!("waiting_rearm"), json!(98)));
+    assert_eq!(
+        (answer["state"].clone(), answer["level"].clone()),
+        (json!("waiting_rearm"), json!(98))
+    );
     assert!(answer["last_fired_at"].is_string());
 
     let recent = (Utc::now() - Duration::minutes(10)).trunc_subsecs(6);
     fired(&app, &hysteretic, recent, Some("below")).await;
     let answer = explain(&app, &token, &hysteretic).await;
     assert_eq!(answer["state"], "cooling_down");
-    let until = DateTime::parse_from_rfc3339(answer["until"].as_str().expect("until"))
-        .expect("ISO-8601");
+    let until =
+        DateTime::parse_from_rfc3339(answer["until"].as_str().expect("until")).expect("ISO-8601");
     assert_eq!(until, recent + Duration::minutes(60));
 
-    let percent = create(&app, &token, json!({"symbol": "BTC", "condition": "percent_move",
-        "target_price": 2, "window_minutes": 30})).await;
+    let percent = create(
+        &app,
+        &token,
+        json!({"symbol": "BTC", "condition": "percent_move",
+        "target_price": 2, "window_minutes": 30}),
+    )
+    .await;
     let answer = explain(&app, &token, &percent).await;
     assert_eq!(answer["state"], "waiting_for_window");
     assert_eq!(answer["missing_window_seconds"], 1800);
@@ -102,7 +126,12 @@ async fn every_reachable_state_is_explained_with_its_details(engine: Engine) {
 
     let until = (Utc::now() + Duration::hours(1)).to_rfc3339();
     let snooze = format!("/alerts/{}/snooze", armed["id"]);
-    json_of(app.post_json(&token, &snooze, &json!({ "until": until })).await, StatusCode::OK).await;
+    json_of(
+        app.post_json(&token, &snooze, &json!({ "until": until }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     let answer = explain(&app, &token, &armed).await;
     assert_eq!(answer["state"], "snoozed");
     assert_eq!(
@@ -110,8 +139,16 @@ async fn every_reachable_state_is_explained_with_its_details(engine: Engine) {
         DateTime::parse_from_rfc3339(&until).expect("time")
     );
 
-    json_of(app.post_json(&token, &format!("/alerts/{}/toggle", armed["id"]), &json!({})).await,
-        StatusCode::OK).await;
+    json_of(
+        app.post_json(
+            &token,
+            &format!("/alerts/{}/toggle", armed["id"]),
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(explain(&app, &token, &armed).await["state"], "paused");
 }
 
@@ -119,8 +156,13 @@ async fn an_expired_alert_is_explained_as_expired(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("exp@example.com").await;
     let expiry = Utc::now() + Duration::seconds(1);
-    let alert = create(&app, &token, json!({"symbol": "BTC", "condition": "above",
-        "target_price": 100, "expires_at": expiry.to_rfc3339()})).await;
+    let alert = create(
+        &app,
+        &token,
+        json!({"symbol": "BTC", "condition": "above",
+        "target_price": 100, "expires_at": expiry.to_rfc3339()}),
+    )
+    .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let state = explain(&app, &token, &alert).await["state"].clone();
@@ -136,18 +178,29 @@ async fn an_expired_alert_is_explained_as_expired(engine: Engine) {
 async fn feed_freshness_and_each_channels_last_delivery_are_shown(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("fed@example.com").await;
-    let alert = create(&app, &token, json!({"symbol": "BTC", "condition": "above",
-        "target_price": 100, "notification_types": "email,sms"})).await;
-    store_latest_price(&app.db, &LatestPrice {
-        symbol: "BTC".into(),
-        price: "99".parse().expect("price"),
-        currency: "USD".into(),
-        source: "coingecko".into(),
-        quoted_at: Utc::now(),
-    })
+    let alert = create(
+        &app,
+        &token,
+        json!({"symbol": "BTC", "condition": "above",
+        "target_price": 100, "notification_types": "email,sms"}),
+    )
+    .await;
+    store_latest_price(
+        &app.db,
+        &LatestPrice {
+            symbol: "BTC".into(),
+            price: "99".parse().expect("price"),
+            currency: "USD".into(),
+            source: "coingecko".into(),
+            quoted_at: Utc::now(),
+        },
+    )
     .await;
     let me = json_of(app.get(&token, "/auth/me").await, StatusCode::OK).await;
-    let (alert_id, user_id) = (alert["id"].as_i64().expect("id"), me["id"].as_i64().expect("id"));
+    let (alert_id, user_id) = (
+        alert["id"].as_i64().expect("id"),
+        me["id"].as_i64().expect("id"),
+    );
     for channel in [Channel::Email, Channel::Email, Channel::Sms] {
         insert_delivery(&app.db, uuid::Uuid::new_v4(), channel, alert_id, user_id).await;
     }
@@ -163,7 +216,10 @@ async fn feed_freshness_and_each_channels_last_delivery_are_shown(engine: Engine
     let deliveries = answer["deliveries"].as_array().expect("list");
     assert_eq!(deliveries.len(), 2, "one per channel: {answer}");
     assert_eq!(deliveries[0]["channel"], "email");
-    assert_eq!(deliveries[0]["status"], "pending", "the latest email, not the first");
+    assert_eq!(
+        deliveries[0]["status"], "pending",
+        "the latest email, not the first"
+    );
     assert_eq!(deliveries[1]["channel"], "sms");
     assert!(deliveries[1]["at"].is_string());
 

@@ -45,30 +45,43 @@ async fn rearm_percent_and_message_are_set_shown_patched_and_removed(engine: Eng
     assert_eq!(read["rearm_percent"], 1.5);
 
     let patched = json_of(
-        app.patch_json(&token, &path, &json!({"rearm_percent": 3, "message": "{{alert_id}}"}))
-            .await,
+        app.patch_json(
+            &token,
+            &path,
+            &json!({"rearm_percent": 3, "message": "{{alert_id}}"}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!((patched["rearm_percent"].clone(), patched["message"].clone()), (json!(3), json!("{{alert_id}}")));
+    assert_eq!(
+        (patched["rearm_percent"].clone(), patched["message"].clone()),
+        (json!(3), json!("{{alert_id}}"))
+    );
     let kept = json_of(
-        app.patch_json(&token, &path, &json!({"cooldown_minutes": 5})).await,
+        app.patch_json(&token, &path, &json!({"cooldown_minutes": 5}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(kept["rearm_percent"], 3);
     let removed = json_of(
-        app.patch_json(&token, &path, &json!({"rearm_percent": null, "message": null}))
-            .await,
+        app.patch_json(
+            &token,
+            &path,
+            &json!({"rearm_percent": null, "message": null}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!((removed["rearm_percent"].clone(), removed["message"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (removed["rearm_percent"].clone(), removed["message"].clone()),
+        (Value::Null, Value::Null)
+    );
 }
 
-async fn wrong_rearm_percents_and_unknown_placeholders_are_422s_naming_the_problem(
-    engine: Engine,
-) {
+async fn wrong_rearm_percents_and_unknown_placeholders_are_422s_naming_the_problem(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("una@example.com").await;
     let (field, msg) = only_error(
@@ -125,7 +138,8 @@ async fn an_alert_is_snoozed_until_a_future_time_and_unsnoozed(engine: Engine) {
     let path = format!("/alerts/{}/snooze", alert["id"]);
     let until = (Utc::now() + Duration::hours(2)).to_rfc3339();
     let snoozed = json_of(
-        app.post_json(&token, &path, &json!({ "until": until })).await,
+        app.post_json(&token, &path, &json!({ "until": until }))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -152,13 +166,20 @@ async fn a_snooze_needs_a_future_iso_time_and_the_callers_own_alert(engine: Engi
     let alert = app.create_alert(&token, "BTC", "100").await;
     let path = format!("/alerts/{}/snooze", alert["id"]);
     let past = (Utc::now() - Duration::minutes(1)).to_rfc3339();
-    for wrong in [json!({ "until": past }), json!({"until": "soon"}), json!({}), json!({"until": 5})] {
+    for wrong in [
+        json!({ "until": past }),
+        json!({"until": "soon"}),
+        json!({}),
+        json!({"until": 5}),
+    ] {
         let (field, _) = only_error(app.post_json(&token, &path, &wrong).await).await;
         assert_eq!(field, "until", "{wrong}");
     }
     let other = app.user_token("eve@example.com").await;
     let future = (Utc::now() + Duration::hours(1)).to_rfc3339();
-    let response = app.post_json(&other, &path, &json!({ "until": future })).await;
+    let response = app
+        .post_json(&other, &path, &json!({ "until": future }))
+        .await;
     let body = json_of(response, StatusCode::NOT_FOUND).await;
     assert_eq!(body["detail"], "Alert not found");
     json_of(app.delete(&other, &path).await, StatusCode::NOT_FOUND).await;
