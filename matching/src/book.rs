@@ -18,11 +18,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use domain::Price;
+use domain::{AlertId, Price};
 
 use super::keyset::KeySet;
 use super::rearm::RearmGate;
-use super::slots::{Kind, Slot};
+use super::slots::{Kind, Slot, State};
 use super::spec::Micros;
 use super::window::{positive_to_f64, Average, Windows};
 
@@ -189,6 +189,37 @@ impl Book {
                 }
             }
         }
+    }
+
+    /// Re-arms the waiting alerts whose gate `price` opens (arming those already cooled down),
+    /// appending their ids to `rearmed`.
+    pub fn open_rearm_gates(
+        &mut self,
+        slots: &mut [Slot],
+        price: Price,
+        rearmed: &mut Vec<AlertId>,
+    ) {
+        if self.rearm_waiting.is_empty() {
+            return;
+        }
+        let mut waiting = std::mem::take(&mut self.rearm_waiting);
+        waiting.retain(|entry| {
+            let slot = &mut slots[entry.slot as usize];
+            if slot.generation != entry.generation || slot.rearm_wait.is_none() {
+                return false;
+            }
+            if !entry.gate.opens_at(price) {
+                return true;
+            }
+            slot.rearm_wait = None;
+            rearmed.push(slot.id);
+            if slot.state == State::AwaitingRearm {
+                slot.state = State::Armed;
+                self.arm(entry.slot, slot);
+            }
+            false
+        });
+        self.rearm_waiting = waiting;
     }
 
     /// Adds one user of the window group of a `percent_move` alert.

@@ -282,35 +282,8 @@ impl Engine {
             self.fire(index, at, price, previous, fires);
         }
         self.fired = fired;
-        self.open_rearm_gates(symbol, price);
-    }
-
-    /// Re-arms the alerts of `symbol` whose gate `price` opens (after the tick's fires: the
-    /// re-arming tick never fires them).
-    fn open_rearm_gates(&mut self, symbol: SymbolId, price: Price) {
-        let book = &mut self.books[symbol as usize];
-        if book.rearm_waiting.is_empty() {
-            return;
-        }
-        let (slots, rearmed) = (&mut self.slots, &mut self.rearmed);
-        let mut waiting = std::mem::take(&mut book.rearm_waiting);
-        waiting.retain(|entry| {
-            let slot = &mut slots[entry.slot as usize];
-            if slot.generation != entry.generation || slot.rearm_wait.is_none() {
-                return false;
-            }
-            if !entry.gate.opens_at(price) {
-                return true;
-            }
-            slot.rearm_wait = None;
-            rearmed.push(slot.id);
-            if slot.state == State::AwaitingRearm {
-                slot.state = State::Armed;
-                book.arm(entry.slot, slot);
-            }
-            false
-        });
-        book.rearm_waiting = waiting;
+        // After the fires: the tick that re-arms an alert never fires it.
+        self.books[symbol as usize].open_rearm_gates(&mut self.slots, price, &mut self.rearmed);
     }
 
     /// Records a fire decided on slot `index` (already out of the index).

@@ -5,13 +5,14 @@
 use shared::domain::Placeholder;
 use shared::events::TriggerEvent;
 
-/// The alert's own text for `event`, or `None` when the alert has none.
-pub fn render(event: &TriggerEvent) -> Option<String> {
+/// The alert's own text for `event` (`time`: the event's time as messages write it), or
+/// `None` when the alert has none.
+pub fn render(event: &TriggerEvent, time: &str) -> Option<String> {
     let template = event.options.message()?;
-    Some(template.render(|placeholder| value(event, placeholder)))
+    Some(template.render(|placeholder| value(event, time, placeholder)))
 }
 
-fn value(event: &TriggerEvent, placeholder: Placeholder) -> String {
+fn value(event: &TriggerEvent, time: &str, placeholder: Placeholder) -> String {
     match placeholder {
         Placeholder::Symbol => event.symbol.to_string(),
         Placeholder::Price => event.current_price.to_string(),
@@ -23,7 +24,7 @@ fn value(event: &TriggerEvent, placeholder: Placeholder) -> String {
             .target_price_high
             .map(|high| high.to_string())
             .unwrap_or_default(),
-        Placeholder::Time => super::message::time_text(event),
+        Placeholder::Time => time.to_owned(),
         Placeholder::AlertId => event.alert_id.to_string(),
     }
 }
@@ -34,11 +35,10 @@ mod tests {
     use shared::domain::{AlertOptions, Channel};
     use uuid::Uuid;
 
-    use crate::message::tests::event;
-    use crate::message::{Outgoing, SMS_MAX_CHARS};
+    use crate::message::{test_event, Outgoing, SMS_MAX_CHARS};
 
     fn outgoing(channel: Channel, message: &str) -> Outgoing {
-        let mut event = event("above", None);
+        let mut event = test_event("above", None);
         event.options =
             serde_json::from_value::<AlertOptions>(json!({ "message": message })).expect("valid");
         Outgoing {

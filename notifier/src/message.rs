@@ -64,7 +64,7 @@ impl Outgoing {
     /// The alert's own message when this is one event of an alert that has one.
     fn custom(&self) -> Option<String> {
         match self.events.as_slice() {
-            [event] => custom_message::render(event),
+            [event] => custom_message::render(event, &time_text(event)),
             _ => None,
         }
     }
@@ -132,7 +132,7 @@ impl Outgoing {
     pub fn sms_body(&self) -> String {
         let mut body = match self.events.as_slice() {
             [event] if event.options.message().is_some() => {
-                custom_message::render(event).unwrap_or_default()
+                custom_message::render(event, &time_text(event)).unwrap_or_default()
             }
             [event] => format!(
                 "pricealert: {} {}, now {} {} ({}, alert {})",
@@ -186,7 +186,7 @@ impl Outgoing {
 /// `message` when it has one.
 fn event_json(event: &TriggerEvent) -> serde_json::Value {
     let mut body = event_fields(event);
-    if let Some(custom) = custom_message::render(event) {
+    if let Some(custom) = custom_message::render(event, &time_text(event)) {
         body["message"] = json!(custom);
     }
     body
@@ -230,7 +230,7 @@ pub fn condition_text(event: &TriggerEvent) -> String {
     }
 }
 
-pub(crate) fn time_text(event: &TriggerEvent) -> String {
+fn time_text(event: &TriggerEvent) -> String {
     event.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
@@ -269,29 +269,35 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// A trigger event for tests: BTC at 150.25 USD firing alert 42.
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) fn test_event(condition: &str, high: Option<&str>) -> TriggerEvent {
+    TriggerEvent {
+        schema_version: 1,
+        event_id: Uuid::new_v4(),
+        alert_id: 42,
+        user_id: 1,
+        user_email: "a@example.com".into(),
+        user_phone: None,
+        symbol: "BTC".parse().expect("symbol"),
+        condition: condition.parse().expect("condition"),
+        target_price: "100".parse().expect("price"),
+        target_price_high: high.map(|h| h.parse().expect("price")),
+        current_price: "150.25".parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        notification_types: "email".parse().expect("channels"),
+        options: Default::default(),
+        timestamp: "2026-11-23T07:00:00Z".parse().expect("time"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
     use super::*;
 
-    pub(crate) fn event(condition: &str, high: Option<&str>) -> TriggerEvent {
-        TriggerEvent {
-            schema_version: 1,
-            event_id: Uuid::new_v4(),
-            alert_id: 42,
-            user_id: 1,
-            user_email: "a@example.com".into(),
-            user_phone: None,
-            symbol: "BTC".parse().expect("symbol"),
-            condition: condition.parse().expect("condition"),
-            target_price: "100".parse().expect("price"),
-            target_price_high: high.map(|h| h.parse().expect("price")),
-            current_price: "150.25".parse().expect("price"),
-            previous_price: None,
-            currency: "USD".into(),
-            notification_types: "email".parse().expect("channels"),
-            options: Default::default(),
-            timestamp: "2026-11-23T07:00:00Z".parse().expect("time"),
-        }
+    fn event(condition: &str, high: Option<&str>) -> TriggerEvent {
+        test_event(condition, high)
     }
 
     #[test]
