@@ -21,6 +21,10 @@
 //! Options are stored whole as one JSON document per alert and travel whole in alert changes
 //! and trigger events, so a new option needs no migration, no query and no message change;
 //! the API's Alert object, the bus and the notifier see it at once.
+//!
+//! Firing state is not an option: `last_triggered_at` and the re-arm wait ([`RearmWait`]) are
+//! columns the evaluator writes in its fire and tick transactions. `snoozed_until` is an option
+//! that only its own constructors ([`AlertPatch::snooze`], [`AlertPatch::unsnooze`]) set.
 
 mod create;
 mod fields;
