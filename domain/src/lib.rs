@@ -15,9 +15,10 @@ mod pg_numeric;
 mod phone;
 mod price;
 mod symbol;
+pub mod template;
 pub mod webhook;
 
-pub use alert::{Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert};
+pub use alert::{Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert, RearmWait};
 pub use channels::{Channel, ChannelsError, NotificationChannels};
 pub use condition::{AlertCondition, ConditionError, MoveDirection, TriggerPolicy};
 pub use email::{Email, EmailError};
@@ -25,6 +26,7 @@ pub use input::{FieldError, Input};
 pub use phone::{PhoneError, PhoneNumber};
 pub use price::{Price, PriceError};
 pub use symbol::{Symbol, SymbolError};
+pub use template::{MessageTemplate, Placeholder, TemplateError};
 
 /// Database id of a user.
 pub type UserId = i64;

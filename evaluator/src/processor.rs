@@ -23,6 +23,8 @@ pub struct Decision {
     pub previous: Option<Price>,
     /// Alerts to fire, by id.
     pub candidates: Vec<FireCandidate>,
+    /// Alerts whose re-arm wait this tick ended.
+    pub rearmed: Vec<AlertId>,
 }
 
 pub struct Processor {
@@ -146,8 +148,10 @@ impl Processor {
                 .map(|fire| FireCandidate {
                     alert_id: fire.alert_id,
                     version: fire.version,
+                    rearm_wait: fire.rearm_wait,
                 })
                 .collect(),
+            rearmed: self.engine.rearmed().to_vec(),
         }
     }
 
@@ -164,7 +168,12 @@ impl Processor {
     ) -> Result<Option<Vec<TriggerEvent>>, StorageError> {
         let recorded = self
             .db
-            .record_tick(tick, decision.previous, &decision.candidates)
+            .record_tick(
+                tick,
+                decision.previous,
+                &decision.candidates,
+                &decision.rearmed,
+            )
             .await?;
         let replay = matches!(recorded, TickRecord::AlreadyRecorded { .. });
         let stored = match recorded {
@@ -182,8 +191,10 @@ impl Processor {
                 if let Some(last) = last {
                     self.engine.restore_last_price(&tick.symbol, last);
                 }
-                for candidate in &decision.candidates {
-                    self.resync(candidate.alert_id).await?;
+                // The engine also ended the re-arm waits this tick opened; storage kept them.
+                let touched = decision.candidates.iter().map(|c| c.alert_id);
+                for id in touched.chain(decision.rearmed.iter().copied()) {
+                    self.resync(id).await?;
                 }
                 if replay {
                     self.metrics.ticks_superseded.inc();

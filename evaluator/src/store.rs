@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
-use shared::domain::{Alert, AlertId, Price, Symbol, TriggerPolicy};
+use shared::domain::{Alert, AlertId, Price, RearmWait, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
 pub use shared::storage::OutboxMessage;
@@ -22,6 +22,8 @@ pub struct Store {
 pub struct FireCandidate {
     pub alert_id: AlertId,
     pub version: i64,
+    /// With re-arm hysteresis: the wait the fire starts (stored with it).
+    pub rearm_wait: Option<RearmWait>,
 }
 
 /// What the fire transaction did with one candidate.
@@ -92,11 +94,15 @@ impl FireCheck {
             last.checked_add_signed(cooldown)
                 .is_none_or(|end| at >= end)
         });
+        let rearm_pending =
+            spec.options().rearm_percent().is_some() && alert.rearm_wait().is_some();
         alert.active()
             && self.user_active
             && alert.version() == candidate.version
             && spec.symbol() == symbol
             && spec.options().expires_at().is_none_or(|expiry| at < expiry)
+            && !alert.is_snoozed_at(at)
+            && !rearm_pending
             && cooled_down
     }
 
@@ -127,10 +133,16 @@ impl FireCheck {
 const FIRE_ROW_SQL: &str = "select a.*, u.email, u.phone, u.is_active as user_active \
     from alerts a join users u on u.id = a.user_id where a.id = $1";
 
-/// `$5`: whether the fire deactivates the alert (its trigger policy is `once`).
+/// `$5`: whether the fire deactivates the alert (its trigger policy is `once`); `$6`: the
+/// re-arm wait the fire starts (null without hysteresis).
 const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_count + 1, \
-    last_triggered_at = $2, active = active and not $5, \
+    last_triggered_at = $2, active = active and not $5, rearm_wait = $6, \
     version = version + 1, updated_at = $3 where id = $1 and version = $4";
+
+/// The tick moved the price back beyond the re-arm level: the wait is over. Firing state,
+/// not a change of the alert, so the version stays (like the last price, it is written in the
+/// tick's transaction, so a replica taking over reads it).
+const REARMED_SQL: &str = "update alerts set rearm_wait = null where id = $1";
 
 const OUTBOX_INSERT_SQL: &str = "insert into evaluator_outbox \
     (event_id, message_key, payload, created_at) values ($1, $2, $3, $4)";
@@ -166,6 +178,7 @@ impl Store {
         tick: &PriceTick,
         previous: Option<Price>,
         candidates: &[FireCandidate],
+        rearmed: &[AlertId],
     ) -> StorageResult<TickRecord> {
         let at = tick.received_at.trunc_subsecs(6);
         let written = now();
@@ -198,6 +211,9 @@ impl Store {
                     ))),
                 };
             }
+            for id in rearmed {
+                sqlx::query(REARMED_SQL).bind(id).execute(&mut *tx).await?;
+            }
             let mut outcomes = Vec::with_capacity(candidates.len());
             for candidate in candidates {
                 let row = sqlx::query_as::<_, FireRow>(FIRE_ROW_SQL)
@@ -219,6 +235,7 @@ impl Store {
                     .bind(written)
                     .bind(candidate.version)
                     .bind(row.alert.spec().options().trigger() == TriggerPolicy::Once)
+                    .bind(candidate.rearm_wait.map(RearmWait::as_str))
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();

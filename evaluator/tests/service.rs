@@ -92,6 +92,53 @@ async fn crosses_uses_the_previous_price_from_before_a_restart(engine: Engine) {
     restarted.stop().await;
 }
 
+/// Waits until the evaluator has recorded a tick of BTC at `price`.
+async fn recorded(world: &TestWorld, price: &str) {
+    let store = world.store();
+    eventually("the tick is recorded", || {
+        let store = store.clone();
+        async move {
+            store
+                .evaluator_last_prices()
+                .await
+                .expect("prices")
+                .iter()
+                .any(|(_, last)| last.to_string() == price)
+        }
+    })
+    .await;
+}
+
+async fn a_rearm_wait_survives_restarts_before_and_after_the_price_moves_back(engine: Engine) {
+    let world = TestWorld::new(engine).await;
+    let hysteretic = world
+        .create_alert(&testkit::new_alert(serde_json::json!({
+            "symbol": "BTC", "condition": "above", "target_price": 100,
+            "cooldown_minutes": 1, "rearm_percent": 2,
+        })))
+        .await;
+    let mut evaluator = world.spawn_default().await;
+    evaluator.publish_tick(&tick("BTC", "101", at(0))).await;
+    assert_eq!(
+        evaluator.next_notification().await.alert_id,
+        hysteretic.id()
+    );
+    evaluator.stop().await;
+
+    // Cooled down, but the price never went back to 98: a restarted evaluator holds it.
+    let mut restarted = world.spawn_default().await;
+    only_a_sentinel_fires(&world, &mut restarted, &tick("BTC", "101", at(600))).await;
+    restarted.publish_tick(&tick("BTC", "98", at(601))).await;
+    recorded(&world, "98").await;
+    restarted.stop().await;
+
+    // The re-arming tick was recorded; the next evaluator fires on the next rise.
+    let mut again = world.spawn_default().await;
+    again.publish_tick(&tick("BTC", "101", at(602))).await;
+    assert_eq!(again.next_notification().await.alert_id, hysteretic.id());
+    again.stop().await;
+}
+
 async fn a_change_takes_effect_for_the_very_next_tick(engine: Engine) {
     let world = TestWorld::new(engine).await;
     let mut evaluator = world.spawn_default().await;
@@ -275,6 +322,7 @@ async fn bus_errors_pause_the_evaluator_instead_of_stopping_it(engine: Engine) {
 testkit::on_both_engines!(
     a_fire_killed_before_its_publish_is_published_exactly_once_after_restart,
     crosses_uses_the_previous_price_from_before_a_restart,
+    a_rearm_wait_survives_restarts_before_and_after_the_price_moves_back,
     a_change_takes_effect_for_the_very_next_tick,
     a_late_change_never_fires_a_paused_or_deleted_alert,
     malformed_messages_are_counted_and_skipped,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use evaluator::store::{FireCandidate, FireOutcome, Store, TickRecord};
-use shared::domain::{NewAlert, TriggerPolicy};
+use shared::domain::{AlertPatch, NewAlert, RearmWait, TriggerPolicy};
 use shared::events::PriceTick;
 use shared::storage::Database;
 use testkit::{fresh_database, insert_alert, insert_user, Engine};
@@ -61,12 +61,14 @@ async fn a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction(e
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     let outcomes = db
         .record_tick(
             &tick("101.5", at(0)),
             Some("99".parse().expect("p")),
             &[candidate],
+            &[],
         )
         .await
         .map(outcomes)
@@ -117,13 +119,14 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     let first = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
-    db.record_tick(&tick("101", at(0)), None, &[first])
+    db.record_tick(&tick("101", at(0)), None, &[first], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     let replay = db
-        .record_tick(&tick("101", at(0)), None, &[first])
+        .record_tick(&tick("101", at(0)), None, &[first], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -134,7 +137,7 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
         "a replayed tick writes nothing"
     );
     let stale = db
-        .record_tick(&tick("101", at(1)), price("101"), &[first])
+        .record_tick(&tick("101", at(1)), price("101"), &[first], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -145,15 +148,16 @@ async fn replaying_a_tick_or_a_stale_version_never_fires_twice(engine: Engine) {
     let next = FireCandidate {
         alert_id,
         version: 2,
+        rearm_wait: None,
     };
     let cooling = db
-        .record_tick(&tick("101", at(9)), price("101"), &[next])
+        .record_tick(&tick("101", at(9)), price("101"), &[next], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     assert_eq!(cooling, vec![FireOutcome::Rejected], "still cooling down");
     let cooled = db
-        .record_tick(&tick("101", at(10)), price("101"), &[next])
+        .record_tick(&tick("101", at(10)), price("101"), &[next], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -173,7 +177,9 @@ async fn a_once_alert_is_deactivated_by_its_fire(engine: Engine) {
             &[FireCandidate {
                 alert_id,
                 version: 1,
+                rearm_wait: None,
             }],
+            &[],
         )
         .await
         .map(outcomes)
@@ -194,6 +200,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     shared::on_pool!(&test.db, pool => sqlx::query("update users set is_active = false where id = $1")
         .bind(user_id)
@@ -202,7 +209,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
         .map(|_| ()))
     .expect("deactivate user");
     let rejected = db
-        .record_tick(&tick("101", at(0)), None, &[candidate])
+        .record_tick(&tick("101", at(0)), None, &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -210,7 +217,7 @@ async fn paused_deleted_or_ownerless_alerts_are_rejected(engine: Engine) {
     assert!(db.active_alert(alert_id).await.expect("read").is_none());
     assert!(testkit::delete_alert(&test.db, alert_id).await);
     let rejected = db
-        .record_tick(&tick("101", at(1)), price("101"), &[candidate])
+        .record_tick(&tick("101", at(1)), price("101"), &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -228,8 +235,9 @@ async fn published_outbox_rows_are_pruned_and_unpublished_ones_kept(engine: Engi
     let candidates = [first, second.id()].map(|alert_id| FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     });
-    db.record_tick(&tick("101", at(0)), None, &candidates)
+    db.record_tick(&tick("101", at(0)), None, &candidates, &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -253,16 +261,17 @@ async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
     let test = fresh_database(engine).await;
     let db = Store::new(test.db.clone());
     let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
-    db.record_tick(&tick("101", at(0)), price("99"), &[])
+    db.record_tick(&tick("101", at(0)), price("99"), &[], &[])
         .await
         .map(outcomes)
         .expect("recorded");
     let candidate = FireCandidate {
         alert_id,
         version: 1,
+        rearm_wait: None,
     };
     let refused = db
-        .record_tick(&tick("102", at(1)), price("98"), &[candidate])
+        .record_tick(&tick("102", at(1)), price("98"), &[candidate], &[])
         .await
         .expect("refused");
     assert_eq!(
@@ -279,7 +288,101 @@ async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
         "the last price did not move"
     );
     let fired = db
-        .record_tick(&tick("102", at(1)), price("101"), &[candidate])
+        .record_tick(&tick("102", at(1)), price("101"), &[candidate], &[])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert!(matches!(fired[0], FireOutcome::Fired(_)));
+}
+
+async fn a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let hysteretic = testkit::new_alert(serde_json::json!({
+        "symbol": "BTC", "condition": "above", "target_price": 100, "cooldown_minutes": 1,
+        "rearm_percent": 2,
+    }));
+    let (_, alert_id) = user_with_alert(&test.db, &hysteretic).await;
+    let first = FireCandidate {
+        alert_id,
+        version: 1,
+        rearm_wait: Some(RearmWait::Below),
+    };
+    let fired = store
+        .record_tick(&tick("101", at(0)), None, &[first], &[])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert!(matches!(fired[0], FireOutcome::Fired(_)));
+    let stored = store
+        .active_alert(alert_id)
+        .await
+        .expect("read")
+        .expect("active");
+    assert_eq!(stored.rearm_wait(), Some(RearmWait::Below));
+    // Storage refuses a fire while the wait lasts, whatever an evaluator decided.
+    let early = FireCandidate {
+        version: 2,
+        ..first
+    };
+    let refused = store
+        .record_tick(&tick("101", at(5)), price("101"), &[early], &[])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert_eq!(refused, vec![FireOutcome::Rejected]);
+    store
+        .record_tick(&tick("98", at(6)), price("101"), &[], &[alert_id])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    let stored = store
+        .active_alert(alert_id)
+        .await
+        .expect("read")
+        .expect("active");
+    assert_eq!(stored.rearm_wait(), None);
+    assert_eq!(
+        stored.version(),
+        2,
+        "the wait is firing state, not an alert change"
+    );
+    let again = store
+        .record_tick(&tick("101", at(7)), price("98"), &[early], &[])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert!(matches!(again[0], FireOutcome::Fired(_)));
+}
+
+async fn a_snoozed_alert_is_refused_by_the_fire_transaction(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let (_, alert_id) = user_with_alert(&test.db, &above("100", TriggerPolicy::Repeat)).await;
+    let current = testkit::read_alert(&test.db, alert_id)
+        .await
+        .expect("exists");
+    let until = shared::domain::Input::sent(serde_json::json!(at(10).to_rfc3339()));
+    let snooze = AlertPatch::snooze(&current, &until, at(-1)).expect("a future time");
+    let snoozed = testkit::write_alert(&test.db, alert_id, &snooze).await;
+    let candidate = FireCandidate {
+        alert_id,
+        version: snoozed.version(),
+        rearm_wait: None,
+    };
+    let refused = store
+        .record_tick(
+            &tick("101", at(10) - Duration::microseconds(1)),
+            None,
+            &[candidate],
+            &[],
+        )
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    assert_eq!(refused, vec![FireOutcome::Rejected]);
+    let fired = store
+        .record_tick(&tick("101", at(10)), price("101"), &[candidate], &[])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -287,6 +390,8 @@ async fn a_decision_on_a_stale_previous_price_writes_nothing(engine: Engine) {
 }
 
 testkit::on_both_engines!(
+    a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it,
+    a_snoozed_alert_is_refused_by_the_fire_transaction,
     a_decision_on_a_stale_previous_price_writes_nothing,
     a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,
     replaying_a_tick_or_a_stale_version_never_fires_twice,

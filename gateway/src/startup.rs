@@ -16,6 +16,7 @@ use crate::alert_cache::AlertCache;
 use crate::alert_service::relay_alert_changes;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::backtest_slots::BacktestSlots;
+use crate::feeds::FeedPolling;
 use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
@@ -102,6 +103,7 @@ impl Application {
             backtests: BacktestSlots::new(
                 context.settings.history.max_concurrent_backtests_per_user,
             ),
+            feeds: FeedPolling::from_settings(&context.settings.ingestor),
         };
         let listener = TcpListener::bind(SocketAddr::new(settings.host, settings.port))
             .await

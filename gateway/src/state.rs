@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::backtest_slots::BacktestSlots;
+use crate::feeds::FeedPolling;
 use crate::metrics::GatewayMetrics;
 use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
@@ -38,4 +39,6 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// Backtests running per user.
     pub backtests: BacktestSlots,
+    /// How often each price feed polls (explain's `feed_stale`).
+    pub feeds: FeedPolling,
 }

@@ -116,6 +116,9 @@ fn random_spec(rng: &mut StdRng, market: &Market, id: i64, percent_moves: bool) 
         trigger: TriggerPolicy::Repeat,
         expires_at: None,
         last_triggered_at: None,
+        rearm_percent: None,
+        rearm_wait: None,
+        snoozed_until: None,
         version: 1,
     }
 }
@@ -142,6 +145,9 @@ fn specs_of_mix(alerts: usize, firing: bool, percent_moves: bool) -> (Market, Ve
                     trigger: TriggerPolicy::Repeat,
                     expires_at: None,
                     last_triggered_at: None,
+                    rearm_percent: None,
+                    rearm_wait: None,
+                    snoozed_until: None,
                     version: 1,
                 });
                 id += 1;

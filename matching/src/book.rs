@@ -18,10 +18,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use domain::Price;
+use domain::{AlertId, Price};
 
 use super::keyset::KeySet;
-use super::slots::{Kind, Slot};
+use super::rearm::RearmGate;
+use super::slots::{Kind, Slot, State};
 use super::spec::Micros;
 use super::window::{positive_to_f64, Average, Windows};
 
@@ -48,6 +49,15 @@ pub struct Timer {
     pub kind: TimerKind,
 }
 
+/// An alert waiting for the price to open its re-arm gate. Entries of rewritten slots are
+/// dropped lazily (their generation no longer matches).
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    pub slot: u32,
+    pub generation: u32,
+    pub gate: RearmGate,
+}
+
 #[derive(Debug)]
 pub struct Book {
     pub above: KeySet,
@@ -62,6 +72,9 @@ pub struct Book {
     pub crosses_unfiled: Vec<u32>,
     pub range_pending: Vec<u32>,
     pub exotic: Vec<u32>,
+    /// Checked in decimals on every tick of the symbol: O(w) for w alerts waiting to re-arm,
+    /// which only alerts with `rearm_percent` that fired recently are.
+    pub rearm_waiting: Vec<Waiting>,
     pub windows: Windows,
     timers: BinaryHeap<Reverse<Timer>>,
 }
@@ -81,6 +94,7 @@ impl Book {
             crosses_unfiled: Vec::new(),
             range_pending: Vec::new(),
             exotic: Vec::new(),
+            rearm_waiting: Vec::new(),
             windows: Windows::new(horizon_minutes),
             timers: BinaryHeap::new(),
         }
@@ -175,6 +189,37 @@ impl Book {
                 }
             }
         }
+    }
+
+    /// Re-arms the waiting alerts whose gate `price` opens (arming those already cooled down),
+    /// appending their ids to `rearmed`.
+    pub fn open_rearm_gates(
+        &mut self,
+        slots: &mut [Slot],
+        price: Price,
+        rearmed: &mut Vec<AlertId>,
+    ) {
+        if self.rearm_waiting.is_empty() {
+            return;
+        }
+        let mut waiting = std::mem::take(&mut self.rearm_waiting);
+        waiting.retain(|entry| {
+            let slot = &mut slots[entry.slot as usize];
+            if slot.generation != entry.generation || slot.rearm_wait.is_none() {
+                return false;
+            }
+            if !entry.gate.opens_at(price) {
+                return true;
+            }
+            slot.rearm_wait = None;
+            rearmed.push(slot.id);
+            if slot.state == State::AwaitingRearm {
+                slot.state = State::Armed;
+                self.arm(entry.slot, slot);
+            }
+            false
+        });
+        self.rearm_waiting = waiting;
     }
 
     /// Adds one user of the window group of a `percent_move` alert.

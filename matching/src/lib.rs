@@ -7,8 +7,11 @@
 //! `received_at`, so a replay decides the same way.
 
 mod book;
+mod build;
+pub mod explain;
 mod key;
 mod keyset;
+pub mod rearm;
 pub mod reference;
 mod slots;
 mod spec;
@@ -16,10 +19,12 @@ mod window;
 
 use std::collections::HashMap;
 
-use domain::{AlertId, Price, Symbol, TriggerPolicy};
+use domain::{AlertId, Price, Symbol};
 
-use book::{Book, LastPrice, Timer, TimerKind};
+use book::{Book, LastPrice, Timer, TimerKind, Waiting};
+use build::exotic_holds;
 pub use key::{exact_key, floor_ceil_keys, KEY_ONE};
+use rearm::{wait_after_fire, RearmGate};
 use slots::{Kind, Slot, State};
 pub use spec::{micros, Fire, IndexedAlert, Micros, Rule};
 
@@ -59,6 +64,10 @@ pub struct Engine {
     by_id: HashMap<AlertId, u32>,
     /// Rules of alerts whose thresholds are off the key grid.
     exotic_rules: HashMap<u32, Rule>,
+    /// Rule and re-arm percent of alerts with hysteresis.
+    rearm_rules: HashMap<u32, (Rule, Price)>,
+    /// Alerts whose re-arm gate the last tick opened (their stored wait is to be cleared).
+    rearmed: Vec<AlertId>,
     expired: usize,
     fired: Vec<u32>,
 }
@@ -93,6 +102,11 @@ impl Engine {
         self.by_id
             .get(&id)
             .map(|&index| self.slots[index as usize].version)
+    }
+
+    /// Alerts whose re-arm gate the last [`Engine::evaluate`] opened.
+    pub fn rearmed(&self) -> &[AlertId] {
+        &self.rearmed
     }
 
     /// The last price seen for `symbol`: the previous price of its next tick.
@@ -134,7 +148,19 @@ impl Engine {
         if slot.exotic {
             self.exotic_rules.insert(index, spec.rule);
         }
+        if let Some(percent) = spec.rearm_percent {
+            slot.rearm = true;
+            self.rearm_rules.insert(index, (spec.rule, percent));
+            slot.rearm_wait = spec.rearm_wait;
+        }
         let book = &mut self.books[symbol as usize];
+        if let (Some(wait), Some(percent)) = (slot.rearm_wait, spec.rearm_percent) {
+            book.rearm_waiting.push(Waiting {
+                slot: index,
+                generation: slot.generation,
+                gate: RearmGate::new(&spec.rule, percent, wait),
+            });
+        }
         if slot.kind == Kind::Percent && slot.state != State::Inert {
             book.join_window(slot.window_minutes);
         }
@@ -147,16 +173,21 @@ impl Engine {
             });
         }
         if slot.state != State::Inert {
-            match spec.last_triggered_at {
-                Some(last) => {
+            // Cooldown and snooze both end in a timer; the later one counts.
+            let cooled = spec
+                .last_triggered_at
+                .map(|last| last.saturating_add(slot.cooldown));
+            match cooled.max(spec.snoozed_until) {
+                Some(at) => {
                     slot.state = State::Cooling;
                     book.schedule(Timer {
-                        at: last.saturating_add(slot.cooldown),
+                        at,
                         slot: index,
                         generation: slot.generation,
                         kind: TimerKind::Rearm,
                     });
                 }
+                None if slot.rearm_wait.is_some() => slot.state = State::AwaitingRearm,
                 None => {
                     slot.state = State::Armed;
                     book.arm(index, &slot);
@@ -196,6 +227,7 @@ impl Engine {
     /// Evaluates one tick of `symbol` at `price`, received at `at`, appending what fires to
     /// `fires`. The price becomes the symbol's last price.
     pub fn evaluate(&mut self, symbol: SymbolId, price: Price, at: Micros, fires: &mut Vec<Fire>) {
+        self.rearmed.clear();
         let Some(book) = self.books.get_mut(symbol as usize) else {
             return;
         };
@@ -206,11 +238,17 @@ impl Engine {
                 continue;
             }
             match (timer.kind, slot.state) {
+                (TimerKind::Rearm, State::Cooling) if slot.rearm_wait.is_some() => {
+                    slot.state = State::AwaitingRearm;
+                }
                 (TimerKind::Rearm, State::Cooling) => {
                     slot.state = State::Armed;
                     book.arm(timer.slot, slot);
                 }
-                (TimerKind::Expire, State::Armed | State::Cooling | State::Inert) => {
+                (
+                    TimerKind::Expire,
+                    State::Armed | State::Cooling | State::Inert | State::AwaitingRearm,
+                ) => {
                     if slot.state == State::Armed {
                         book.disarm(timer.slot, slot);
                     }
@@ -238,21 +276,46 @@ impl Engine {
                 !holds
             });
         }
+        let previous = book.last.map(|l| l.price);
         book.last = Some(LastPrice { price, floor, ceil });
         for &index in &fired {
-            self.fire(index, at, fires);
+            self.fire(index, at, price, previous, fires);
         }
         self.fired = fired;
+        // After the fires: the tick that re-arms an alert never fires it.
+        self.books[symbol as usize].open_rearm_gates(&mut self.slots, price, &mut self.rearmed);
     }
 
     /// Records a fire decided on slot `index` (already out of the index).
-    fn fire(&mut self, index: u32, at: Micros, fires: &mut Vec<Fire>) {
+    fn fire(
+        &mut self,
+        index: u32,
+        at: Micros,
+        price: Price,
+        previous: Option<Price>,
+        fires: &mut Vec<Fire>,
+    ) {
         let slot = &mut self.slots[index as usize];
+        let rearm = self.rearm_rules.get(&index).map(|(rule, percent)| {
+            let wait = wait_after_fire(rule, price, previous);
+            (wait, RearmGate::new(rule, *percent, wait))
+        });
         fires.push(Fire {
             alert_id: slot.id,
             version: slot.version,
             condition: slot.kind.condition(),
+            rearm_wait: rearm.map(|(wait, _)| wait),
         });
+        if let Some((wait, gate)) = rearm {
+            slot.rearm_wait = Some(wait);
+            self.books[slot.symbol as usize]
+                .rearm_waiting
+                .push(Waiting {
+                    slot: index,
+                    generation: slot.generation,
+                    gate,
+                });
+        }
         slot.version += 1;
         slot.state = State::Cooling;
         let (id, once) = (slot.id, slot.once);
@@ -270,57 +333,6 @@ impl Engine {
         } else {
             self.books[symbol].schedule(timer);
         }
-    }
-
-    fn build_slot(&self, spec: &IndexedAlert, symbol: SymbolId) -> Slot {
-        let mut slot = Slot {
-            id: spec.id,
-            version: spec.version,
-            cooldown: spec.cooldown_micros(),
-            symbol,
-            once: spec.trigger == TriggerPolicy::Once,
-            kind: Kind::Above,
-            state: State::Cooling,
-            ..Slot::FREE
-        };
-        match spec.rule {
-            Rule::Above(target) | Rule::Below(target) | Rule::Crosses(target) => {
-                slot.kind = match spec.rule {
-                    Rule::Above(_) => Kind::Above,
-                    Rule::Below(_) => Kind::Below,
-                    _ => Kind::Crosses,
-                };
-                match exact_key(target) {
-                    Some(key) => slot.low = key,
-                    None => slot.exotic = true,
-                }
-            }
-            Rule::Range { low, high } => {
-                slot.kind = Kind::Range;
-                match (exact_key(low), exact_key(high)) {
-                    (Some(l), Some(h)) => (slot.low, slot.high) = (l, h),
-                    _ => slot.exotic = true,
-                }
-                if low > high {
-                    slot.state = State::Inert;
-                }
-            }
-            Rule::PercentMove {
-                percent,
-                direction,
-                window_minutes,
-            } => {
-                slot.kind = Kind::Percent;
-                slot.direction = direction;
-                slot.window_minutes = window_minutes;
-                // A percent off the grid is rounded up: it can only fire later, never earlier.
-                slot.low = floor_ceil_keys(percent).1;
-                if window_minutes > self.config.history_minutes {
-                    slot.state = State::Inert;
-                }
-            }
-        }
-        slot
     }
 
     fn allocate(&mut self) -> u32 {
@@ -348,6 +360,9 @@ impl Engine {
         if slot.exotic {
             self.exotic_rules.remove(&index);
         }
+        if slot.rearm {
+            self.rearm_rules.remove(&index);
+        }
         self.slots[index as usize].state = State::Free;
     }
 
@@ -359,18 +374,5 @@ impl Engine {
             ..Slot::FREE
         };
         self.free.push(index);
-    }
-}
-
-/// The API.md semantics in decimals, for thresholds off the key grid.
-fn exotic_holds(rule: &Rule, price: Price, last: Option<Price>) -> bool {
-    match *rule {
-        Rule::Above(target) => price >= target,
-        Rule::Below(target) => price <= target,
-        Rule::Crosses(target) => {
-            last.is_some_and(|l| (l < target && target <= price) || (l > target && target >= price))
-        }
-        Rule::Range { low, high } => low <= price && price <= high,
-        Rule::PercentMove { .. } => false,
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
 use rust_decimal::Decimal;
 
+use super::rearm::{wait_after_fire, RearmGate};
 use super::spec::{Fire, IndexedAlert, Micros, Rule};
 use super::{EngineConfig, SymbolId};
 
@@ -109,6 +110,12 @@ impl ReferenceScan {
             if cooling {
                 continue;
             }
+            if spec.snoozed_until.is_some_and(|until| at < until) {
+                continue;
+            }
+            if spec.rearm_percent.is_some() && spec.rearm_wait.is_some() {
+                continue;
+            }
             let holds = match spec.rule {
                 Rule::Above(target) => price >= target,
                 Rule::Below(target) => price <= target,
@@ -131,11 +138,16 @@ impl ReferenceScan {
                 }
             };
             if holds {
+                let rearm_wait = spec
+                    .rearm_percent
+                    .map(|_| wait_after_fire(&spec.rule, price, previous));
                 fires.push(Fire {
                     alert_id: spec.id,
                     version: spec.version,
                     condition: spec.rule.condition(),
+                    rearm_wait,
                 });
+                spec.rearm_wait = rearm_wait;
                 spec.version += 1;
                 spec.last_triggered_at = Some(at);
             }
@@ -144,6 +156,15 @@ impl ReferenceScan {
         state
             .alerts
             .retain(|a| !(a.spec.trigger == TriggerPolicy::Once && fired.contains(&a.spec.id)));
+        // After the fires: the tick that re-arms an alert never fires it.
+        for alert in &mut state.alerts {
+            let spec = &mut alert.spec;
+            if let (Some(percent), Some(wait)) = (spec.rearm_percent, spec.rearm_wait) {
+                if RearmGate::new(&spec.rule, percent, wait).opens_at(price) {
+                    spec.rearm_wait = None;
+                }
+            }
+        }
         state.last = Some(price);
         state.history.push((now, price));
         let cutoff = now.saturating_sub(horizon.saturating_mul(60_000_000));

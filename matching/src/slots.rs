@@ -1,6 +1,6 @@
 //! The compact per-alert record the engine keeps (about 100 bytes).
 
-use domain::{AlertCondition, AlertId, MoveDirection};
+use domain::{AlertCondition, AlertId, MoveDirection, RearmWait};
 
 use super::spec::Micros;
 
@@ -29,8 +29,10 @@ impl Kind {
 pub enum State {
     /// In the index: the next tick fires it if its condition holds.
     Armed,
-    /// Fired recently; a timer arms it again.
+    /// Fired recently (or snoozed); a timer arms it again.
     Cooling,
+    /// Cooled down, but its re-arm gate is still closed: the tick that opens it arms it.
+    AwaitingRearm,
     /// Past `expires_at`: never fires (until a change revives it).
     Expired,
     /// Its rule can never hold (inverted range, window beyond the history kept).
@@ -57,6 +59,10 @@ pub struct Slot {
     pub once: bool,
     /// Thresholds off the key grid: matched exactly in decimals instead.
     pub exotic: bool,
+    /// Has a re-arm percent (its rule and percent are in the engine's `rearm_rules`).
+    pub rearm: bool,
+    /// While set, the alert waits in its book's `rearm_waiting` for the price to re-arm it.
+    pub rearm_wait: Option<RearmWait>,
     pub state: State,
 }
 
@@ -74,6 +80,8 @@ impl Slot {
         direction: MoveDirection::Either,
         once: false,
         exotic: false,
+        rearm: false,
+        rearm_wait: None,
         state: State::Free,
     };
 }

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    Alert, AlertCondition, AlertId, AlertSpec, MoveDirection, Price, Symbol, TriggerPolicy,
+    Alert, AlertCondition, AlertId, AlertSpec, MoveDirection, Price, RearmWait, Symbol,
+    TriggerPolicy,
 };
 
 /// Times inside the engine: microseconds since the Unix epoch (the precision storage keeps).
@@ -79,6 +80,13 @@ pub struct IndexedAlert {
     pub trigger: TriggerPolicy,
     pub expires_at: Option<Micros>,
     pub last_triggered_at: Option<Micros>,
+    /// Re-arm hysteresis in percent (`None`: re-arms after the cooldown alone).
+    pub rearm_percent: Option<Price>,
+    /// Stored hysteresis state: the alert waits for the price to move this way (ignored
+    /// without `rearm_percent`).
+    pub rearm_wait: Option<RearmWait>,
+    /// The alert never fires before this time.
+    pub snoozed_until: Option<Micros>,
     pub version: i64,
 }
 
@@ -89,12 +97,14 @@ impl IndexedAlert {
         if !alert.active() {
             return None;
         }
-        IndexedAlert::from_spec(
+        let mut indexed = IndexedAlert::from_spec(
             alert.id(),
             alert.spec(),
             alert.last_triggered_at().map(micros),
             alert.version(),
-        )
+        )?;
+        indexed.rearm_wait = indexed.rearm_percent.and(alert.rearm_wait());
+        Some(indexed)
     }
 
     /// What the engine indexes of an alert's spec (a stored alert, or one replayed by a
@@ -120,6 +130,9 @@ impl IndexedAlert {
             trigger: options.trigger(),
             expires_at: options.expires_at().map(micros),
             last_triggered_at,
+            rearm_percent: options.rearm_percent(),
+            rearm_wait: None,
+            snoozed_until: options.snoozed_until().map(micros),
             version,
         })
     }
@@ -137,4 +150,7 @@ pub struct Fire {
     /// The version the decision was made on; the fire transaction re-checks it.
     pub version: i64,
     pub condition: AlertCondition,
+    /// With re-arm hysteresis: the way the price must move before the alert fires again
+    /// (the fire transaction stores it).
+    pub rearm_wait: Option<RearmWait>,
 }

@@ -1,7 +1,8 @@
 //! Property: the indexed engine fires exactly the alerts a plain scan of every alert fires,
-//! over random alerts, ticks, patches, pauses, deletions and clock advances.
+//! over random alerts, ticks, patches, pauses, deletions and clock advances, with re-arm
+//! hysteresis (fresh or restored waits) and snoozes among the policies.
 
-use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
+use domain::{MoveDirection, Price, RearmWait, Symbol, TriggerPolicy};
 use matching::reference::ReferenceScan;
 use matching::{Engine, EngineConfig, IndexedAlert, Micros, Rule};
 use proptest::prelude::*;
@@ -20,6 +21,7 @@ enum Action {
         once: bool,
         expires_in: Option<Micros>,
         stale: bool,
+        policies: Policies,
     },
     Remove {
         id: i64,
@@ -34,6 +36,36 @@ enum Action {
         price: Price,
         advance: Micros,
     },
+}
+
+/// The issue-17 policies of an upserted alert.
+#[derive(Debug, Clone)]
+struct Policies {
+    rearm_percent: Option<Price>,
+    /// A wait as storage would restore it.
+    rearm_wait: Option<RearmWait>,
+    snoozed_for: Option<Micros>,
+}
+
+fn policies() -> impl Strategy<Value = Policies> {
+    let wait = prop_oneof![
+        Just(RearmWait::Below),
+        Just(RearmWait::Above),
+        Just(RearmWait::Outside)
+    ];
+    (
+        proptest::option::weighted(
+            0.4,
+            (1i64..60).prop_map(|tenths| Price::new(Decimal::new(tenths, 1))),
+        ),
+        proptest::option::weighted(0.2, wait),
+        proptest::option::weighted(0.2, 0..(300 * SECOND)),
+    )
+        .prop_map(|(rearm_percent, rearm_wait, snoozed_for)| Policies {
+            rearm_percent,
+            rearm_wait,
+            snoozed_for,
+        })
 }
 
 /// Prices on a coarse grid around 100 so that thresholds are hit exactly, often.
@@ -75,9 +107,10 @@ fn action() -> impl Strategy<Value = Action> {
             any::<bool>(),
             proptest::option::weighted(0.3, 0..(600 * SECOND)),
             proptest::bool::weighted(0.15),
+            policies(),
         )
-            .prop_map(|(id, symbol, rule, cooldown_minutes, once, expires_in, stale)| {
-                Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale }
+            .prop_map(|(id, symbol, rule, cooldown_minutes, once, expires_in, stale, policies)| {
+                Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale, policies }
             }),
         1 => (1i64..12).prop_map(|id| Action::Remove { id }),
         1 => (0usize..2, price()).prop_map(|(symbol, price)| Action::Restore { symbol, price }),
@@ -107,7 +140,7 @@ proptest! {
         let mut now = T0;
         for action in actions {
             match action {
-                Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale } => {
+                Action::Upsert { id, symbol, rule, cooldown_minutes, once, expires_in, stale, policies } => {
                     let current = reference.version(id).unwrap_or(0);
                     let version = if stale { current - 1 } else { current + 1 };
                     let spec = IndexedAlert {
@@ -118,6 +151,9 @@ proptest! {
                         trigger: if once { TriggerPolicy::Once } else { TriggerPolicy::Repeat },
                         expires_at: expires_in.map(|d| now + d),
                         last_triggered_at: None,
+                        rearm_percent: policies.rearm_percent,
+                        rearm_wait: policies.rearm_wait,
+                        snoozed_until: policies.snoozed_for.map(|d| now + d),
                         version,
                     };
                     engine.upsert(&spec);

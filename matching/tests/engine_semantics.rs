@@ -1,82 +1,11 @@
 //! Every semantic case of API.md "Alert semantics" (and the extensions), table-driven, on the
 //! indexed engine and on the reference scan alike.
 
-use domain::{MoveDirection, Price, Symbol, TriggerPolicy};
-use matching::reference::ReferenceScan;
-use matching::{Engine, EngineConfig, Fire, IndexedAlert, Micros, Rule};
+mod support;
 
-const MINUTE: Micros = 60_000_000;
-const T0: Micros = 1_800_000_000_000_000;
-
-fn p(text: &str) -> Price {
-    text.parse().expect("price")
-}
-
-fn btc() -> Symbol {
-    "BTC".parse().expect("symbol")
-}
-
-fn spec(id: i64, rule: Rule) -> IndexedAlert {
-    IndexedAlert {
-        id,
-        symbol: btc(),
-        rule,
-        cooldown_minutes: 60,
-        trigger: TriggerPolicy::Repeat,
-        expires_at: None,
-        last_triggered_at: None,
-        version: 1,
-    }
-}
-
-/// The indexed engine and the reference scan, driven together; every tick must agree.
-struct Both {
-    engine: Engine,
-    reference: ReferenceScan,
-}
-
-impl Both {
-    fn new() -> Both {
-        Both {
-            engine: Engine::new(EngineConfig::default()),
-            reference: ReferenceScan::new(EngineConfig::default()),
-        }
-    }
-
-    fn with(alert: IndexedAlert) -> Both {
-        let mut both = Both::new();
-        both.upsert(&alert);
-        both
-    }
-
-    fn upsert(&mut self, alert: &IndexedAlert) {
-        self.engine.upsert(alert);
-        self.reference.upsert(alert);
-    }
-
-    fn remove(&mut self, id: i64) {
-        self.engine.remove(id);
-        self.reference.remove(id);
-    }
-
-    fn previous(&mut self, price: &str) {
-        self.engine.restore_last_price(&btc(), p(price));
-        self.reference.restore_last_price(&btc(), p(price));
-    }
-
-    /// Ids fired by a BTC tick at `price` received at `at`.
-    fn tick(&mut self, price: &str, at: Micros) -> Vec<i64> {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        let symbol = self.engine.symbol_id(&btc());
-        self.engine.evaluate(symbol, p(price), at, &mut a);
-        let symbol = self.reference.symbol_id(&btc());
-        self.reference.evaluate(symbol, p(price), at, &mut b);
-        a.sort();
-        b.sort();
-        assert_eq!(a, b, "engine and reference disagree at {price} @ {at}");
-        a.iter().map(|f: &Fire| f.alert_id).collect()
-    }
-}
+use domain::{MoveDirection, TriggerPolicy};
+use matching::{IndexedAlert, Rule};
+use support::{p, spec, Both, MINUTE, T0};
 
 struct Case {
     name: &'static str,

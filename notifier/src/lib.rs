@@ -20,6 +20,7 @@
 
 mod channels;
 mod consumer;
+mod custom_message;
 mod dispatcher;
 mod error;
 mod limiter;

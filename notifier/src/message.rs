@@ -7,8 +7,10 @@ use shared::domain::{AlertCondition, Channel};
 use shared::events::TriggerEvent;
 use uuid::Uuid;
 
+use crate::custom_message;
+
 /// Twilio refuses bodies longer than this.
-const SMS_MAX_CHARS: usize = 1600;
+pub(crate) const SMS_MAX_CHARS: usize = 1600;
 
 /// One message to send: a single trigger event, or a digest settling several.
 #[derive(Debug, Clone)]
@@ -59,7 +61,18 @@ impl Outgoing {
         }
     }
 
+    /// The alert's own message when this is one event of an alert that has one.
+    fn custom(&self) -> Option<String> {
+        match self.events.as_slice() {
+            [event] => custom_message::render(event, &time_text(event)),
+            _ => None,
+        }
+    }
+
     pub fn text_body(&self) -> String {
+        if let Some(custom) = self.custom() {
+            return custom;
+        }
         let mut text = String::new();
         if self.is_digest() {
             let _ = writeln!(
@@ -84,6 +97,10 @@ impl Outgoing {
     }
 
     pub fn html_body(&self) -> String {
+        if let Some(custom) = self.custom() {
+            let paragraph = escape_html(&custom).replace('\n', "<br>");
+            return format!("<!DOCTYPE html><html><body><p>{paragraph}</p></body></html>");
+        }
         let mut html = String::from("<!DOCTYPE html><html><body>");
         if self.is_digest() {
             let _ = write!(
@@ -114,6 +131,9 @@ impl Outgoing {
 
     pub fn sms_body(&self) -> String {
         let mut body = match self.events.as_slice() {
+            [event] if event.options.message().is_some() => {
+                custom_message::render(event, &time_text(event)).unwrap_or_default()
+            }
             [event] => format!(
                 "pricealert: {} {}, now {} {} ({}, alert {})",
                 event.symbol,
@@ -140,10 +160,7 @@ impl Outgoing {
                 format!("pricealert: {} alerts: {}", events.len(), items.join("; "))
             }
         };
-        if body.chars().count() > SMS_MAX_CHARS {
-            body = body.chars().take(SMS_MAX_CHARS - 1).collect();
-            body.push('…');
-        }
+        truncate_sms(&mut body);
         body
     }
 
@@ -165,7 +182,17 @@ impl Outgoing {
     }
 }
 
+/// An event as webhooks send it; the alert's own message (JSON-escaped by serde) is in
+/// `message` when it has one.
 fn event_json(event: &TriggerEvent) -> serde_json::Value {
+    let mut body = event_fields(event);
+    if let Some(custom) = custom_message::render(event, &time_text(event)) {
+        body["message"] = json!(custom);
+    }
+    body
+}
+
+fn event_fields(event: &TriggerEvent) -> serde_json::Value {
     json!({
         "event_id": event.event_id,
         "alert_id": event.alert_id,
@@ -207,6 +234,26 @@ fn time_text(event: &TriggerEvent) -> String {
     event.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// Cuts `body` to Twilio's limit, at the last space of the final stretch when there is one
+/// (a word is not split), and marks the cut with an ellipsis.
+pub(crate) fn truncate_sms(body: &mut String) {
+    if body.chars().count() <= SMS_MAX_CHARS {
+        return;
+    }
+    let kept: String = body.chars().take(SMS_MAX_CHARS - 1).collect();
+    let word_start = kept
+        .char_indices()
+        .rev()
+        .take(40)
+        .find(|(_, c)| c.is_whitespace())
+        .map(|(index, _)| index);
+    *body = match word_start {
+        Some(index) => kept[..index].trim_end().to_owned(),
+        None => kept,
+    };
+    body.push('…');
+}
+
 fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -222,29 +269,35 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// A trigger event for tests: BTC at 150.25 USD firing alert 42.
+#[cfg(test)]
+pub(crate) fn test_event(condition: &str, high: Option<&str>) -> TriggerEvent {
+    TriggerEvent {
+        schema_version: 1,
+        event_id: Uuid::new_v4(),
+        alert_id: 42,
+        user_id: 1,
+        user_email: "a@example.com".into(),
+        user_phone: None,
+        symbol: "BTC".parse().expect("symbol"),
+        condition: condition.parse().expect("condition"),
+        target_price: "100".parse().expect("price"),
+        target_price_high: high.map(|h| h.parse().expect("price")),
+        current_price: "150.25".parse().expect("price"),
+        previous_price: None,
+        currency: "USD".into(),
+        notification_types: "email".parse().expect("channels"),
+        options: Default::default(),
+        timestamp: "2026-11-23T07:00:00Z".parse().expect("time"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event(condition: &str, high: Option<&str>) -> TriggerEvent {
-        TriggerEvent {
-            schema_version: 1,
-            event_id: Uuid::new_v4(),
-            alert_id: 42,
-            user_id: 1,
-            user_email: "a@example.com".into(),
-            user_phone: None,
-            symbol: "BTC".parse().expect("symbol"),
-            condition: condition.parse().expect("condition"),
-            target_price: "100".parse().expect("price"),
-            target_price_high: high.map(|h| h.parse().expect("price")),
-            current_price: "150.25".parse().expect("price"),
-            previous_price: None,
-            currency: "USD".into(),
-            notification_types: "email".parse().expect("channels"),
-            options: Default::default(),
-            timestamp: "2026-11-23T07:00:00Z".parse().expect("time"),
-        }
+        test_event(condition, high)
     }
 
     #[test]

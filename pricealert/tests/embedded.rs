@@ -120,3 +120,66 @@ async fn the_smoke_test_script_passes_against_the_embedded_default() {
     );
     product.stop();
 }
+
+/// GET `path` with `token` as JSON.
+async fn get_json(client: &reqwest::Client, url: String, token: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn an_alert_fired_by_the_real_pipeline_is_explained_from_what_the_evaluator_stored() {
+    let product = Product::start(&[]).await;
+    let gateway = product.gateway_url();
+    let client = reqwest::Client::new();
+    let token = support::scaled::register(&client, &gateway, "xp@example.com", None).await;
+    let alert: Value = client
+        .post(format!("{gateway}/alerts"))
+        .bearer_auth(&token)
+        .json(
+            &serde_json::json!({"symbol": "BTC", "condition": "above", "target_price": 0.0001,
+            "rearm_percent": 50, "message": "{{symbol}} <{{price}}>"}),
+        )
+        .send()
+        .await
+        .expect("POST /alerts")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(alert["rearm_percent"], 50, "{alert}");
+    let explain_url = format!("{gateway}/alerts/{}/explain", alert["id"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let explained = loop {
+        let explained = get_json(&client, explain_url.clone(), &token).await;
+        let delivered = explained["deliveries"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty());
+        if explained["state"] == "cooling_down" && delivered {
+            break explained;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never fired and delivered: {explained}\n{}",
+            product.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(explained["last_fired_at"].is_string(), "{explained}");
+    assert!(explained["until"].is_string());
+    assert!(explained["last_price"].is_number());
+    assert_eq!(
+        explained["feed_stale"],
+        Value::Null,
+        "simulated ticks every second"
+    );
+    assert_eq!(explained["distance"], 0, "the condition holds");
+    assert_eq!(explained["deliveries"][0]["channel"], "email");
+    product.stop();
+}

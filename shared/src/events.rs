@@ -45,8 +45,9 @@ pub struct AlertChange {
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum AlertChangeKind {
     /// Created or written: the alert as stored now (`version` orders concurrent changes).
+    /// Boxed: an alert with its options is far larger than a deletion.
     Upserted {
-        alert: Alert,
+        alert: Box<Alert>,
     },
     Deleted {
         alert_id: AlertId,
@@ -58,7 +59,9 @@ impl AlertChange {
     pub fn upserted(alert: Alert) -> Self {
         AlertChange {
             schema_version: SCHEMA_VERSION,
-            kind: AlertChangeKind::Upserted { alert },
+            kind: AlertChangeKind::Upserted {
+                alert: Box::new(alert),
+            },
         }
     }
 

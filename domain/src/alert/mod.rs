@@ -21,11 +21,16 @@
 //! Options are stored whole as one JSON document per alert and travel whole in alert changes
 //! and trigger events, so a new option needs no migration, no query and no message change;
 //! the API's Alert object, the bus and the notifier see it at once.
+//!
+//! Firing state is not an option: `last_triggered_at` and the re-arm wait ([`RearmWait`]) are
+//! columns the evaluator writes in its fire and tick transactions. `snoozed_until` is an option
+//! that only its own constructors ([`AlertPatch::snooze`], [`AlertPatch::unsnooze`]) set.
 
 mod create;
 mod fields;
 mod options;
 mod patch;
+mod rearm;
 mod row;
 mod rules;
 
@@ -35,8 +40,9 @@ use serde::{Deserialize, Serialize};
 pub use self::create::{NewAlert, NewAlertDraft, NewAlertInput};
 pub use self::options::{AlertOptions, AlertOptionsInput};
 pub use self::patch::{AlertPatch, AlertPatchDraft, AlertPatchInput};
+pub use self::rearm::{RearmWait, RearmWaitError};
 pub use self::row::{AlertRow, CorruptAlert, ALERT_COLUMNS};
-pub use self::rules::{MAX_COOLDOWN_MINUTES, MAX_WINDOW_MINUTES};
+pub use self::rules::{MAX_COOLDOWN_MINUTES, MAX_REARM_PERCENT, MAX_WINDOW_MINUTES};
 use super::input::FieldError;
 use super::{AlertCondition, AlertId, NotificationChannels, Price, Symbol, UserId};
 
@@ -102,6 +108,10 @@ pub struct Alert {
     pub(crate) active: bool,
     pub(crate) triggered_count: i64,
     pub(crate) last_triggered_at: Option<DateTime<Utc>>,
+    /// Re-arm hysteresis: where the price must go before the alert fires again (`None` when
+    /// it need not). Firing state like `last_triggered_at`, not a user choice.
+    #[serde(default)]
+    pub(crate) rearm_wait: Option<RearmWait>,
     /// Bumped on every write; a fire re-checks it so a late change is never overtaken.
     pub(crate) version: i64,
     pub(crate) created_at: DateTime<Utc>,
@@ -147,6 +157,18 @@ impl Alert {
         self.last_triggered_at
     }
 
+    pub fn rearm_wait(&self) -> Option<RearmWait> {
+        self.rearm_wait
+    }
+
+    /// Whether it is snoozed at `at` (fires again from `snoozed_until` on).
+    pub fn is_snoozed_at(&self, at: DateTime<Utc>) -> bool {
+        self.spec
+            .options
+            .snoozed_until
+            .is_some_and(|until| at < until)
+    }
+
     pub fn version(&self) -> i64 {
         self.version
     }
@@ -158,3 +180,5 @@ impl Alert {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_policies;

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 
 use super::AlertCondition;
 use crate::input::{Input, InputErrors};
-use crate::{MoveDirection, TriggerPolicy};
+use crate::template::MessageTemplate;
+use crate::{MoveDirection, Price, TriggerPolicy};
 
 /// The options as a request sends them (`POST /alerts` and `PATCH /alerts/{id}` alike).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -32,6 +33,18 @@ pub struct AlertOptionsInput {
     #[serde(default)]
     #[schema(inline, required = false, value_type = Option<i64>)]
     pub window_minutes: Input<i64>,
+    /// Re-arm hysteresis: after a fire, the alert fires again only once the price has moved
+    /// back beyond the level by this percent (for `range`: left the band by it), in addition
+    /// to the cooldown. 0 < percent < 100; not for `percent_move`. `null` in a patch removes it.
+    #[serde(default)]
+    #[schema(inline, required = false, value_type = Option<f64>)]
+    pub rearm_percent: Input<Price>,
+    /// The whole notification text (email keeps its subject), with placeholders `{{symbol}}`,
+    /// `{{price}}`, `{{currency}}`, `{{condition}}`, `{{target}}`, `{{target_high}}`,
+    /// `{{time}}`, `{{alert_id}}`; any other placeholder is a 422. `null` in a patch removes it.
+    #[serde(default)]
+    #[schema(inline, required = false, value_type = Option<String>)]
+    pub message: Input<MessageTemplate>,
 }
 
 /// The options of a valid alert. Built only by the alert's constructors.
@@ -48,6 +61,15 @@ pub struct AlertOptions {
     pub(super) direction: Option<MoveDirection>,
     /// Extension (`percent_move`): the averaging window in minutes.
     pub(super) window_minutes: Option<i64>,
+    /// Extension: re-arm hysteresis in percent (see the request's `rearm_percent`).
+    #[schema(value_type = Option<f64>)]
+    pub(super) rearm_percent: Option<Price>,
+    /// Extension: the user's notification text (see the request's `message`).
+    #[schema(value_type = Option<String>)]
+    pub(super) message: Option<MessageTemplate>,
+    /// Extension: the alert never fires before this time (`POST /alerts/{id}/snooze`);
+    /// `null` when not snoozed (a past time is shown until the next write).
+    pub(super) snoozed_until: Option<DateTime<Utc>>,
 }
 
 impl AlertOptions {
@@ -66,6 +88,18 @@ impl AlertOptions {
     pub fn window_minutes(&self) -> Option<i64> {
         self.window_minutes
     }
+
+    pub fn rearm_percent(&self) -> Option<Price> {
+        self.rearm_percent
+    }
+
+    pub fn message(&self) -> Option<&MessageTemplate> {
+        self.message.as_ref()
+    }
+
+    pub fn snoozed_until(&self) -> Option<DateTime<Utc>> {
+        self.snoozed_until
+    }
 }
 
 /// Each option as read from a request: `Some(None)` absent or null, `None` wrong.
@@ -74,6 +108,8 @@ pub(super) struct ReadOptions {
     expires_at: Option<Option<DateTime<Utc>>>,
     direction: Option<Option<MoveDirection>>,
     window_minutes: Option<Option<i64>>,
+    rearm_percent: Option<Option<Price>>,
+    message: Option<Option<MessageTemplate>>,
 }
 
 impl ReadOptions {
@@ -83,6 +119,8 @@ impl ReadOptions {
             expires_at: errors.optional("expires_at", &input.expires_at),
             direction: errors.optional("direction", &input.direction),
             window_minutes: errors.optional("window_minutes", &input.window_minutes),
+            rearm_percent: errors.optional("rearm_percent", &input.rearm_percent),
+            message: errors.optional("message", &input.message),
         }
     }
 
@@ -92,6 +130,8 @@ impl ReadOptions {
             && self.expires_at.is_some()
             && self.direction.is_some()
             && self.window_minutes.is_some()
+            && self.rearm_percent.is_some()
+            && self.message.is_some()
     }
 
     /// The options of a new alert of `condition`.
@@ -105,11 +145,14 @@ impl ReadOptions {
                 _ => direction,
             },
             window_minutes: self.window_minutes.flatten(),
+            rearm_percent: self.rearm_percent.flatten(),
+            message: self.message.flatten(),
+            snoozed_until: None,
         }
     }
 
     /// `current` with what the patch sets: a wrong or null value keeps the current one, except
-    /// `expires_at`, which a `null` removes.
+    /// `expires_at`, `rearm_percent` and `message`, which a `null` removes.
     pub(super) fn patched(self, input: &AlertOptionsInput, current: &AlertOptions) -> AlertOptions {
         AlertOptions {
             trigger: self.trigger.flatten().unwrap_or(current.trigger),
@@ -120,6 +163,27 @@ impl ReadOptions {
             },
             direction: self.direction.flatten().or(current.direction),
             window_minutes: self.window_minutes.flatten().or(current.window_minutes),
+            rearm_percent: if input.rearm_percent.was_sent() {
+                self.rearm_percent.flatten()
+            } else {
+                current.rearm_percent
+            },
+            message: if input.message.was_sent() {
+                self.message.flatten()
+            } else {
+                current.message.clone()
+            },
+            snoozed_until: current.snoozed_until,
+        }
+    }
+}
+
+impl AlertOptions {
+    /// These options snoozed until `until` (`None`: no longer snoozed).
+    pub(super) fn with_snooze(&self, until: Option<DateTime<Utc>>) -> AlertOptions {
+        AlertOptions {
+            snoozed_until: until,
+            ..self.clone()
         }
     }
 }

@@ -106,6 +106,45 @@ impl AlertPatch {
         }
     }
 
+    /// Snoozes `current` until `until`, which must be after `now`; changes nothing else.
+    pub fn snooze(
+        current: &Alert,
+        until: &Input<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<AlertPatch, AlertInputError> {
+        let mut errors = InputErrors::new();
+        let read = errors.required("until", until);
+        if read.is_some_and(|at| at <= now) {
+            errors.add(
+                "until",
+                until,
+                Invalid::value("until must be in the future"),
+            );
+        }
+        errors.finish().map_err(AlertInputError::Invalid)?;
+        let Some(until) = read else {
+            return Err(AlertInputError::Invalid(Vec::new()));
+        };
+        Ok(AlertPatch {
+            spec: AlertSpec {
+                options: current.spec.options.with_snooze(Some(until)),
+                ..current.spec.clone()
+            },
+            active: current.active,
+        })
+    }
+
+    /// Ends the snooze of `current` (nothing else changes; not snoozed is fine too).
+    pub fn unsnooze(current: &Alert) -> AlertPatch {
+        AlertPatch {
+            spec: AlertSpec {
+                options: current.spec.options.with_snooze(None),
+                ..current.spec.clone()
+            },
+            active: current.active,
+        }
+    }
+
     pub fn spec(&self) -> &AlertSpec {
         &self.spec
     }

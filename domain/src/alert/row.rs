@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::{Alert, AlertOptions, AlertSpec};
+use super::{Alert, AlertOptions, AlertSpec, RearmWait};
 use crate::Price;
 
 /// An `alerts` row as [`ALERT_COLUMNS`] selects it.
@@ -26,6 +26,7 @@ pub struct AlertRow {
     options: Json<AlertOptions>,
     triggered_count: i64,
     last_triggered_at: Option<DateTime<Utc>>,
+    rearm_wait: Option<String>,
     version: i64,
     created_at: DateTime<Utc>,
 }
@@ -33,7 +34,7 @@ pub struct AlertRow {
 /// The columns to select for an [`AlertRow`].
 pub const ALERT_COLUMNS: &str = "id, user_id, symbol, condition, target_price, \
     target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, \
-    last_triggered_at, version, created_at";
+    last_triggered_at, rearm_wait, version, created_at";
 
 /// A stored alert holds a value that is not valid for its field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +80,11 @@ impl TryFrom<AlertRow> for Alert {
             active: row.active,
             triggered_count: row.triggered_count,
             last_triggered_at: row.last_triggered_at,
+            rearm_wait: row
+                .rearm_wait
+                .map(|wait| wait.parse::<RearmWait>())
+                .transpose()
+                .map_err(|_| CorruptAlert::new(id, "rearm_wait"))?,
             version: row.version,
             created_at: row.created_at,
         })

@@ -10,6 +10,8 @@ use crate::{AlertCondition, Price};
 pub const MAX_COOLDOWN_MINUTES: i64 = 525_600;
 /// Longest `percent_move` window: a day (the evaluator keeps a day of history).
 pub const MAX_WINDOW_MINUTES: i64 = 1_440;
+/// Re-arm percents are below this: at 100 % a `below` alert's level would be 0 or less.
+pub const MAX_REARM_PERCENT: i64 = 100;
 
 /// The request's fields the rules quote back (and whose presence some rules depend on: a
 /// patch is not refused for a stored value it did not send).
@@ -81,6 +83,22 @@ fn check_options(
             &sent.expires_at,
             Invalid::value("expires_at must be in the future"),
         );
+    }
+    if let Some(percent) = options.rearm_percent {
+        let limit = Price::new(rust_decimal::Decimal::from(MAX_REARM_PERCENT));
+        if spec.condition == AlertCondition::PercentMove {
+            errors.add(
+                "rearm_percent",
+                &sent.rearm_percent,
+                Invalid::value("rearm_percent does not apply to percent_move alerts"),
+            );
+        } else if !percent.is_positive() || percent >= limit {
+            errors.add(
+                "rearm_percent",
+                &sent.rearm_percent,
+                Invalid::value("rearm_percent must be greater than 0 and less than 100"),
+            );
+        }
     }
     if spec.condition == AlertCondition::PercentMove {
         match options.window_minutes {

@@ -8,18 +8,18 @@ use super::*;
 use crate::catalogue::Catalogue;
 use crate::{MoveDirection, TriggerPolicy};
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 3, 8, 0, 0)
         .single()
         .expect("time")
 }
 
-fn create(body: Value) -> Result<NewAlert, AlertInputError> {
+pub(super) fn create(body: Value) -> Result<NewAlert, AlertInputError> {
     let input: NewAlertInput = serde_json::from_value(body).expect("any object reads");
     NewAlert::read(input, &Catalogue::default())?.validate(now())
 }
 
-fn kinds(error: AlertInputError) -> Vec<(&'static str, String)> {
+pub(super) fn kinds(error: AlertInputError) -> Vec<(&'static str, String)> {
     match error {
         AlertInputError::Invalid(errors) => errors
             .into_iter()
@@ -29,7 +29,7 @@ fn kinds(error: AlertInputError) -> Vec<(&'static str, String)> {
     }
 }
 
-fn stored(spec: AlertSpec) -> Alert {
+pub(super) fn stored(spec: AlertSpec) -> Alert {
     Alert {
         id: 1,
         user_id: 1,
@@ -37,6 +37,7 @@ fn stored(spec: AlertSpec) -> Alert {
         active: true,
         triggered_count: 0,
         last_triggered_at: None,
+        rearm_wait: None,
         version: 1,
         created_at: now(),
     }

@@ -83,7 +83,7 @@ impl<'a> AlertView<'a> {
 }
 
 /// The alert as JSON, as it reads now, with `warnings` about its channels.
-fn alert_json(alert: &Alert, warnings: Vec<ChannelWarning>) -> Response {
+pub(crate) fn alert_json(alert: &Alert, warnings: Vec<ChannelWarning>) -> Response {
     let mut view = AlertView::of(alert, Utc::now());
     view.warnings = warnings;
     Json(view).into_response()

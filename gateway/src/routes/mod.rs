@@ -3,9 +3,11 @@
 pub mod alerts;
 pub mod auth;
 pub mod backtest;
+pub mod explain;
 pub mod history;
 pub mod notifications;
 pub mod prices;
+pub mod snooze;
 pub mod ws;
 
 use std::time::Duration;
@@ -35,7 +37,8 @@ use crate::state::AppState;
     paths(
         auth::register, auth::login, auth::me, auth::delete_me,
         alerts::list_alerts, alerts::create_alert, alerts::get_alert, alerts::patch_alert,
-        alerts::delete_alert, alerts::toggle_alert,
+        alerts::delete_alert, alerts::toggle_alert, snooze::snooze_alert, snooze::unsnooze_alert,
+        explain::explain_alert,
         notifications::alert_notifications, notifications::put_webhook,
         notifications::get_webhook, notifications::delete_webhook,
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
@@ -49,6 +52,7 @@ use crate::state::AppState;
         crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
         history::HistoryView, history::CandleView, history::InstrumentView, history::StatsView,
         backtest::BacktestRequest, backtest::BacktestView, backtest::BacktestFire,
+        snooze::SnoozeRequest, explain::ExplainView, explain::ExplainDelivery,
     )),
     modifiers(&BearerAuth, &ErrorAnswers),
 )]
@@ -112,6 +116,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(alerts::router())
+        .merge(snooze::router())
+        .merge(explain::router())
         .merge(notifications::router())
         .merge(prices::router())
         .merge(history::router())

@@ -28,6 +28,7 @@ macro_rules! enqueue_change {
 
 mod alerts;
 mod deliveries;
+mod explain;
 mod history;
 mod users;
 mod webhooks;
@@ -35,6 +36,7 @@ mod webhooks;
 use shared::storage::Database;
 
 pub use alerts::{AlertFilter, AlertWriteOutcome};
+pub use explain::EvaluatedPrice;
 pub use history::ServedSeries;
 pub use users::UserRecord;
 

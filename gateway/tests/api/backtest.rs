@@ -46,6 +46,9 @@ fn reference_fires(
         trigger: TriggerPolicy::Repeat,
         expires_at: None,
         last_triggered_at: None,
+        rearm_percent: None,
+        rearm_wait: None,
+        snoozed_until: None,
         version: 1,
     });
     let mut found = Vec::new();
@@ -156,6 +159,31 @@ async fn a_crosses_backtest_over_a_path_crossing_three_times_fires_three_times(e
     assert_eq!(backtest(&app, &token, long).await["count"], 1);
 }
 
+async fn a_backtest_honours_rearm_hysteresis(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("hyst@example.com").await;
+    let now = chrono::Utc::now().timestamp();
+    let start = now - 3_600;
+    let path = ["101", "99", "101", "97.9", "101"];
+    let points: Vec<(i64, Price)> = path
+        .iter()
+        .enumerate()
+        .map(|(i, price)| (start + i as i64 * 300, p(price)))
+        .collect();
+    store_history(&app.db, "BTC", "coingecko", &points, true).await;
+    let body = json!({"symbol": "BTC", "condition": "above", "target_price": 100,
+        "cooldown_minutes": 1, "from": iso(start), "to": iso(now)});
+    assert_eq!(backtest(&app, &token, body.clone()).await["count"], 3);
+    // With 2 %, the dip to 99 does not re-arm it; the one to 97.9 does.
+    let mut hysteretic = body;
+    hysteretic["rearm_percent"] = json!(2);
+    let answer = backtest(&app, &token, hysteretic).await;
+    assert_eq!(
+        fires_of(&answer),
+        vec![(start, "101".to_owned()), (start + 1_200, "101".to_owned())]
+    );
+}
+
 async fn a_percent_move_backtest_never_fires_before_its_window_fills(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("mover@example.com").await;
@@ -245,6 +273,7 @@ async fn bad_backtests_are_refused_with_a_json_detail(engine: Engine) {
 on_both_engines!(
     a_backtest_fires_exactly_where_the_evaluators_reference_scan_does,
     a_crosses_backtest_over_a_path_crossing_three_times_fires_three_times,
+    a_backtest_honours_rearm_hysteresis,
     a_percent_move_backtest_never_fires_before_its_window_fills,
     a_backtest_falls_back_to_minute_candles_walked_open_extremes_close,
     bad_backtests_are_refused_with_a_json_detail,
