@@ -57,7 +57,7 @@ pub fn decode(bytes: &[u8]) -> Option<Decimal> {
     } else {
         scale = exponent.unsigned_abs();
         // Digits come without trailing zero groups, but the last group may end in zeros.
-        while scale > 0 && mantissa % 10 == 0 {
+        while scale > 0 && mantissa.is_multiple_of(10) {
             mantissa /= 10;
             scale -= 1;
         }

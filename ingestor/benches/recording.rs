@@ -80,7 +80,7 @@ async fn fresh(engine: Engine, keys: Keys) -> testkit::TestDatabase {
             "alter table price_points drop constraint price_points_pkey, \
              add primary key (symbol, series, second)",
         ] {
-            on_pool!(&database.db, pool => sqlx::query(sql).execute(pool).await)
+            on_pool!(&database.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ()))
                 .expect("plain keys");
         }
     }
