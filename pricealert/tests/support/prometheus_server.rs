@@ -212,6 +212,19 @@ fn sample_value(pair: &Value) -> f64 {
 /// The last lines of a log file, for failure messages.
 pub fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
+    // Backtrace frames would push the error that ended a process out of the last 40 lines.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !is_backtrace_frame(line))
+        .collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// `  12: crate::function` or `             at /path/file.rs:1:2`.
+fn is_backtrace_frame(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("at /")
+        || line.split_once(": ").is_some_and(|(number, _)| {
+            !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+        })
 }
