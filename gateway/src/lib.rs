@@ -7,6 +7,7 @@ mod backtest_slots;
 mod caller;
 mod error;
 mod extract;
+mod live;
 mod metrics;
 mod openapi_errors;
 mod overload;
