@@ -32,7 +32,9 @@ pub fn token_from_protocols(headers: &HeaderMap) -> Option<String> {
         .flat_map(|value| value.split(','))
         .map(str::trim)
         .collect();
-    let at = offered.iter().position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
+    let at = offered
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
     offered.get(at + 1).map(|token| (*token).to_owned())
 }
 
@@ -41,7 +43,10 @@ pub async fn sign_in(state: &AppState, token: &str) -> Result<Signed, &'static s
     let (user_id, exp) = state.jwt.verify_until(token).ok_or(REFUSED)?;
     let expires_at = DateTime::from_timestamp(exp, 0).ok_or(REFUSED)?;
     if user_is_active(state, user_id).await? {
-        Ok(Signed { user_id, expires_at })
+        Ok(Signed {
+            user_id,
+            expires_at,
+        })
     } else {
         Err(REFUSED)
     }
@@ -64,4 +69,3 @@ pub async fn user_is_active(state: &AppState, user_id: UserId) -> Result<bool, &
         }
     }
 }
-

@@ -47,7 +47,9 @@ impl Handler<DeliveryEvent> for PushDeliveries {
 
     async fn handle(&mut self, delivery: &Delivery<DeliveryEvent>) -> Result<(), Infallible> {
         let event = &delivery.event;
-        let sockets = self.0.push_to_user(event.user_id, &protocol::delivery(event));
+        let sockets = self
+            .0
+            .push_to_user(event.user_id, &protocol::delivery(event));
         self.0.metrics().delivery_pushes.inc_by(sockets as u64);
         Ok(())
     }

@@ -70,7 +70,11 @@ impl Hub {
     /// Hands a tick to the fan-out; never waits. A tick of a symbol whose previous one is
     /// still waiting replaces it.
     pub fn offer_tick(&self, symbol: Arc<str>, frame: Utf8Bytes) {
-        let mut incoming = self.inner.incoming.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut incoming = self
+            .inner
+            .incoming
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match incoming.iter_mut().find(|(s, _)| *s == symbol) {
             Some(slot) => {
                 slot.1 = frame;
@@ -92,11 +96,19 @@ impl Hub {
             }
             std::mem::swap(
                 &mut batch,
-                &mut *self.inner.incoming.lock().unwrap_or_else(PoisonError::into_inner),
+                &mut *self
+                    .inner
+                    .incoming
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
             );
             let mut conflated = 0;
             {
-                let routes = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner);
+                let routes = self
+                    .inner
+                    .routes
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
                 for (symbol, frame) in &batch {
                     let watching = routes.by_symbol.get(symbol).into_iter().flatten();
                     for (_, outbox) in routes.everything.iter().chain(watching) {
@@ -161,7 +173,11 @@ impl Hub {
 
     /// Queues `frame` on every socket of `user_id`; how many got it.
     pub fn push_to_user(&self, user_id: UserId, frame: &Utf8Bytes) -> usize {
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = self
+            .inner
+            .users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(sockets) = users.get(&user_id) else {
             return 0;
         };
@@ -183,15 +199,25 @@ impl Hub {
 
     /// The users with an authenticated socket here now.
     pub fn signed_in_users(&self) -> Vec<UserId> {
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = self
+            .inner
+            .users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         users.keys().copied().collect()
     }
 
     fn write_routes(&self) -> std::sync::RwLockWriteGuard<'_, Routes> {
-        self.inner.routes.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .routes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write_users(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<UserId, Sockets>> {
-        self.inner.users.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .users
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

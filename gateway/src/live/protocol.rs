@@ -44,7 +44,11 @@ pub fn parse(text: &str, catalogue: &Catalogue) -> Result<ClientMessage, String>
         Some(kind @ ("subscribe" | "unsubscribe")) => {
             let selection = match message.get("symbols") {
                 Some(value) => selection(value, catalogue)?,
-                None => return Err(format!("{kind} needs \"symbols\": a list of symbols or \"*\"")),
+                None => {
+                    return Err(format!(
+                        "{kind} needs \"symbols\": a list of symbols or \"*\""
+                    ))
+                }
             };
             Ok(if kind == "subscribe" {
                 ClientMessage::Subscribe(selection)
@@ -53,7 +57,9 @@ pub fn parse(text: &str, catalogue: &Catalogue) -> Result<ClientMessage, String>
             })
         }
         Some("auth") => match message.get("token").and_then(Value::as_str) {
-            Some(token) if !token.trim().is_empty() => Ok(ClientMessage::Auth(token.trim().to_owned())),
+            Some(token) if !token.trim().is_empty() => {
+                Ok(ClientMessage::Auth(token.trim().to_owned()))
+            }
             _ => Err("auth needs \"token\": an access token from /auth/login".to_owned()),
         },
         _ => Ok(ClientMessage::Ignored),

@@ -78,7 +78,7 @@ impl Session {
         }
         // Registered (above) before the snapshot is read, so no tick falls between the two.
         let watched = self.registration.selection().clone();
-        if let Some(prices) = self.snapshot(&watched).await {
+        if let Some(prices) = snapshot(&self.state, &watched).await {
             if !prices.is_empty() {
                 self.send(protocol::snapshot(&prices)).await?;
             }
@@ -146,7 +146,7 @@ impl Session {
                 self.registration.subscribe(selection.clone());
                 self.send(protocol::subscribed(self.registration.selection()))
                     .await?;
-                let prices = self.snapshot(&selection).await.unwrap_or_default();
+                let prices = snapshot(&self.state, &selection).await.unwrap_or_default();
                 self.send(protocol::snapshot(&prices)).await
             }
             Ok(ClientMessage::Unsubscribe(selection)) => {
@@ -164,10 +164,12 @@ impl Session {
     /// Signs the socket in; a refused token leaves it as it was and says why.
     async fn authenticate(&mut self, token: &str) -> Result<(), Gone> {
         match auth::sign_in(&self.state, token).await {
-            Ok(signed @ Signed {
-                user_id,
-                expires_at,
-            }) => {
+            Ok(
+                signed @ Signed {
+                    user_id,
+                    expires_at,
+                },
+            ) => {
                 self.registration.sign_in(signed);
                 self.send(protocol::authenticated(user_id, expires_at))
                     .await
@@ -175,27 +177,32 @@ impl Session {
             Err(detail) => self.send(protocol::error(detail)).await,
         }
     }
+}
 
-    /// The latest known prices of `selection`; `None` when storage cannot say.
-    async fn snapshot(&self, selection: &Selection) -> Option<BTreeMap<String, PriceView>> {
-        match self.state.store.db().latest_prices().await {
-            Ok(prices) => {
-                let mut prices = price_view::by_symbol(prices);
-                if let Selection::Symbols(symbols) = selection {
-                    prices.retain(|symbol, _| symbols.iter().any(|s| &**s == symbol));
-                }
-                Some(prices)
+/// The latest known prices of `selection`; `None` when storage cannot say.
+async fn snapshot(state: &AppState, selection: &Selection) -> Option<BTreeMap<String, PriceView>> {
+    match state.store.db().latest_prices().await {
+        Ok(prices) => {
+            let mut prices = price_view::by_symbol(prices);
+            if let Selection::Symbols(symbols) = selection {
+                prices.retain(|symbol, _| symbols.iter().any(|s| &**s == symbol));
             }
-            Err(error) => {
-                tracing::warn!(%error, "websocket snapshot unavailable");
-                None
-            }
+            Some(prices)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "websocket snapshot unavailable");
+            None
         }
     }
+}
 
+impl Session {
     async fn send(&mut self, frame: Utf8Bytes) -> Result<(), Gone> {
         self.state.live.metrics().messages_sent.inc();
-        self.socket.send(Message::Text(frame)).await.map_err(|_| Gone)
+        self.socket
+            .send(Message::Text(frame))
+            .await
+            .map_err(|_| Gone)
     }
 
     /// Writes `frames` (emptying it) and flushes once: one write for a burst of prices.

@@ -57,11 +57,13 @@ impl Registration {
             (Selection::Everything, Selection::Symbols(added)) => {
                 self.hub.stop_watching_everything(self.id);
                 self.hub.watch(self.id, &self.outbox, &added);
-                self.outbox.retain_prices(|s| added.iter().any(|a| &**a == s));
+                self.outbox
+                    .retain_prices(|s| added.iter().any(|a| &**a == s));
                 self.selection = Selection::Symbols(added);
             }
             (Selection::Symbols(current), Selection::Symbols(added)) => {
-                let new: Vec<Arc<str>> = added.into_iter().filter(|s| !current.contains(s)).collect();
+                let new: Vec<Arc<str>> =
+                    added.into_iter().filter(|s| !current.contains(s)).collect();
                 self.hub.watch(self.id, &self.outbox, &new);
                 current.extend(new);
             }

@@ -7,6 +7,8 @@ mod bus_errors;
 mod errors;
 mod helpers;
 mod history;
+mod live;
+mod live_client;
 mod notifications;
 mod openapi;
 mod outbox;
