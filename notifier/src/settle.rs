@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use shared::domain::Channel;
 use shared::bus::{publish_json, Topic};
+use shared::domain::Channel;
 use shared::events::{DeliveryEvent, SCHEMA_VERSION};
 use shared::storage::{now, DeliveryStatus, StorageResult};
 
@@ -155,9 +155,7 @@ impl Dispatcher {
             // On its own task: a slow or unreachable bus never holds the next send back.
             tokio::spawn(async move {
                 let key = event.user_id.to_string();
-                if let Err(error) =
-                    publish_json(&*bus, Topic::DeliveryEvents, &key, &event).await
-                {
+                if let Err(error) = publish_json(&*bus, Topic::DeliveryEvents, &key, &event).await {
                     tracing::warn!(%error, event_id = %event.event_id, channel = event.channel,
                         "could not announce a settled delivery");
                 }
