@@ -1,7 +1,9 @@
 //! WebSocket push across gateway replicas: two gateway processes, an evaluator, a notifier and
 //! the ingestor over a Kafka-protocol broker (librdkafka's mock cluster) and PostgreSQL. A user
-//! signed in on replica B gets the fire, and the email's delivery outcome, of an alert written
-//! through replica A — B never saw the write.
+//! signed in on both replicas gets, on each socket, the fire and the email's delivery outcome of
+//! an alert written through replica A — B never saw the write. (With the replicas in one
+//! consumer group, each fire would reach one replica only: checked, the probe then never
+//! reaches both sockets.)
 
 mod support;
 
@@ -35,40 +37,56 @@ async fn next_message(socket: &mut Socket, until: tokio::time::Instant) -> Value
     }
 }
 
-/// Publishes `probe` until the socket shows a message of `kind` for it: then replica B's
-/// consumer of that topic has its partitions (a new group starts at the end of the log, so
-/// anything published before its first assignment is not for it).
+/// Publishes `probe` until every socket shows a message of `kind`: then each replica's
+/// consumer of that topic has its partitions (a replica's new group starts at the end of the
+/// log, so anything published before its first assignment is not for it).
 async fn until_assigned(
     bus: &dyn EventBus,
-    socket: &mut Socket,
+    sockets: &mut [Socket],
     topic: Topic,
     key: &str,
     probe: Value,
     kind: &str,
 ) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    let mut seen = vec![false; sockets.len()];
+    while seen.contains(&false) {
         publish_json(bus, topic, key, &probe)
             .await
             .expect("publish");
         let retry = (tokio::time::Instant::now() + Duration::from_millis(500)).min(deadline);
-        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(retry, socket.next()).await {
-            if let Message::Text(text) = frame {
-                let message: Value = serde_json::from_str(&text).expect("JSON");
-                if message["type"] == kind {
-                    return;
+        for (socket, seen) in sockets.iter_mut().zip(seen.iter_mut()) {
+            while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(retry, socket.next()).await {
+                if let Message::Text(text) = frame {
+                    let message: Value = serde_json::from_str(&text).expect("JSON");
+                    if message["type"] == kind {
+                        *seen = true;
+                        break;
+                    }
                 }
             }
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{kind} probe never arrived"
+            "the {kind} probe never reached every replica's socket: {seen:?}"
         );
     }
 }
 
+/// The next message of `kind` whose `field` is `value`, skipping others.
+async fn wait_for(socket: &mut Socket, kind: &str, field: &str, value: &Value) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let message = next_message(socket, deadline).await;
+        if message["type"] == kind && &message[field] == value {
+            return message;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fire_reaches_the_users_socket_on_the_replica_that_did_not_see_the_write() {
+async fn a_fire_reaches_the_users_sockets_on_every_replica_including_the_one_that_did_not_see_the_write(
+) {
     let smtp = SmtpSink::start().await;
     let scaled = Scaled::new("scaled-ws", 3, "", &smtp_env(smtp.port)).await;
     let _notifier = scaled.start("notifier", "notifier", &[]).await;
@@ -86,17 +104,21 @@ async fn a_fire_reaches_the_users_socket_on_the_replica_that_did_not_see_the_wri
     .await;
     let user_id = me["id"].as_i64().expect("id");
 
-    let url = format!(
-        "ws://127.0.0.1:{}/prices/ws?symbols=BTC",
-        gateway_b.health_port
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
-    let auth = json!({"type": "auth", "token": token}).to_string();
-    socket.send(Message::Text(auth.into())).await.expect("send");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while next_message(&mut socket, deadline).await["type"] != "authenticated" {}
+    // A socket of the user on each replica: B is the one that does not see the write.
+    let mut sockets = Vec::new();
+    for gateway in [&gateway_a, &gateway_b] {
+        let url = format!(
+            "ws://127.0.0.1:{}/prices/ws?symbols=BTC",
+            gateway.health_port
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        let auth = json!({"type": "auth", "token": token}).to_string();
+        socket.send(Message::Text(auth.into())).await.expect("send");
+        wait_for(&mut socket, "authenticated", "user_id", &json!(user_id)).await;
+        sockets.push(socket);
+    }
 
     // The test stands in for the evaluator and the notifier only to learn when replica B's
     // new consumer groups have their partitions; the fire below is the product's own.
@@ -113,7 +135,7 @@ async fn a_fire_reaches_the_users_socket_on_the_replica_that_did_not_see_the_wri
     let key = user_id.to_string();
     until_assigned(
         &bus,
-        &mut socket,
+        &mut sockets,
         Topic::Notifications,
         &key,
         serde_json::to_value(&probe).expect("JSON"),
@@ -131,7 +153,7 @@ async fn a_fire_reaches_the_users_socket_on_the_replica_that_did_not_see_the_wri
     };
     until_assigned(
         &bus,
-        &mut socket,
+        &mut sockets,
         Topic::DeliveryEvents,
         &key,
         serde_json::to_value(&settled).expect("JSON"),
@@ -160,22 +182,13 @@ async fn a_fire_reaches_the_users_socket_on_the_replica_that_did_not_see_the_wri
             ],
         )
         .await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let fire = loop {
-        let message = next_message(&mut socket, deadline).await;
-        if message["type"] == "alert" && message["alert_id"] == alert_id {
-            break message;
-        }
-    };
-    assert_eq!(fire["symbol"], "BTC");
-    assert_eq!(fire["condition"], "above");
-    let event_id = fire["event_id"].as_str().expect("event id").to_owned();
-    let delivery = loop {
-        let message = next_message(&mut socket, deadline).await;
-        if message["type"] == "delivery" && message["event_id"] == event_id.as_str() {
-            break message;
-        }
-    };
-    assert_eq!(delivery["channel"], "email");
-    assert_eq!(delivery["status"], "sent");
+    // Every socket of the user, on either replica, gets the fire and its email's outcome.
+    for socket in &mut sockets {
+        let fire = wait_for(socket, "alert", "alert_id", &json!(alert_id)).await;
+        assert_eq!(fire["symbol"], "BTC");
+        assert_eq!(fire["condition"], "above");
+        let delivery = wait_for(socket, "delivery", "event_id", &fire["event_id"]).await;
+        assert_eq!(delivery["channel"], "email");
+        assert_eq!(delivery["status"], "sent");
+    }
 }
