@@ -18,28 +18,19 @@
 //! `cargo bench -p pricealert --bench websocket_fanout -- [--clients 1000,5000,10000]
 //! [--rates 1,5] [--subs 5,all] [--seconds 10] [--warmup 3] [--addresses 60]`
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+mod ceiling;
+mod load;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message as ServerMessage, Utf8Bytes, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::routing::get;
-use futures::StreamExt;
 use ingestor::providers::simulated_prices::START_PRICES;
 use testkit::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpSocket;
 use tokio::process::{Child, Command};
-use tokio::sync::{broadcast, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
-/// Delay histogram resolution: 1 ms buckets up to a minute.
-const BUCKETS: usize = 60_001;
-
-fn arg<'a>(args: &'a [String], flag: &str, default: &'a str) -> &'a str {
+pub fn arg<'a>(args: &'a [String], flag: &str, default: &'a str) -> &'a str {
     args.iter()
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
@@ -51,7 +42,7 @@ fn list(text: &str) -> Vec<String> {
 }
 
 /// The symbols client `index` watches: 5 consecutive ones of the catalogue, or all (`None`).
-fn watched(index: usize, subs: &str) -> Option<Vec<&'static str>> {
+pub fn watched(index: usize, subs: &str) -> Option<Vec<&'static str>> {
     (subs != "all").then(|| {
         (0..5)
             .map(|k| START_PRICES[(index * 5 + k) % START_PRICES.len()].0)
@@ -66,216 +57,15 @@ fn main() {
         .build()
         .expect("runtime");
     if args.iter().any(|a| a == "--load") {
-        runtime.block_on(load(&args));
+        runtime.block_on(load::run(&args));
     } else if args.iter().any(|a| a == "--ceiling") {
-        runtime.block_on(ceiling(
+        runtime.block_on(ceiling::run(
             arg(&args, "--interval-ms", "1000").parse().unwrap_or(1000),
         ));
     } else {
         runtime.block_on(orchestrate(&args));
     }
 }
-
-// ---- the load client (its own process) ----
-
-struct LoadStats {
-    measuring: AtomicBool,
-    prices: AtomicU64,
-    delays: Vec<AtomicU64>,
-}
-
-/// Milliseconds from the `"timestamp"` of a bare price object to now.
-fn delay_ms(text: &str) -> Option<usize> {
-    let start = text.find("\"timestamp\":\"")? + 13;
-    let end = start + text[start..].find('"')?;
-    let at = chrono::DateTime::parse_from_rfc3339(&text[start..end]).ok()?;
-    let ms = (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_milliseconds();
-    Some(usize::try_from(ms.max(0)).unwrap_or(0).min(BUCKETS - 1))
-}
-
-async fn client(
-    index: usize,
-    port: u16,
-    subs: String,
-    addresses: usize,
-    stats: Arc<LoadStats>,
-) -> bool {
-    let host = 2 + u8::try_from(index % addresses).unwrap_or(0);
-    let Ok(socket) = TcpSocket::new_v4() else {
-        return false;
-    };
-    if socket
-        .bind(SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0)))
-        .is_err()
-    {
-        return false;
-    }
-    let Ok(stream) = socket
-        .connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .await
-    else {
-        return false;
-    };
-    let query =
-        watched(index, &subs).map_or(String::new(), |s| format!("?symbols={}", s.join(",")));
-    let url = format!("ws://127.0.0.1:{port}/prices/ws{query}");
-    let Ok((mut ws, _)) = tokio_tungstenite::client_async(url, stream).await else {
-        return false;
-    };
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = ws.next().await {
-            if let Message::Text(text) = message {
-                if stats.measuring.load(Ordering::Relaxed) && text.starts_with("{\"symbol\"") {
-                    stats.prices.fetch_add(1, Ordering::Relaxed);
-                    if let Some(ms) = delay_ms(&text) {
-                        stats.delays[ms].fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        }
-    });
-    true
-}
-
-fn percentile(delays: &[u64], p: f64) -> usize {
-    let total: u64 = delays.iter().sum();
-    let wanted = ((total as f64) * p).ceil() as u64;
-    let mut seen = 0;
-    for (ms, count) in delays.iter().enumerate() {
-        seen += count;
-        if seen >= wanted.max(1) {
-            return ms;
-        }
-    }
-    0
-}
-
-async fn load(args: &[String]) {
-    let port: u16 = arg(args, "--port", "0").parse().expect("--port");
-    let clients: usize = arg(args, "--clients", "1000").parse().expect("--clients");
-    let subs = arg(args, "--subs", "5").to_owned();
-    let addresses: usize = arg(args, "--addresses", "60").parse().expect("--addresses");
-    let warmup: u64 = arg(args, "--warmup", "3").parse().expect("--warmup");
-    let seconds: u64 = arg(args, "--seconds", "10").parse().expect("--seconds");
-    let stats = Arc::new(LoadStats {
-        measuring: AtomicBool::new(false),
-        prices: AtomicU64::new(0),
-        delays: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-    });
-    // Handshakes a few hundred at a time, so the listen backlog never overflows.
-    let handshakes = Arc::new(Semaphore::new(256));
-    let mut connecting = Vec::new();
-    for index in 0..clients {
-        let (stats, subs, handshakes) = (Arc::clone(&stats), subs.clone(), Arc::clone(&handshakes));
-        connecting.push(tokio::spawn(async move {
-            let _turn = handshakes.acquire().await;
-            client(index, port, subs, addresses, stats).await
-        }));
-    }
-    let mut connected = 0;
-    for task in connecting {
-        connected += usize::from(task.await.unwrap_or(false));
-    }
-    println!("connected {connected}");
-    tokio::time::sleep(Duration::from_secs(warmup)).await;
-    stats.measuring.store(true, Ordering::Relaxed);
-    println!("measuring");
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stats.measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    let delays: Vec<u64> = stats
-        .delays
-        .iter()
-        .map(|d| d.load(Ordering::Relaxed))
-        .collect();
-    println!(
-        "result {} {:.0} {} {}",
-        connected,
-        stats.prices.load(Ordering::Relaxed) as f64 / elapsed,
-        percentile(&delays, 0.50),
-        percentile(&delays, 0.99)
-    );
-    // Exits without closing 10,000 sockets one by one: the server sees them all go at once.
-    std::process::exit(0);
-}
-
-// ---- the ceiling: a minimal axum broadcast server (its own process) ----
-
-#[derive(Clone)]
-struct Ceiling {
-    ticks: broadcast::Sender<(usize, Utf8Bytes)>,
-    lagged: Arc<AtomicU64>,
-}
-
-async fn ceiling(interval_ms: u64) {
-    let (ticks, _) = broadcast::channel(4096);
-    let state = Ceiling {
-        ticks: ticks.clone(),
-        lagged: Arc::new(AtomicU64::new(0)),
-    };
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_millis(interval_ms));
-        loop {
-            every.tick().await;
-            for (index, (symbol, price)) in START_PRICES.iter().enumerate() {
-                let text = serde_json::json!({"symbol": symbol, "price": price, "currency": "USD",
-                    "source": "simulated", "timestamp": chrono::Utc::now()})
-                .to_string();
-                let _ = ticks.send((index, Utf8Bytes::from(text)));
-            }
-        }
-    });
-    let app =
-        axum::Router::new()
-            .route("/health", get(|| async { "{\"status\":\"healthy\"}" }))
-            .route(
-                "/lagged",
-                get(|State(s): State<Ceiling>| async move {
-                    s.lagged.load(Ordering::Relaxed).to_string()
-                }),
-            )
-            .route("/prices/ws", get(ceiling_socket))
-            .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    println!("{}", listener.local_addr().expect("address").port());
-    axum::serve(listener, app).await.expect("serve");
-}
-
-async fn ceiling_socket(
-    State(state): State<Ceiling>,
-    Query(query): Query<HashMap<String, String>>,
-    ws: WebSocketUpgrade,
-) -> axum::response::Response {
-    let watched: Option<Vec<usize>> = query.get("symbols").map(|symbols| {
-        symbols
-            .split(',')
-            .filter_map(|s| START_PRICES.iter().position(|(symbol, _)| *symbol == s))
-            .collect()
-    });
-    ws.on_upgrade(move |mut socket| async move {
-        let mut ticks = state.ticks.subscribe();
-        loop {
-            match ticks.recv().await {
-                Ok((index, frame)) => {
-                    if watched.as_ref().is_none_or(|w| w.contains(&index))
-                        && socket.send(ServerMessage::Text(frame)).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                    state.lagged.fetch_add(skipped, Ordering::Relaxed);
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    })
-}
-
-// ---- the orchestrator ----
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
