@@ -74,11 +74,12 @@ struct Session {
 impl Session {
     async fn serve(&mut self, token: Option<String>) -> Result<(), Gone> {
         if let Some(token) = token {
-            self.authenticate(&token).await?;
+            // Boxed, like every rare await here: the socket's task stays as small as its loop.
+            Box::pin(self.authenticate(&token)).await?;
         }
         // Registered (above) before the snapshot is read, so no tick falls between the two.
         let watched = self.registration.selection().clone();
-        if let Some(prices) = snapshot(&self.state, &watched).await {
+        if let Some(prices) = Box::pin(snapshot(&self.state, &watched)).await {
             if !prices.is_empty() {
                 self.send(protocol::snapshot(&prices)).await?;
             }
@@ -113,7 +114,7 @@ impl Session {
                         }
                     };
                     idle.as_mut().reset(Instant::now() + heartbeat_after);
-                    self.answer(&text).await?;
+                    Box::pin(self.answer(&text)).await?;
                     self.reset_expiry(expiry.as_mut());
                 }
                 () = &mut idle => {
