@@ -8,6 +8,7 @@ mod caller;
 mod error;
 mod extract;
 mod feeds;
+mod live;
 mod metrics;
 mod openapi_errors;
 mod overload;

@@ -11,6 +11,8 @@ use prometheus::{
 use shared::bus::{MalformedMessages, Topic};
 use shared::metrics::register;
 
+use crate::live::LiveMetrics;
+
 #[derive(Clone)]
 pub struct GatewayMetrics {
     pub requests: IntCounterVec,
@@ -18,8 +20,9 @@ pub struct GatewayMetrics {
     pub active_websockets: IntGauge,
     pub login_failures: IntCounter,
     pub rate_limited: IntCounterVec,
-    /// Ticks, alert changes and trigger events: the gateway reads every topic.
+    /// Ticks, alert changes, trigger events and delivery events: the gateway reads every topic.
     pub malformed_messages: MalformedMessages,
+    pub live: LiveMetrics,
 }
 
 impl GatewayMetrics {
@@ -75,6 +78,7 @@ impl GatewayMetrics {
                 .expect("valid metric"),
             ),
             malformed_messages: MalformedMessages::register(registry, "gateway", &Topic::ALL),
+            live: LiveMetrics::new(registry),
         };
         for scope in ["ip", "account", "api"] {
             metrics.rate_limited.with_label_values(&[scope]);

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use shared::bus::{BusMessage, Consumer, Delivery, Handler, OutboxRelay, Subscription, Topic};
 use shared::context::ServiceContext;
-use shared::events::{AlertChange, AlertChangeKind, PriceTick, TriggerEvent};
+use shared::events::{AlertChange, AlertChangeKind, DeliveryEvent, PriceTick, TriggerEvent};
 use shared::metrics::service_registry;
 use shared::storage::OutboxTable;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::alert_cache::AlertCache;
@@ -17,8 +16,8 @@ use crate::alert_service::relay_alert_changes;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::backtest_slots::BacktestSlots;
 use crate::feeds::FeedPolling;
+use crate::live::{self, ForwardTicks, Hub, PushDeliveries, SocketLimits};
 use crate::metrics::GatewayMetrics;
-use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
 use crate::routes;
 use crate::server;
@@ -38,6 +37,8 @@ pub struct Application {
     /// Alert changes and trigger events (fires) make cached alert lists stale.
     alert_changes: Box<dyn Subscription>,
     fires: Box<dyn Subscription>,
+    /// Settled deliveries, pushed to their user's sockets.
+    deliveries: Box<dyn Subscription>,
 }
 
 impl Application {
@@ -70,10 +71,14 @@ impl Application {
             .bus
             .subscribe_latest(Topic::Notifications, &group)
             .await?;
-        for subscription in [&mut ticks, &mut alert_changes, &mut fires] {
+        let mut deliveries = context
+            .bus
+            .subscribe_latest(Topic::DeliveryEvents, &group)
+            .await?;
+        for subscription in [&mut ticks, &mut alert_changes, &mut fires, &mut deliveries] {
             subscription.report_metrics_to(&consumer_metrics);
         }
-        let (tick_sender, _) = broadcast::channel(1024);
+        let live = Hub::new(metrics.live.clone());
         let state = AppState {
             store: Store::new(context.db.clone()),
             bus: context.bus.clone(),
@@ -98,7 +103,11 @@ impl Application {
             limits: Limits::new(settings),
             metrics,
             registry,
-            ticks: tick_sender,
+            live,
+            socket_limits: SocketLimits::new(
+                settings.websocket_max_connections,
+                settings.websocket_max_connections_per_address,
+            ),
             webhook_allow_private: context.settings.notifier.webhook.allow_private_addresses,
             backtests: BacktestSlots::new(
                 context.settings.history.max_concurrent_backtests_per_user,
@@ -114,6 +123,7 @@ impl Application {
             ticks,
             alert_changes,
             fires,
+            deliveries,
         })
     }
 
@@ -128,16 +138,30 @@ impl Application {
             ticks,
             alert_changes,
             fires,
+            deliveries,
         } = self;
         let malformed = &state.metrics.malformed_messages;
-        let forward = ForwardTicks(state.ticks.clone());
+        let forward = ForwardTicks(state.live.clone());
         tokio::spawn(Consumer::<PriceTick>::new(ticks, malformed, shutdown.clone()).run(forward));
-        let evict = EvictStaleLists(state.alert_lists.clone());
+        tokio::spawn(state.live.clone().fan_out(shutdown.clone()));
+        let evict = EvictStaleLists {
+            lists: state.alert_lists.clone(),
+            live: state.live.clone(),
+        };
         tokio::spawn(
             Consumer::<AlertChange>::new(alert_changes, malformed, shutdown.clone())
                 .run(evict.clone()),
         );
         tokio::spawn(Consumer::<TriggerEvent>::new(fires, malformed, shutdown.clone()).run(evict));
+        let push = PushDeliveries(state.live.clone());
+        tokio::spawn(
+            Consumer::<DeliveryEvent>::new(deliveries, malformed, shutdown.clone()).run(push),
+        );
+        tokio::spawn(live::recheck_users(
+            state.clone(),
+            state.settings.websocket_auth_recheck,
+            shutdown.clone(),
+        ));
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
         let settings = Arc::clone(&state.settings);
         tokio::spawn(relay_alert_changes(
@@ -152,37 +176,28 @@ impl Application {
     }
 }
 
-/// Price ticks from the bus to the WebSocket fan-out.
-struct ForwardTicks(broadcast::Sender<PriceView>);
-
-impl Handler<PriceTick> for ForwardTicks {
-    type Error = Infallible;
-
-    async fn handle(&mut self, delivery: &Delivery<PriceTick>) -> Result<(), Infallible> {
-        // No receivers is fine: nobody is watching.
-        let _ = self.0.send(PriceView::from(delivery.event.clone()));
-        Ok(())
-    }
-}
-
-/// Evicts the cached alert list of whoever an alert change or a fire concerns.
+/// Evicts the cached alert list of whoever an alert change or a fire concerns; a fire also
+/// goes to its user's WebSockets.
 #[derive(Clone)]
-struct EvictStaleLists(AlertCache);
+struct EvictStaleLists {
+    lists: AlertCache,
+    live: Hub,
+}
 
 impl Handler<AlertChange> for EvictStaleLists {
     type Error = Infallible;
 
     async fn handle(&mut self, delivery: &Delivery<AlertChange>) -> Result<(), Infallible> {
         match &delivery.event.kind {
-            AlertChangeKind::Upserted { alert } => self.0.evict(alert.user_id()),
-            AlertChangeKind::Deleted { .. } => self.0.clear(),
+            AlertChangeKind::Upserted { alert } => self.lists.evict(alert.user_id()),
+            AlertChangeKind::Deleted { .. } => self.lists.clear(),
         }
         Ok(())
     }
 
     /// Whose list it concerned is unknown: forget everyone's.
     fn skipped(&mut self, _message: &BusMessage) {
-        self.0.clear();
+        self.lists.clear();
     }
 }
 
@@ -190,12 +205,13 @@ impl Handler<TriggerEvent> for EvictStaleLists {
     type Error = Infallible;
 
     async fn handle(&mut self, delivery: &Delivery<TriggerEvent>) -> Result<(), Infallible> {
-        self.0.evict(delivery.event.user_id);
+        self.lists.evict(delivery.event.user_id);
+        live::push_fire(&self.live, &delivery.event);
         Ok(())
     }
 
     fn skipped(&mut self, _message: &BusMessage) {
-        self.0.clear();
+        self.lists.clear();
     }
 }
 

@@ -3,14 +3,13 @@ use std::sync::Arc;
 use shared::bus::{EventBus, OutboxRelay};
 use shared::catalogue::Catalogue;
 use shared::config::GatewaySettings;
-use tokio::sync::broadcast;
 
 use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::backtest_slots::BacktestSlots;
 use crate::feeds::FeedPolling;
+use crate::live::{Hub, SocketLimits};
 use crate::metrics::GatewayMetrics;
-use crate::price_view::PriceView;
 use crate::rate_limit::Limits;
 use crate::single_flight::SingleFlight;
 use crate::store::Store;
@@ -33,8 +32,10 @@ pub struct AppState {
     pub limits: Limits,
     pub metrics: GatewayMetrics,
     pub registry: prometheus::Registry,
-    /// Live ticks for WebSocket clients; lossy by design (a slow socket skips ahead).
-    pub ticks: broadcast::Sender<PriceView>,
+    /// The WebSocket live feed: who watches which symbols, who is signed in (lossy by design:
+    /// a slow socket skips stale prices).
+    pub live: Hub,
+    pub socket_limits: SocketLimits,
     /// Whether webhook URLs may point at private addresses (the notifier's setting).
     pub webhook_allow_private: bool,
     /// Backtests running per user.

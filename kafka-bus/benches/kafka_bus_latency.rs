@@ -32,6 +32,7 @@ fn settings(
         price_events_topic: format!("bench-price-events-{unique}"),
         alert_changes_topic: format!("bench-alert-changes-{unique}"),
         notifications_topic: format!("bench-notifications-{unique}"),
+        delivery_events_topic: format!("bench-delivery-events-{unique}"),
         partitions: PARTITIONS,
         replication_factor: 3,
         session_timeout: Duration::from_secs(6),
@@ -106,6 +107,7 @@ fn main() {
             &settings.price_events_topic,
             &settings.alert_changes_topic,
             &settings.notifications_topic,
+            &settings.delivery_events_topic,
         ] {
             mock.create_topic(topic, PARTITIONS, 3).expect("topic");
         }

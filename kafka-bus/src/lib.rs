@@ -198,6 +198,7 @@ fn topic_name(settings: &KafkaSettings, topic: Topic) -> &str {
         Topic::PriceEvents => &settings.price_events_topic,
         Topic::AlertChanges => &settings.alert_changes_topic,
         Topic::Notifications => &settings.notifications_topic,
+        Topic::DeliveryEvents => &settings.delivery_events_topic,
     }
 }
 

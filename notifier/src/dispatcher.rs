@@ -41,6 +41,8 @@ pub struct Dispatcher {
     pub metrics: NotifierMetrics,
     pub settings: NotifierSettings,
     pub wake: Arc<Notify>,
+    /// Where settled outcomes are announced (`delivery-events`) for live views.
+    pub bus: Arc<dyn shared::bus::EventBus>,
 }
 
 impl Dispatcher {

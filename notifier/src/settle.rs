@@ -1,10 +1,14 @@
 //! What the outcome of an attempt means for its deliveries: settled for good, retried with
 //! backoff, or dead-lettered once the retry budget is spent.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use rand::Rng;
+use shared::bus::{publish_json, Topic};
 use shared::domain::Channel;
-use shared::storage::{now, StorageResult};
+use shared::events::{DeliveryEvent, SCHEMA_VERSION};
+use shared::storage::{now, DeliveryStatus, StorageResult};
 
 use crate::channels::SendOutcome;
 use crate::dispatcher::Dispatcher;
@@ -122,7 +126,41 @@ impl Dispatcher {
                 .settle_delivery(delivery.event_id, channel, settlement)
                 .await?;
         }
+        if let Some(status) = settlement.final_status() {
+            self.announce_settled(channel, deliveries, status);
+        }
         Ok(())
+    }
+
+    /// Tells live views (the gateway's WebSocket) how each delivery settled. Best effort,
+    /// after the row is written: the row is the record, and a lost announcement only means a
+    /// live view misses it (the delivery history still shows it).
+    fn announce_settled(
+        &self,
+        channel: Channel,
+        deliveries: &[OpenDelivery],
+        status: DeliveryStatus,
+    ) {
+        for delivery in deliveries {
+            let event = DeliveryEvent {
+                schema_version: SCHEMA_VERSION,
+                event_id: delivery.event_id,
+                user_id: delivery.user_id,
+                alert_id: delivery.alert_id,
+                channel: channel.as_str().to_owned(),
+                status: status.as_str().to_owned(),
+                settled_at: now(),
+            };
+            let bus = Arc::clone(&self.bus);
+            // On its own task: a slow or unreachable bus never holds the next send back.
+            tokio::spawn(async move {
+                let key = event.user_id.to_string();
+                if let Err(error) = publish_json(&*bus, Topic::DeliveryEvents, &key, &event).await {
+                    tracing::warn!(%error, event_id = %event.event_id, channel = event.channel,
+                        "could not announce a settled delivery");
+                }
+            });
+        }
     }
 
     /// Exponential backoff with up to 10 % jitter, capped.

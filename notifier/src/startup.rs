@@ -65,6 +65,7 @@ impl Application {
                 metrics,
                 settings,
                 wake,
+                bus: context.bus.clone(),
             }),
         })
     }

@@ -133,6 +133,7 @@ impl Pipeline {
                 ("KAFKA_PRICE_EVENTS_TOPIC", "price-events"),
                 ("KAFKA_NOTIFICATIONS_TOPIC", "notifications"),
                 ("KAFKA_ALERT_CHANGES_TOPIC", "alert-changes"),
+                ("KAFKA_DELIVERY_EVENTS_TOPIC", "delivery-events"),
             ] {
                 let topic = format!("{topic}-{run}");
                 mock.create_topic(&topic, 3, 1)

@@ -422,6 +422,10 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
             "KAFKA_ALERT_CHANGES_TOPIC",
             format!("alert-changes-{suffix}"),
         ),
+        (
+            "KAFKA_DELIVERY_EVENTS_TOPIC",
+            format!("delivery-events-{suffix}"),
+        ),
     ];
     let cluster = MockCluster::new(3).expect("start the mock Kafka cluster");
     for (_, topic) in &topics {

@@ -105,3 +105,20 @@ pub struct TriggerEvent {
     /// When the triggering tick was received.
     pub timestamp: DateTime<Utc>,
 }
+
+/// How one delivery of a fire settled for good on one channel. Keyed by user id, so live
+/// views of the user (the gateway's WebSocket) can show it; the delivery row stays the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryEvent {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// The trigger event's id.
+    pub event_id: Uuid,
+    pub user_id: UserId,
+    pub alert_id: AlertId,
+    /// `email`, `sms` or `webhook`.
+    pub channel: String,
+    /// The delivery history's status: `sent`, `failed`, `unknown` or `skipped`.
+    pub status: String,
+    pub settled_at: DateTime<Utc>,
+}

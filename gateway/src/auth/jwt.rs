@@ -64,7 +64,13 @@ impl JwtKeys {
     /// The user id of a valid token, `None` for anything else (bad signature, expired, wrong
     /// audience or issuer, another algorithm, a non-numeric subject).
     pub fn verify(&self, token: &str) -> Option<UserId> {
+        self.verify_until(token).map(|(user_id, _)| user_id)
+    }
+
+    /// Like [`JwtKeys::verify`], with the token's `exp` (seconds since the epoch): a
+    /// long-lived WebSocket stops trusting the token then.
+    pub fn verify_until(&self, token: &str) -> Option<(UserId, i64)> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        data.claims.sub.parse().ok()
+        Some((data.claims.sub.parse().ok()?, data.claims.exp))
     }
 }

@@ -237,6 +237,8 @@ pub async fn delete_me(
     state.store.delete_user(user.id).await?;
     state.users.evict(user.id);
     state.alert_lists.evict(user.id);
+    // Its WebSockets here stop at once; other replicas notice within their recheck.
+    state.live.revoke_user(user.id);
     relay_now(&state).await;
     tracing::info!(user_id = user.id, "user deleted their account");
     Ok(StatusCode::NO_CONTENT)

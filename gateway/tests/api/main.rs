@@ -8,6 +8,8 @@ mod errors;
 mod explain;
 mod helpers;
 mod history;
+mod live;
+mod live_client;
 mod notifications;
 mod openapi;
 mod outbox;

@@ -29,6 +29,7 @@ impl TestCluster {
             price_events_topic: format!("price-events-{unique}"),
             alert_changes_topic: format!("alert-changes-{unique}"),
             notifications_topic: format!("notifications-{unique}"),
+            delivery_events_topic: format!("delivery-events-{unique}"),
             consumer_group_prefix: format!("test-{unique}"),
             partitions,
             replication_factor: BROKERS,
@@ -43,6 +44,7 @@ impl TestCluster {
             &settings.price_events_topic,
             &settings.alert_changes_topic,
             &settings.notifications_topic,
+            &settings.delivery_events_topic,
         ] {
             mock.create_topic(topic, partitions, BROKERS)
                 .expect("topic created");

@@ -79,6 +79,20 @@ pub enum Settlement {
     },
 }
 
+impl Settlement {
+    /// The delivery history's status once this settlement is written, when it is final
+    /// (`None` for a retry: the row stays open).
+    pub fn final_status(&self) -> Option<DeliveryStatus> {
+        match self {
+            Settlement::Sent { .. } => Some(DeliveryStatus::Sent),
+            Settlement::Failed { .. } => Some(DeliveryStatus::Failed),
+            Settlement::Unknown { .. } => Some(DeliveryStatus::Unknown),
+            Settlement::Skipped { .. } => Some(DeliveryStatus::Skipped),
+            Settlement::Retry { .. } => None,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct OpenRow {
     event_id: String,

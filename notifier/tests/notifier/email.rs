@@ -1,6 +1,8 @@
 //! Email against a real SMTP server on loopback.
 
+use shared::bus::Topic;
 use shared::domain::Channel;
+use shared::events::DeliveryEvent;
 use shared::storage::DeliveryStatus;
 use testkit::{fresh_database, Engine};
 
@@ -74,6 +76,46 @@ async fn an_alert_email_arrives_with_headers_and_both_parts_on_sqlite() {
 #[tokio::test]
 async fn an_alert_email_arrives_with_headers_and_both_parts_on_postgres() {
     an_alert_email_arrives_with_headers_and_both_parts(Engine::Postgres).await;
+}
+
+/// Live views (the gateway's WebSocket) learn how each delivery settled from `delivery-events`.
+#[tokio::test]
+async fn each_settled_delivery_is_announced_on_delivery_events_keyed_by_its_user() {
+    let test = fresh_database(Engine::Sqlite).await;
+    let smtp = SmtpServer::start();
+    let notifier = TestNotifier::spawn(&test.db, with_smtp(test_settings(), smtp.port)).await;
+    let mut announced = notifier
+        .bus
+        .subscribe(Topic::DeliveryEvents, "test-live-view")
+        .await
+        .expect("subscribe");
+    let alice = user(&test.db, "alice@example.com", None).await;
+    let bounced = user(&test.db, BOUNCING_ADDRESS, None).await;
+    let sent = trigger(&alice, 42, "email");
+    let failed = trigger(&bounced, 43, "email");
+    notifier.publish(&sent).await;
+    notifier.publish(&failed).await;
+
+    let mut outcomes = std::collections::BTreeMap::new();
+    while outcomes.len() < 2 {
+        let message = tokio::time::timeout(crate::helpers::PATIENCE, announced.next())
+            .await
+            .expect("an announcement within the deadline")
+            .expect("the bus is open");
+        let event: DeliveryEvent = serde_json::from_slice(&message.payload).expect("an event");
+        assert_eq!(message.key, event.user_id.to_string(), "keyed by user");
+        assert_eq!(event.channel, "email");
+        outcomes.insert(
+            event.event_id,
+            (event.user_id, event.alert_id, event.status),
+        );
+    }
+    assert_eq!(outcomes[&sent.event_id], (alice.id, 42, "sent".to_owned()));
+    assert_eq!(
+        outcomes[&failed.event_id],
+        (bounced.id, 43, "failed".to_owned())
+    );
+    notifier.stop().await;
 }
 
 #[tokio::test]

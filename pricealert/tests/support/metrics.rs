@@ -138,6 +138,27 @@ pub const DOCUMENTED: &[Metric] = &[
     metric("gateway_http_latency_seconds", Histogram, GATEWAY, true),
     metric("gateway_active_websockets", Gauge, GATEWAY, true),
     metric("gateway_login_failures_total", Counter, GATEWAY, true),
+    metric("gateway_websockets", Gauge, GATEWAY, false),
+    metric(
+        "gateway_websocket_messages_sent_total",
+        Counter,
+        GATEWAY,
+        false,
+    ),
+    metric(
+        "gateway_websocket_prices_conflated_total",
+        Counter,
+        GATEWAY,
+        false,
+    ),
+    metric("gateway_websocket_pushes_total", Counter, GATEWAY, false),
+    metric(
+        "gateway_websocket_events_dropped_total",
+        Counter,
+        GATEWAY,
+        false,
+    ),
+    metric("gateway_websocket_refused_total", Counter, GATEWAY, false),
     metric("gateway_rate_limited_total", Counter, GATEWAY, false),
     metric("service_info", Gauge, Scope::EveryService, true),
     metric(

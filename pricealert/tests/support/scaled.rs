@@ -53,6 +53,10 @@ impl Scaled {
             ("KAFKA_PRICE_EVENTS_TOPIC", format!("price-events-{run}")),
             ("KAFKA_NOTIFICATIONS_TOPIC", format!("notifications-{run}")),
             ("KAFKA_ALERT_CHANGES_TOPIC", format!("alert-changes-{run}")),
+            (
+                "KAFKA_DELIVERY_EVENTS_TOPIC",
+                format!("delivery-events-{run}"),
+            ),
         ];
         for (_, topic) in &topics {
             cluster
@@ -123,6 +127,7 @@ impl Scaled {
             price_events_topic: value("KAFKA_PRICE_EVENTS_TOPIC"),
             notifications_topic: value("KAFKA_NOTIFICATIONS_TOPIC"),
             alert_changes_topic: value("KAFKA_ALERT_CHANGES_TOPIC"),
+            delivery_events_topic: value("KAFKA_DELIVERY_EVENTS_TOPIC"),
             consumer_group_prefix: value("KAFKA_CONSUMER_GROUP_PREFIX"),
             fetch_wait_max: std::time::Duration::from_millis(10),
             linger: std::time::Duration::from_millis(1),

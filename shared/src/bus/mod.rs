@@ -1,4 +1,4 @@
-//! The event bus: three topics, keyed messages, consumer groups, commit after the effect.
+//! The event bus: four topics, keyed messages, consumer groups, commit after the effect.
 //!
 //! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
 //! (crate `kafka-bus`) for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
@@ -39,13 +39,16 @@ pub enum Topic {
     AlertChanges,
     /// `TriggerEvent`s keyed by user id.
     Notifications,
+    /// `DeliveryEvent`s keyed by user id: how each delivery of a fire settled (for live views).
+    DeliveryEvents,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [
+    pub const ALL: [Topic; 4] = [
         Topic::PriceEvents,
         Topic::AlertChanges,
         Topic::Notifications,
+        Topic::DeliveryEvents,
     ];
 
     /// The default topic name (Kafka settings may rename them).
@@ -54,6 +57,7 @@ impl Topic {
             Topic::PriceEvents => "price-events",
             Topic::AlertChanges => "alert-changes",
             Topic::Notifications => "notifications",
+            Topic::DeliveryEvents => "delivery-events",
         }
     }
 

@@ -37,6 +37,8 @@ pub struct KafkaSettings {
     pub notifications_topic: String,
     /// `AlertChange`s keyed by symbol (`KAFKA_ALERT_CHANGES_TOPIC`).
     pub alert_changes_topic: String,
+    /// `DeliveryEvent`s keyed by user id (`KAFKA_DELIVERY_EVENTS_TOPIC`).
+    pub delivery_events_topic: String,
     /// Consumer groups are named `{prefix}-{service}` (`KAFKA_CONSUMER_GROUP_PREFIX`).
     pub consumer_group_prefix: String,
     /// Partitions of each topic created at start (`KAFKA_PARTITIONS`); existing topics are kept.
@@ -70,6 +72,7 @@ impl Default for KafkaSettings {
             price_events_topic: Topic::PriceEvents.default_name().to_owned(),
             notifications_topic: Topic::Notifications.default_name().to_owned(),
             alert_changes_topic: Topic::AlertChanges.default_name().to_owned(),
+            delivery_events_topic: Topic::DeliveryEvents.default_name().to_owned(),
             consumer_group_prefix: "price-alert".to_owned(),
             partitions: 6,
             replication_factor: 1,
@@ -105,14 +108,12 @@ impl KafkaSettings {
             &self.price_events_topic,
             &self.alert_changes_topic,
             &self.notifications_topic,
+            &self.delivery_events_topic,
         ];
-        if topics.iter().any(|t| t.trim().is_empty())
-            || topics[0] == topics[1]
-            || topics[1] == topics[2]
-            || topics[0] == topics[2]
-        {
+        let distinct: std::collections::BTreeSet<&String> = topics.iter().copied().collect();
+        if topics.iter().any(|t| t.trim().is_empty()) || distinct.len() != topics.len() {
             return Err(ConfigError::Invalid(
-                "the three Kafka topic names must be set and distinct".to_owned(),
+                "the four Kafka topic names must be set and distinct".to_owned(),
             ));
         }
         // librdkafka takes its times as a C `int` of milliseconds.

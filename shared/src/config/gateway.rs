@@ -60,6 +60,15 @@ pub struct GatewaySettings {
     /// Client silence after which the WebSocket sends a heartbeat (at least 1 s).
     #[serde(with = "humantime_serde")]
     pub websocket_heartbeat: Duration,
+    /// WebSockets open at once; one beyond it is closed with code 1013 (try again later).
+    /// Counted inside `max_connections`, which must leave room for the REST API.
+    pub websocket_max_connections: usize,
+    /// WebSockets open at once from one client address; beyond it, closed with code 1013.
+    pub websocket_max_connections_per_address: usize,
+    /// How often the users of authenticated WebSockets are looked up again, so a socket of a
+    /// user deleted through another replica stops receiving their alerts (at least 1 s).
+    #[serde(with = "humantime_serde")]
+    pub websocket_auth_recheck: Duration,
     /// How long a user's alert list may be served from memory (0 disables the cache). Writes
     /// through any gateway and alert fires evict it sooner.
     #[serde(with = "humantime_serde")]
@@ -89,6 +98,9 @@ impl Default for GatewaySettings {
             max_connections_per_address: 256,
             max_in_flight_requests_per_address: 128,
             websocket_heartbeat: Duration::from_secs(30),
+            websocket_max_connections: 9_000,
+            websocket_max_connections_per_address: 200,
+            websocket_auth_recheck: Duration::from_secs(30),
             alert_list_cache: Duration::from_secs(1),
         }
     }

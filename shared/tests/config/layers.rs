@@ -227,4 +227,8 @@ fn kafka_topic_names_default_to_the_bus_topics_names() {
         kafka.notifications_topic,
         Topic::Notifications.default_name()
     );
+    assert_eq!(
+        kafka.delivery_events_topic,
+        Topic::DeliveryEvents.default_name()
+    );
 }

@@ -46,6 +46,19 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "gateway.max_connections_per_address",
     ),
     EnvName::new(
+        "GATEWAY_WS_MAX_CONNECTIONS",
+        "gateway.websocket_max_connections",
+    ),
+    EnvName::new(
+        "GATEWAY_WS_MAX_CONNECTIONS_PER_ADDRESS",
+        "gateway.websocket_max_connections_per_address",
+    ),
+    EnvName::duration(
+        "GATEWAY_WS_AUTH_RECHECK_SECONDS",
+        "gateway.websocket_auth_recheck",
+        FractionalSeconds,
+    ),
+    EnvName::new(
         "GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS",
         "gateway.max_in_flight_requests_per_address",
     ),
@@ -76,6 +89,10 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
     EnvName::new("KAFKA_PRICE_EVENTS_TOPIC", "bus.kafka.price_events_topic"),
     EnvName::new("KAFKA_NOTIFICATIONS_TOPIC", "bus.kafka.notifications_topic"),
     EnvName::new("KAFKA_ALERT_CHANGES_TOPIC", "bus.kafka.alert_changes_topic"),
+    EnvName::new(
+        "KAFKA_DELIVERY_EVENTS_TOPIC",
+        "bus.kafka.delivery_events_topic",
+    ),
     EnvName::new(
         "KAFKA_CONSUMER_GROUP_PREFIX",
         "bus.kafka.consumer_group_prefix",
