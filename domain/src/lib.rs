@@ -11,7 +11,6 @@ mod email;
 pub mod history;
 pub mod input;
 pub mod instrument_labels;
-mod pg_numeric;
 mod phone;
 mod price;
 mod symbol;

@@ -106,7 +106,7 @@ mod sql {
     use super::*;
     use sqlx::encode::IsNull;
     use sqlx::error::BoxDynError;
-    use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueFormat, PgValueRef};
+    use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
     use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
     use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
 
@@ -125,12 +125,6 @@ mod sql {
     }
     impl Decode<'_, Postgres> for Price {
         fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
-            // The fast path for the binary form; sqlx's decoding for the rest.
-            if value.format() == PgValueFormat::Binary {
-                if let Some(decimal) = crate::pg_numeric::decode(value.as_bytes()?) {
-                    return Ok(Price::new(decimal));
-                }
-            }
             Ok(Price::new(<Decimal as Decode<Postgres>>::decode(value)?))
         }
     }

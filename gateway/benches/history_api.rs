@@ -3,8 +3,7 @@
 //! candles), `interval=1m` for one day (1,440), and a 30-day backtest at 1-minute resolution
 //! (43,200 candles walked, 4 steps each).
 //!
-//! On PostgreSQL two more comparisons, each with its baseline in the same run: decoding the
-//! 43,200 candle rows into `Price` (our binary `numeric` path) against sqlx's `Decimal`; and the
+//! On PostgreSQL one more comparison, with its baseline in the same run: the
 //! 30-day backtest of a symbol whose candles are stored interleaved with 54 others, as the
 //! recorder appends them minute by minute, with the covering primary key of
 //! `20261204170000_history_covering_keys.sql` and then with the plain key it replaced.
@@ -193,7 +192,6 @@ async fn main() {
         body["count"], body["evaluated_points"]
     );
     if let EnginePool::Postgres(pool) = database.db.engine_pool() {
-        decode_costs(pool, minute).await;
         store_interleaved_month(pool, minute).await;
         let backtest = json!({"symbol": "XRP", "condition": "crosses", "target_price": 65000,
             "cooldown_minutes": 5, "from": iso(minute - 43_199 * 60), "to": iso(minute)});
@@ -252,46 +250,5 @@ async fn store_interleaved_month(pool: &PgPool, minute: i64) {
     println!(
         "2,376,000 interleaved candles stored in {:.1} s",
         started.elapsed().as_secs_f64()
-    );
-}
-
-/// SOL's 43,200 candle rows fetched and decoded into `Price`s, and into sqlx's `Decimal`s.
-async fn decode_costs(pool: &PgPool, minute: i64) {
-    const SQL: &str = "select bucket, open, high, low, close, first_second, last_second, ticks \
-        from price_candles where symbol = 'SOL' and series = 'coingecko' and resolution = '1m' \
-        and bucket >= $1 order by bucket";
-    type Row<P> = (i64, P, P, P, P, i64, i64, i64);
-    let from = minute - 43_199 * 60;
-    let mut ours = Vec::new();
-    let mut sqlx_own = Vec::new();
-    for i in 0..40 {
-        let started = Instant::now();
-        let rows: Vec<Row<Price>> = sqlx::query_as(SQL)
-            .bind(from)
-            .fetch_all(pool)
-            .await
-            .expect("prices");
-        assert_eq!(rows.len(), 43_200);
-        if i >= 5 {
-            ours.push(started.elapsed());
-        }
-        let started = Instant::now();
-        let rows: Vec<Row<rust_decimal::Decimal>> = sqlx::query_as(SQL)
-            .bind(from)
-            .fetch_all(pool)
-            .await
-            .expect("decimals");
-        assert_eq!(rows.len(), 43_200);
-        if i >= 5 {
-            sqlx_own.push(started.elapsed());
-        }
-    }
-    ours.sort();
-    sqlx_own.sort();
-    println!(
-        "43,200 candle rows fetched and decoded: p50 {:.2} ms into Price (binary numeric path), \
-         p50 {:.2} ms into sqlx's Decimal (35 each)",
-        percentile(&ours, 0.5).as_secs_f64() * 1e3,
-        percentile(&sqlx_own, 0.5).as_secs_f64() * 1e3,
     );
 }
