@@ -68,6 +68,8 @@ pub enum TemplateError {
     Empty,
     #[error("message must be at most {MAX_TEMPLATE_CHARS} characters")]
     TooLong,
+    #[error("message must not contain control characters other than line breaks and tabs")]
+    ControlCharacter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,14 @@ impl MessageTemplate {
         }
         if text.chars().count() > MAX_TEMPLATE_CHARS {
             return Err(TemplateError::TooLong);
+        }
+        // A NUL cannot be stored in PostgreSQL text (it was a 500), and no channel shows the
+        // others.
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(TemplateError::ControlCharacter);
         }
         let mut parts = Vec::new();
         let mut rest = text;
@@ -204,6 +214,19 @@ mod tests {
         assert_eq!(MessageTemplate::parse("  "), Err(TemplateError::Empty));
         let long = "x".repeat(MAX_TEMPLATE_CHARS + 1);
         assert_eq!(MessageTemplate::parse(&long), Err(TemplateError::TooLong));
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_and_tabs_kept() {
+        for text in ["a\u{0}b", "{{symbol}}\u{7}", "\u{1b}[31mred"] {
+            assert_eq!(
+                MessageTemplate::parse(text),
+                Err(TemplateError::ControlCharacter),
+                "{text:?}"
+            );
+        }
+        let kept = MessageTemplate::parse("{{symbol}}\r\n\tat {{price}}").expect("valid");
+        assert_eq!(kept.as_str(), "{{symbol}}\r\n\tat {{price}}");
     }
 
     #[test]

@@ -96,6 +96,19 @@ async fn wrong_rearm_percents_and_unknown_placeholders_are_422s_naming_the_probl
     .await;
     assert_eq!(field, "message");
     assert!(msg.contains("{{volume}}"), "{msg}");
+    // A NUL cannot be stored in PostgreSQL text: found by schemathesis as a 500.
+    let (field, msg) = only_error(
+        app.post_json(
+            &token,
+            "/alerts",
+            &json!({"symbol": "BTC", "condition": "above", "target_price": 1,
+                    "message": "{{symbol}}\u{0}"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(field, "message");
+    assert!(msg.contains("control characters"), "{msg}");
     let (field, _) = only_error(
         app.post_json(
             &token,
