@@ -2,6 +2,7 @@
 //! events (the outbox) in one transaction, the alerts it indexes, and the outbox relay's reads.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use shared::storage::BeginWrite;
 
 use shared::domain::{Alert, AlertId, Price, RearmWait, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
@@ -183,7 +184,7 @@ impl Store {
         let at = tick.received_at.trunc_subsecs(6);
         let written = now();
         on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let moved = sqlx::query(LAST_PRICE_SQL)
                 .bind(tick.symbol.as_str())
                 .bind(tick.price)

@@ -4,6 +4,7 @@
 use shared::domain::{Alert, AlertId, AlertPatch, NewAlert, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::on_pool;
+use shared::storage::BeginWrite;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use sqlx::types::Json;
 
@@ -47,7 +48,7 @@ impl Store {
         let spec = alert.spec();
         let created = now();
         on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row = sqlx::query_as::<_, AlertRow>(&sql)
                 .bind(user_id)
                 .bind(spec.symbol().as_str())
@@ -126,7 +127,7 @@ impl Store {
         );
         let spec = patch.spec();
         let written = on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row = sqlx::query_as::<_, AlertRow>(&sql)
                 .bind(id)
                 .bind(user_id)
@@ -166,7 +167,7 @@ impl Store {
         id: AlertId,
     ) -> StorageResult<Option<Symbol>> {
         on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let symbol: Option<String> =
                 sqlx::query_scalar("delete from alerts where id = $1 and user_id = $2 returning symbol")
                     .bind(id)
@@ -188,7 +189,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
         on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let alerts: Vec<(i64, String)> =
                 sqlx::query_as("select id, symbol from alerts where user_id = $1 order by id")
                     .bind(id)

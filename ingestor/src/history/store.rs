@@ -3,6 +3,7 @@
 //! hours of a day). Recomputing instead of adding makes every write idempotent: a redelivered
 //! or late tick leaves exactly what one delivery in order would have.
 
+use shared::storage::BeginWrite;
 use std::collections::BTreeSet;
 
 use shared::domain::history::{bucket_start, candles_of, rollup, Candle, Resolution, Tick};
@@ -61,7 +62,7 @@ impl HistoryStore {
             return Ok(0);
         }
         let changed = on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut changed = 0;
             for t in ticks {
                 changed += sqlx::query(POINT_SQL)
@@ -131,7 +132,7 @@ impl HistoryStore {
         candles: &[(String, String, Candle)],
     ) -> StorageResult<()> {
         on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (symbol, series, c) in candles {
                 sqlx::query(CANDLE_SQL)
                     .bind(symbol)

@@ -10,6 +10,7 @@ mod alert_rows;
 mod delivery_rows;
 mod outbox;
 mod shared_reads;
+mod write_tx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,6 +30,7 @@ pub use delivery_rows::{
 };
 pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{LatestPrice, SeriesKey, WebhookRecord};
+pub use write_tx::BeginWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -3,6 +3,7 @@
 //! Two services write one each (the evaluator its trigger events, the gateway its alert
 //! changes); both are relayed by the same code, over these queries.
 
+use super::BeginWrite;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 
@@ -70,7 +71,7 @@ impl Database {
     pub async fn lock_outbox_relay(&self, table: OutboxTable) -> StorageResult<RelayLock> {
         match self.engine_pool() {
             super::EnginePool::Postgres(pool) => {
-                let mut transaction = pool.begin().await?;
+                let mut transaction = pool.begin_write().await?;
                 sqlx::query("select pg_advisory_xact_lock($1)")
                     .bind(table.relay_lock_key())
                     .execute(&mut *transaction)
