@@ -224,7 +224,52 @@ async fn a_webhook_keeps_its_creation_time_when_rotated_and_hides_its_secret(eng
     assert!(store.db().webhook(erin.id).await.expect("read").is_none());
 }
 
+/// On SQLite a deferred transaction that reads and then writes failed at once ("database is
+/// locked") when another connection committed in between; write transactions now take the
+/// write lock first and wait for it.
+async fn users_are_deleted_while_another_connection_keeps_writing(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let writer_email: Email = "writer@example.com".parse().expect("email");
+    let writer = store
+        .create_user(&writer_email, "h", None)
+        .await
+        .expect("user");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let writes = tokio::spawn({
+        let (store, stop) = (store.clone(), stop.clone());
+        async move {
+            let mut n = 0u64;
+            while !stop.is_cancelled() {
+                let url = format!("https://hooks.example.com/{n}");
+                store
+                    .set_webhook(writer.id, &url, "s")
+                    .await
+                    .expect("write");
+                n += 1;
+            }
+            n
+        }
+    });
+    for i in 0..60 {
+        let email: Email = format!("user{i}@example.com").parse().expect("email");
+        let user = store.create_user(&email, "h", None).await.expect("user");
+        store
+            .create_alert(user.id, &new_alert("BTC", "1"), 100)
+            .await
+            .expect("alert")
+            .expect("under quota");
+        assert!(store
+            .delete_user(user.id)
+            .await
+            .expect("deleted while another writes"));
+    }
+    stop.cancel();
+    assert!(writes.await.expect("writer") > 0);
+}
+
 testkit::on_both_engines!(
+    users_are_deleted_while_another_connection_keeps_writing,
     a_webhook_keeps_its_creation_time_when_rotated_and_hides_its_secret,
     alert_prices_round_trip_exactly,
     emails_are_unique_case_insensitively,
