@@ -155,22 +155,25 @@ async fn an_alert_fired_by_the_real_pipeline_is_explained_from_what_the_evaluato
         .expect("JSON");
     assert_eq!(alert["rearm_percent"], 50, "{alert}");
     let explain_url = format!("{gateway}/alerts/{}/explain", alert["id"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let explained = loop {
-        let explained = get_json(&client, explain_url.clone(), &token).await;
-        let delivered = explained["deliveries"]
-            .as_array()
-            .is_some_and(|d| !d.is_empty());
-        if explained["state"] == "cooling_down" && delivered {
-            break explained;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never fired and delivered: {explained}\n{}",
-            product.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let explained = support::poll_until(
+        "the alert to fire and deliver",
+        Duration::from_secs(20),
+        || {
+            let (client, explain_url, token) = (&client, explain_url.clone(), &token);
+            async move {
+                let explained = get_json(client, explain_url, token).await;
+                let delivered = explained["deliveries"]
+                    .as_array()
+                    .is_some_and(|d| !d.is_empty());
+                if explained["state"] == "cooling_down" && delivered {
+                    Ok(explained)
+                } else {
+                    Err(format!("not fired and delivered yet: {explained}"))
+                }
+            }
+        },
+    )
+    .await;
     assert!(explained["last_fired_at"].is_string(), "{explained}");
     assert!(explained["until"].is_string());
     assert!(explained["last_price"].is_number());
