@@ -14,7 +14,7 @@ use shared::storage::StorageError;
 use crate::metrics::EvaluatorMetrics;
 use crate::store::{FireCandidate, FireOutcome, Store, TickRecord};
 use crate::EvaluatorError;
-use matching::{micros, Engine, EngineConfig, Fire, IndexedAlert};
+use matching::{micros, Engine, EngineConfig, Fire, IndexedAlert, Rearmed};
 
 /// What the engine decided for one tick, to be recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +24,7 @@ pub struct Decision {
     /// Alerts to fire, by id.
     pub candidates: Vec<FireCandidate>,
     /// Alerts whose re-arm wait this tick ended.
-    pub rearmed: Vec<AlertId>,
+    pub rearmed: Vec<Rearmed>,
 }
 
 pub struct Processor {
@@ -193,7 +193,7 @@ impl Processor {
                 }
                 // The engine also ended the re-arm waits this tick opened; storage kept them.
                 let touched = decision.candidates.iter().map(|c| c.alert_id);
-                for id in touched.chain(decision.rearmed.iter().copied()) {
+                for id in touched.chain(decision.rearmed.iter().map(|r| r.alert_id)) {
                     self.resync(id).await?;
                 }
                 if replay {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shared::storage::BeginWrite;
 
+use matching::Rearmed;
 use shared::domain::{Alert, AlertId, Price, RearmWait, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
@@ -140,10 +141,14 @@ const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_cou
     last_triggered_at = $2, active = active and not $5, rearm_wait = $6, \
     version = version + 1, updated_at = $3 where id = $1 and version = $4";
 
-/// The tick moved the price back beyond the re-arm level: the wait is over. Firing state,
-/// not a change of the alert, so the version stays (like the last price, it is written in the
-/// tick's transaction, so a replica taking over reads it).
-const REARMED_SQL: &str = "update alerts set rearm_wait = null where id = $1";
+/// The tick moved the price back beyond the re-arm level: the wait is over. Written like a
+/// fire, as a compare-and-set on the version the engine decided on, bumping it: an edit
+/// committed in between refuses the tick (it is decided again on the edited alert), and the
+/// edit's change event, which still carries the wait, is older than the engine's state.
+const REARMED_SQL: &str = "update alerts set rearm_wait = null, version = version + 1, \
+    updated_at = $3 where id = $1 and version = $2";
+
+const ALERT_EXISTS_SQL: &str = "select 1 from alerts where id = $1";
 
 const OUTBOX_INSERT_SQL: &str = "insert into evaluator_outbox \
     (event_id, message_key, payload, created_at) values ($1, $2, $3, $4)";
@@ -179,7 +184,7 @@ impl Store {
         tick: &PriceTick,
         previous: Option<Price>,
         candidates: &[FireCandidate],
-        rearmed: &[AlertId],
+        rearmed: &[Rearmed],
     ) -> StorageResult<TickRecord> {
         let at = tick.received_at.trunc_subsecs(6);
         let written = now();
@@ -212,8 +217,25 @@ impl Store {
                     ))),
                 };
             }
-            for id in rearmed {
-                sqlx::query(REARMED_SQL).bind(id).execute(&mut *tx).await?;
+            for rearmed in rearmed {
+                let cleared = sqlx::query(REARMED_SQL)
+                    .bind(rearmed.alert_id)
+                    .bind(rearmed.version)
+                    .bind(written)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // A deleted alert has no wait left to clear; an edited one is decided again.
+                let exists = cleared == 0
+                    && sqlx::query(ALERT_EXISTS_SQL)
+                        .bind(rearmed.alert_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                if exists {
+                    tx.rollback().await?;
+                    return Ok(TickRecord::AlertChanged);
+                }
             }
             let mut outcomes = Vec::with_capacity(candidates.len());
             for candidate in candidates {

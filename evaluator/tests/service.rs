@@ -139,6 +139,44 @@ async fn a_rearm_wait_survives_restarts_before_and_after_the_price_moves_back(en
     again.stop().await;
 }
 
+/// An edit committed while the evaluator still held the version before it, then the tick that
+/// ends the re-arm wait, then the edit's change event (a snapshot that still carries the wait):
+/// the wait must stay over, so the next rise fires.
+async fn an_edit_racing_the_end_of_a_rearm_wait_never_puts_the_wait_back(engine: Engine) {
+    let world = TestWorld::new(engine).await;
+    let hysteretic = world
+        .create_alert(&testkit::new_alert(serde_json::json!({
+            "symbol": "BTC", "condition": "above", "target_price": 100,
+            "cooldown_minutes": 1, "rearm_percent": 2,
+        })))
+        .await;
+    let mut evaluator = world.spawn_default().await;
+    evaluator.publish_tick(&tick("BTC", "101", at(0))).await;
+    assert_eq!(
+        evaluator.next_notification().await.alert_id,
+        hysteretic.id()
+    );
+    let fired = testkit::read_alert(world.db(), hysteretic.id())
+        .await
+        .expect("exists");
+    let until = shared::domain::Input::sent(serde_json::json!(at(1).to_rfc3339()));
+    let edit = AlertPatch::snooze(&fired, &until, at(0)).expect("a future time");
+    let edited = testkit::write_alert(world.db(), hysteretic.id(), &edit).await;
+    assert!(edited.rearm_wait().is_some());
+
+    evaluator.publish_tick(&tick("BTC", "98", at(600))).await;
+    recorded(&world, "98").await;
+    evaluator
+        .publish_change(&AlertChange::upserted(edited))
+        .await;
+    evaluator.publish_tick(&tick("BTC", "101", at(601))).await;
+    assert_eq!(
+        evaluator.next_notification().await.alert_id,
+        hysteretic.id()
+    );
+    evaluator.stop().await;
+}
+
 async fn a_change_takes_effect_for_the_very_next_tick(engine: Engine) {
     let world = TestWorld::new(engine).await;
     let mut evaluator = world.spawn_default().await;
@@ -323,6 +361,7 @@ testkit::on_both_engines!(
     a_fire_killed_before_its_publish_is_published_exactly_once_after_restart,
     crosses_uses_the_previous_price_from_before_a_restart,
     a_rearm_wait_survives_restarts_before_and_after_the_price_moves_back,
+    an_edit_racing_the_end_of_a_rearm_wait_never_puts_the_wait_back,
     a_change_takes_effect_for_the_very_next_tick,
     a_late_change_never_fires_a_paused_or_deleted_alert,
     malformed_messages_are_counted_and_skipped,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use evaluator::store::{FireCandidate, FireOutcome, Store, TickRecord};
+use matching::Rearmed;
 use shared::domain::{AlertPatch, NewAlert, RearmWait, TriggerPolicy};
 use shared::events::PriceTick;
 use shared::storage::Database;
@@ -331,8 +332,12 @@ async fn a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it(engine: En
         .map(outcomes)
         .expect("recorded");
     assert_eq!(refused, vec![FireOutcome::Rejected]);
+    let rearmed = Rearmed {
+        alert_id,
+        version: 2,
+    };
     store
-        .record_tick(&tick("98", at(6)), price("101"), &[], &[alert_id])
+        .record_tick(&tick("98", at(6)), price("101"), &[], &[rearmed])
         .await
         .map(outcomes)
         .expect("recorded");
@@ -344,15 +349,77 @@ async fn a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it(engine: En
     assert_eq!(stored.rearm_wait(), None);
     assert_eq!(
         stored.version(),
-        2,
-        "the wait is firing state, not an alert change"
+        3,
+        "ending the wait bumps the version, as the engine does"
     );
-    let again = store
-        .record_tick(&tick("101", at(7)), price("98"), &[early], &[])
+    let again = FireCandidate {
+        version: 3,
+        ..first
+    };
+    let fired = store
+        .record_tick(&tick("101", at(7)), price("98"), &[again], &[])
         .await
         .map(outcomes)
         .expect("recorded");
-    assert!(matches!(again[0], FireOutcome::Fired(_)));
+    assert!(matches!(fired[0], FireOutcome::Fired(_)));
+}
+
+/// An edit committed between the decision and its transaction: the wait stays (the engine
+/// decides the tick again on the edited alert), so the edit's change event, which carries the
+/// wait, cannot put back a wait storage has cleared.
+async fn a_rearm_decided_on_an_older_version_is_refused(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let hysteretic = testkit::new_alert(serde_json::json!({
+        "symbol": "BTC", "condition": "above", "target_price": 100, "cooldown_minutes": 1,
+        "rearm_percent": 2,
+    }));
+    let (_, alert_id) = user_with_alert(&test.db, &hysteretic).await;
+    let first = FireCandidate {
+        alert_id,
+        version: 1,
+        rearm_wait: Some(RearmWait::Below),
+    };
+    store
+        .record_tick(&tick("101", at(0)), None, &[first], &[])
+        .await
+        .expect("recorded");
+    let current = testkit::read_alert(&test.db, alert_id)
+        .await
+        .expect("exists");
+    let until = shared::domain::Input::sent(serde_json::json!(at(1).to_rfc3339()));
+    let edit = AlertPatch::snooze(&current, &until, at(0)).expect("a future time");
+    let edited = testkit::write_alert(&test.db, alert_id, &edit).await;
+    assert_eq!(edited.version(), 3);
+    let stale = Rearmed {
+        alert_id,
+        version: 2,
+    };
+    let refused = store
+        .record_tick(&tick("98", at(6)), price("101"), &[], &[stale])
+        .await
+        .expect("answered");
+    assert!(matches!(refused, TickRecord::AlertChanged), "{refused:?}");
+    let stored = testkit::read_alert(&test.db, alert_id)
+        .await
+        .expect("exists");
+    assert_eq!(stored.rearm_wait(), Some(RearmWait::Below));
+    assert_eq!(stored.version(), 3);
+    // Decided again on the edited version, the same tick clears it.
+    let current = Rearmed {
+        alert_id,
+        version: 3,
+    };
+    store
+        .record_tick(&tick("98", at(6)), price("101"), &[], &[current])
+        .await
+        .map(outcomes)
+        .expect("recorded");
+    let stored = testkit::read_alert(&test.db, alert_id)
+        .await
+        .expect("exists");
+    assert_eq!(stored.rearm_wait(), None);
+    assert_eq!(stored.version(), 4);
 }
 
 async fn a_snoozed_alert_is_refused_by_the_fire_transaction(engine: Engine) {
@@ -391,6 +458,7 @@ async fn a_snoozed_alert_is_refused_by_the_fire_transaction(engine: Engine) {
 
 testkit::on_both_engines!(
     a_fire_stores_its_rearm_wait_and_the_rearming_tick_clears_it,
+    a_rearm_decided_on_an_older_version_is_refused,
     a_snoozed_alert_is_refused_by_the_fire_transaction,
     a_decision_on_a_stale_previous_price_writes_nothing,
     a_fire_updates_the_alert_and_writes_one_event_in_the_same_transaction,

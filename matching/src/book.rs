@@ -23,7 +23,7 @@ use domain::{AlertId, Price};
 use super::keyset::KeySet;
 use super::rearm::RearmGate;
 use super::slots::{Kind, Slot, State};
-use super::spec::Micros;
+use super::spec::{Micros, Rearmed};
 use super::window::{positive_to_f64, Average, Windows};
 
 #[derive(Debug, Clone, Copy)]
@@ -197,7 +197,7 @@ impl Book {
         &mut self,
         slots: &mut [Slot],
         price: Price,
-        rearmed: &mut Vec<AlertId>,
+        rearmed: &mut Vec<Rearmed>,
     ) {
         if self.rearm_waiting.is_empty() {
             return;
@@ -212,7 +212,11 @@ impl Book {
                 return true;
             }
             slot.rearm_wait = None;
-            rearmed.push(slot.id);
+            rearmed.push(Rearmed {
+                alert_id: slot.id,
+                version: slot.version,
+            });
+            slot.version += 1;
             if slot.state == State::AwaitingRearm {
                 slot.state = State::Armed;
                 self.arm(entry.slot, slot);

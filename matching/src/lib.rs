@@ -2,9 +2,10 @@
 //!
 //! Given the alerts (via [`Engine::upsert`] / [`Engine::remove`]) and a tick, it returns the
 //! alerts that fire, in O(log n + k) for n alerts on the symbol and k fires (see [`book`]).
-//! It mirrors what the fire transaction writes (cooldown, once, version + 1) so the next tick is
-//! decided on the state storage will have. Time is whatever the caller passes: the tick's
-//! `received_at`, so a replay decides the same way.
+//! It mirrors what the fire transaction writes (cooldown, once, version + 1; the end of a
+//! re-arm wait bumps the version too) so the next tick is decided on the state storage will
+//! have. Time is whatever the caller passes: the tick's `received_at`, so a replay decides the
+//! same way.
 
 mod book;
 mod build;
@@ -26,7 +27,7 @@ use build::exotic_holds;
 pub use key::{exact_key, floor_ceil_keys, KEY_ONE};
 use rearm::{wait_after_fire, RearmGate};
 use slots::{Kind, Slot, State};
-pub use spec::{micros, Fire, IndexedAlert, Micros, Rule};
+pub use spec::{micros, Fire, IndexedAlert, Micros, Rearmed, Rule};
 
 /// Index of a symbol inside an engine.
 pub type SymbolId = u32;
@@ -67,7 +68,7 @@ pub struct Engine {
     /// Rule and re-arm percent of alerts with hysteresis.
     rearm_rules: HashMap<u32, (Rule, Price)>,
     /// Alerts whose re-arm gate the last tick opened (their stored wait is to be cleared).
-    rearmed: Vec<AlertId>,
+    rearmed: Vec<Rearmed>,
     expired: usize,
     fired: Vec<u32>,
 }
@@ -105,7 +106,7 @@ impl Engine {
     }
 
     /// Alerts whose re-arm gate the last [`Engine::evaluate`] opened.
-    pub fn rearmed(&self) -> &[AlertId] {
+    pub fn rearmed(&self) -> &[Rearmed] {
         &self.rearmed
     }
 

@@ -162,6 +162,7 @@ impl ReferenceScan {
             if let (Some(percent), Some(wait)) = (spec.rearm_percent, spec.rearm_wait) {
                 if RearmGate::new(&spec.rule, percent, wait).opens_at(price) {
                     spec.rearm_wait = None;
+                    spec.version += 1;
                 }
             }
         }

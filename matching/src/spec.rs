@@ -154,3 +154,16 @@ pub struct Fire {
     /// (the fire transaction stores it).
     pub rearm_wait: Option<RearmWait>,
 }
+
+/// One alert whose re-arm wait a tick ended.
+///
+/// Ending the wait is written like a fire: only on the version the engine decided on, and
+/// bumping it (the engine bumps its own copy too). An edit committed in between makes storage
+/// refuse the tick, so it is decided again on the edited alert; and a change event carrying a
+/// snapshot from before the wait ended can never overwrite the engine's newer state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rearmed {
+    pub alert_id: AlertId,
+    /// The version the engine held when the gate opened (storage's compare-and-set).
+    pub version: i64,
+}

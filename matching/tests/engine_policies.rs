@@ -4,7 +4,7 @@
 mod support;
 
 use domain::RearmWait;
-use matching::{IndexedAlert, Rule};
+use matching::{IndexedAlert, Rearmed, Rule, Upsert};
 use support::{p, spec, Both, MINUTE, T0};
 
 /// An alert with a one-minute cooldown and 2 % hysteresis.
@@ -27,8 +27,39 @@ fn an_above_alert_rearms_exactly_at_the_level_and_not_just_before_it() {
     assert!(both.engine.rearmed().is_empty());
     // Exactly at the re-arm level: re-armed, but that tick fires nothing.
     assert!(both.tick("98", T0 + 5 * MINUTE).is_empty());
-    assert_eq!(both.engine.rearmed(), [1]);
+    assert_eq!(rearmed_ids(&both), [1]);
     assert_eq!(both.tick("100", T0 + 6 * MINUTE), vec![1]);
+}
+
+/// The ids of the alerts the last tick re-armed.
+fn rearmed_ids(both: &Both) -> Vec<i64> {
+    both.engine.rearmed().iter().map(|r| r.alert_id).collect()
+}
+
+#[test]
+fn ending_a_rearm_wait_bumps_the_version_so_older_snapshots_are_stale() {
+    let mut both = Both::with(hysteretic(Rule::Above(p("100"))));
+    assert_eq!(both.tick("101", T0), vec![1]);
+    assert_eq!(both.engine.version(1), Some(2), "a fire bumps the version");
+    assert!(both.tick("98", T0 + 2 * MINUTE).is_empty());
+    // Storage clears the wait only on the version the engine decided on.
+    assert_eq!(
+        both.engine.rearmed(),
+        [Rearmed {
+            alert_id: 1,
+            version: 2
+        }]
+    );
+    assert_eq!(both.engine.version(1), Some(3));
+    assert_eq!(both.reference.version(1), Some(3));
+    // A change event written before the wait ended (it still carries the wait) is stale now.
+    let snapshot = IndexedAlert {
+        version: 2,
+        rearm_wait: Some(RearmWait::Below),
+        ..hysteretic(Rule::Above(p("100")))
+    };
+    assert_eq!(both.engine.upsert(&snapshot), Upsert::Stale);
+    assert_eq!(both.tick("100", T0 + 3 * MINUTE), vec![1]);
 }
 
 #[test]
@@ -51,7 +82,7 @@ fn a_range_alert_rearms_once_it_left_the_band_by_the_percent() {
     assert!(both.tick("61", T0 + 2 * MINUTE).is_empty());
     assert!(both.tick("55", T0 + 3 * MINUTE).is_empty());
     assert!(both.tick("49", T0 + 4 * MINUTE).is_empty());
-    assert_eq!(both.engine.rearmed(), [1]);
+    assert_eq!(rearmed_ids(&both), [1]);
     assert_eq!(both.tick("55", T0 + 5 * MINUTE), vec![1]);
 }
 
