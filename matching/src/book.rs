@@ -18,7 +18,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use domain::{AlertId, Price};
+use domain::Price;
 
 use super::keyset::KeySet;
 use super::rearm::RearmGate;
