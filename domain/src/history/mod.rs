@@ -8,6 +8,7 @@
 //! [`rollup`] of finer ones, which is the same as candles of the same points.
 
 mod interval;
+pub mod pack;
 mod stats;
 
 pub use interval::{Interval, IntervalError, Resolution};

@@ -6,7 +6,13 @@ use shared::metrics::register;
 /// Why a tick was not recorded.
 pub const DROP_REASONS: [&str; 3] = ["disk_full", "paused", "too_old"];
 /// What pruning deletes from.
-pub const PRUNED_TABLES: [&str; 4] = ["points", "candles_1m", "candles_1h", "candles_1d"];
+pub const PRUNED_TABLES: [&str; 5] = [
+    "points",
+    "candles_1m",
+    "candles_1h",
+    "candles_1d",
+    "candle_day_packs",
+];
 
 #[derive(Clone)]
 pub struct HistoryMetrics {
@@ -16,6 +22,7 @@ pub struct HistoryMetrics {
     pruned: IntCounterVec,
     paused: IntGauge,
     backfilled: IntCounterVec,
+    packed: IntCounter,
 }
 
 impl HistoryMetrics {
@@ -81,6 +88,14 @@ impl HistoryMetrics {
                 )
                 .expect("valid metric definition"),
             ),
+            packed: register(
+                registry,
+                IntCounter::new(
+                    "ingestor_history_days_packed_total",
+                    "Closed days of 1-minute candles packed into one row for long reads",
+                )
+                .expect("valid metric definition"),
+            ),
         };
         for reason in DROP_REASONS {
             metrics.dropped.with_label_values(&[reason]);
@@ -111,6 +126,10 @@ impl HistoryMetrics {
 
     pub fn set_paused(&self, paused: bool) {
         self.paused.set(i64::from(paused));
+    }
+
+    pub fn packed(&self, days: u64) {
+        self.packed.inc_by(days);
     }
 
     pub fn backfilled(&self, source: &str, points: usize) {

@@ -3,6 +3,7 @@
 
 pub mod backfill;
 mod metrics;
+mod pack;
 mod prune;
 mod recorder;
 pub mod store;

@@ -1,16 +1,23 @@
 //! Deletes history past its retention, in small batches (each its own short statement, with a
 //! yield between them) so the recorder's writes never wait behind a long delete; then, on
-//! SQLite, gives the freed pages back to the file system.
+//! SQLite, gives the freed pages back to the file system. Each round then packs the days of
+//! 1-minute candles that closed since (see `pack`).
 
 use std::time::Duration;
 
 use shared::config::HistorySettings;
+use shared::domain::history::pack::{day_of, DAY_SECONDS};
 use shared::domain::history::Resolution;
 use shared::storage::{SeriesKey, StorageResult};
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::HistoryMetrics;
+use super::pack::{pack_series, PACK_GRACE};
 use super::store::HistoryStore;
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
 
 /// Pages given back per prune round (4 KiB each).
 const RECLAIM_PAGES: u32 = 4_096;
@@ -66,7 +73,7 @@ impl Pruner {
             if retention.is_zero() {
                 continue;
             }
-            let cutoff = now - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+            let cutoff = now - seconds(retention);
             for (symbol, series) in &self.series {
                 let key = SeriesKey { symbol, series };
                 loop {
@@ -83,10 +90,46 @@ impl Pruner {
                 }
             }
         }
+        if !self.settings.minute_retention.is_zero() {
+            let cutoff = now - seconds(self.settings.minute_retention);
+            for (symbol, series) in &self.series {
+                let key = SeriesKey { symbol, series };
+                let deleted = self.store.prune_packs(key, cutoff).await?;
+                self.metrics.pruned("candle_day_packs", deleted);
+                total += deleted;
+            }
+        }
         if total > 0 {
             self.store.reclaim(RECLAIM_PAGES).await?;
         }
         Ok(total)
+    }
+
+    /// Packs the closed days of 1-minute candles not packed yet: every day that lies wholly
+    /// inside the 1-minute retention and ended more than [`PACK_GRACE`] before `now`.
+    /// Returns the days packed.
+    pub async fn pack_once(&self, now: i64) -> StorageResult<u64> {
+        let first_day = if self.settings.minute_retention.is_zero() {
+            i64::MIN
+        } else {
+            let cutoff = now - seconds(self.settings.minute_retention);
+            day_of(cutoff)
+                + if cutoff == day_of(cutoff) {
+                    0
+                } else {
+                    DAY_SECONDS
+                }
+        };
+        let closed_until = day_of(now - seconds(PACK_GRACE));
+        let mut days = 0;
+        for (symbol, series) in &self.series {
+            let key = SeriesKey { symbol, series };
+            days += pack_series(self.store.db(), key, (first_day, closed_until))
+                .await?
+                .days;
+        }
+        self.metrics.packed(days);
+        Ok(days)
     }
 
     /// Prunes every `prune_every` until `shutdown`; a failed round is logged and retried at
@@ -106,6 +149,13 @@ impl Pruner {
                 Ok(rows) => tracing::debug!(rows, "price history pruned"),
                 Err(error) => {
                     tracing::warn!(%error, "pruning price history failed; retrying later")
+                }
+            }
+            match self.pack_once(now).await {
+                Ok(0) => {}
+                Ok(days) => tracing::debug!(days, "closed days of candles packed"),
+                Err(error) => {
+                    tracing::warn!(%error, "packing closed days failed; retrying later")
                 }
             }
         }

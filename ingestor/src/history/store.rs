@@ -6,10 +6,13 @@
 use shared::storage::BeginWrite;
 use std::collections::BTreeSet;
 
+use shared::domain::history::pack::day_of;
 use shared::domain::history::{bucket_start, candles_of, rollup, Candle, Resolution, Tick};
 use shared::domain::Symbol;
 use shared::on_pool;
 use shared::storage::{Database, SeriesKey, StorageError, StorageResult};
+
+use super::pack::{lock_day, DAY_LOCK_SQL, DROP_PACK_SQL};
 
 /// A tick to record, with the series it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,13 +129,42 @@ impl HistoryStore {
         Ok(changed)
     }
 
+    /// Writes candles in one transaction. Minutes of a day before today also delete that
+    /// day's pack (see `pack`): it no longer matches its rows.
     async fn write_candles(
         &self,
         resolution: Resolution,
         candles: &[(String, String, Candle)],
     ) -> StorageResult<()> {
+        let today = day_of(chrono::Utc::now().timestamp());
+        let packed_days: BTreeSet<(&str, &str, i64)> = match resolution {
+            Resolution::Minute => candles
+                .iter()
+                .map(|(symbol, series, c)| (symbol.as_str(), series.as_str(), day_of(c.start)))
+                .filter(|(_, _, day)| *day < today)
+                .collect(),
+            _ => BTreeSet::new(),
+        };
+        let locks = !self.db.is_embedded();
         on_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
+            // In key order, so two writers never wait on each other's locks.
+            for &(symbol, series, day) in &packed_days {
+                if locks {
+                    sqlx::query(DAY_LOCK_SQL)
+                        .bind(symbol)
+                        .bind(series)
+                        .bind(lock_day(day))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(DROP_PACK_SQL)
+                    .bind(symbol)
+                    .bind(series)
+                    .bind(day)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for (symbol, series, c) in candles {
                 sqlx::query(CANDLE_SQL)
                     .bind(symbol)
@@ -205,6 +237,20 @@ impl HistoryStore {
             .bind(resolution.as_str())
             .bind(cutoff)
             .bind(batch)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?)
+    }
+
+    /// Deletes the day packs of `key` for days starting before `cutoff` (seconds); returns how
+    /// many. At most one row per day, so one statement.
+    pub async fn prune_packs(&self, key: SeriesKey<'_>, cutoff: i64) -> StorageResult<u64> {
+        const SQL: &str =
+            "delete from price_candle_days where symbol = $1 and series = $2 and day < $3";
+        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+            .bind(key.symbol)
+            .bind(key.series)
+            .bind(cutoff)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?)

@@ -7,6 +7,7 @@ mod fake_providers;
 mod fixtures;
 mod helpers;
 mod history;
+mod history_packs;
 mod history_service;
 mod ops;
 mod pipeline;

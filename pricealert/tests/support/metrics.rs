@@ -83,6 +83,12 @@ pub const DOCUMENTED: &[Metric] = &[
     ),
     metric("ingestor_history_recording_paused", Gauge, INGESTOR, false),
     metric(
+        "ingestor_history_days_packed_total",
+        Counter,
+        INGESTOR,
+        false,
+    ),
+    metric(
         "ingestor_history_backfilled_points_total",
         Counter,
         INGESTOR,

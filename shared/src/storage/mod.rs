@@ -7,6 +7,7 @@
 //! know the engine asks [`Database::is_embedded`]; it never matches on it.
 
 mod alert_rows;
+mod candle_days;
 mod delivery_rows;
 mod outbox;
 mod shared_reads;
