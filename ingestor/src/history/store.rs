@@ -10,9 +10,9 @@ use shared::domain::history::pack::day_of;
 use shared::domain::history::{bucket_start, candles_of, rollup, Candle, Resolution, Tick};
 use shared::domain::Symbol;
 use shared::on_pool;
-use shared::storage::{Database, SeriesKey, StorageError, StorageResult};
-
-use super::pack::{lock_day, DAY_LOCK_SQL, DROP_PACK_SQL};
+use shared::storage::{
+    lock_day, Database, SeriesKey, StorageError, StorageResult, DAY_LOCK_SQL, DROP_PACK_SQL,
+};
 
 /// A tick to record, with the series it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use crate::domain::alert::{AlertRow, ALERT_COLUMNS};
 pub use alert_rows::alerts;
+pub use candle_days::{lock_day, DAY_LOCK_SQL, DROP_PACK_SQL};
 pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
