@@ -77,6 +77,20 @@ fn the_kustomization_applies_every_manifest_but_the_example_secret() {
         .collect();
     assert_eq!(listed, expected);
     assert_eq!(kustomization["namespace"].as_str(), Some("pricealert"));
+    // Every service runs the one image, under the tag the kustomization pins.
+    let image = &items(&kustomization["images"])[0];
+    let tag = image["newTag"].as_str().expect("newTag");
+    assert!(!tag.is_empty() && tag != "latest", "image tag {tag:?}");
+    let pinned = format!("{}:{tag}", image["name"].as_str().expect("image name"));
+    let resources = resources();
+    for deployment in of_kind(&resources, "Deployment") {
+        assert_eq!(
+            deployment.container()["image"].as_str(),
+            Some(pinned.as_str()),
+            "{}",
+            deployment.name()
+        );
+    }
     // The Secret's placeholders must be impossible to miss.
     let secret = std::fs::read_to_string(manifests_dir().join(EXAMPLE_SECRET)).expect("read");
     assert!(secret.contains("EXAMPLE ONLY") && secret.contains("CHANGE-ME"));
