@@ -322,3 +322,51 @@ fn evaluators_and_notifiers_autoscale_but_never_beyond_the_partition_count() {
         BTreeSet::from(["evaluator".to_owned(), "notifier".to_owned()])
     );
 }
+
+#[test]
+fn each_pod_gets_every_setting_the_compose_services_get() {
+    let compose = std::fs::read_to_string(repo_root().join("docker-compose.yml")).expect("read");
+    let compose = &yaml_rust2::YamlLoader::load_from_str(&compose).expect("YAML")[0];
+    let compose_names: BTreeSet<String> =
+        string_names(&compose["x-pricealert-service"]["environment"]);
+    assert!(compose_names.len() >= 20, "{compose_names:?}");
+    let resources = resources();
+    for service in SERVICES {
+        let env = pod_env(&resources, find(&resources, "Deployment", service));
+        let missing: Vec<&String> = compose_names
+            .iter()
+            .filter(|name| !env.ours.contains_key(*name))
+            .collect();
+        assert!(missing.is_empty(), "{service} lacks {missing:?}");
+    }
+}
+
+fn string_names(mapping: &yaml_rust2::Yaml) -> BTreeSet<String> {
+    mapping
+        .as_hash()
+        .expect("a mapping")
+        .keys()
+        .filter_map(|key| key.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn each_pod_runs_as_the_user_the_image_creates() {
+    let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).expect("read");
+    let uid: i64 = dockerfile
+        .split("--uid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|uid| uid.parse().ok())
+        .expect("the Dockerfile creates its user with --uid N");
+    let resources = resources();
+    for service in SERVICES {
+        let deployment = find(&resources, "Deployment", service);
+        let pod = &deployment.doc["spec"]["template"]["spec"]["securityContext"];
+        let container = &deployment.container()["securityContext"];
+        for context in [pod, container] {
+            assert_eq!(context["runAsUser"].as_i64(), Some(uid), "{service}");
+            assert_eq!(context["runAsNonRoot"].as_bool(), Some(true), "{service}");
+        }
+    }
+}
