@@ -130,17 +130,32 @@ check_postgres() {
         "or point the tests at a server that accepts them: TEST_DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/postgres"
 }
 
-# Schemathesis (PyPI), which fuzzes the API in the test suite, in a venv outside the clone;
-# the test finds it through PRICEALERT_VENV (same default).
-SCHEMATHESIS_VERSION=4.32.5
+# Python tools from PyPI, in one venv outside the clone; the tests find it through
+# PRICEALERT_VENV (same default): Schemathesis fuzzes the API; kubernetes-validate and checkov
+# check deploy/kubernetes. Installed by one pip command, so its resolver picks dependency versions
+# that satisfy all three (checkov pins many).
+PYTHON_TOOLS=(schemathesis==4.32.5 kubernetes-validate==1.37.0 checkov==3.3.30)
 PRICEALERT_VENV=${PRICEALERT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/pricealert/venv}
 
-check_schemathesis() {
-    local st="$PRICEALERT_VENV/bin/st"
-    [[ "$("$st" --version 2>/dev/null)" == *"$SCHEMATHESIS_VERSION"* ]] && return 0
-    local install="python3 -m venv '$PRICEALERT_VENV' && '$PRICEALERT_VENV/bin/pip' install 'schemathesis==$SCHEMATHESIS_VERSION'"
+# The installed versions as `name==version` lines, in the order of PYTHON_TOOLS; one Python start
+# (starting checkov to ask its version takes seconds).
+installed_python_tools() {
+    "$PRICEALERT_VENV/bin/python" - "${PYTHON_TOOLS[@]%%==*}" 2>/dev/null <<'PY'
+import importlib.metadata as metadata
+import sys
+for name in sys.argv[1:]:
+    try:
+        print(f"{name}=={metadata.version(name)}")
+    except metadata.PackageNotFoundError:
+        print(f"{name} missing")
+PY
+}
+
+check_python_tools() {
+    [[ "$(installed_python_tools)" == "$(printf '%s\n' "${PYTHON_TOOLS[@]}")" ]] && return 0
+    local install="python3 -m venv '$PRICEALERT_VENV' && '$PRICEALERT_VENV/bin/pip' install ${PYTHON_TOOLS[*]}"
     if [[ -n "${PRICEALERT_NO_INSTALL:-}" ]]; then
-        stop "Schemathesis $SCHEMATHESIS_VERSION is not in $PRICEALERT_VENV. Install it with:" "$install"
+        stop "${PYTHON_TOOLS[*]} are not all in $PRICEALERT_VENV. Install them with:" "$install"
     fi
     if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
         can_install || stop "python3 cannot make a venv. Install it with:" \
@@ -148,14 +163,16 @@ check_schemathesis() {
         say "installing python3-venv"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
     fi
-    say "installing schemathesis $SCHEMATHESIS_VERSION into $PRICEALERT_VENV"
+    say "installing ${PYTHON_TOOLS[*]} into $PRICEALERT_VENV"
     python3 -m venv "$PRICEALERT_VENV" &&
-        "$PRICEALERT_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
-        stop "could not install schemathesis. Install it with:" "$install"
+        "$PRICEALERT_VENV/bin/pip" install -q --disable-pip-version-check "${PYTHON_TOOLS[@]}" ||
+        stop "could not install ${PYTHON_TOOLS[*]}. Install them with:" "$install"
+    [[ "$(installed_python_tools)" == "$(printf '%s\n' "${PYTHON_TOOLS[@]}")" ]] ||
+        stop "$PRICEALERT_VENV still lacks one of ${PYTHON_TOOLS[*]}:" "$(installed_python_tools)"
 }
 
 install_packages
 check_rust
 check_postgres
-check_schemathesis
-say "ready (PostgreSQL at $TEST_DATABASE_URL, schemathesis in $PRICEALERT_VENV)"
+check_python_tools
+say "ready (PostgreSQL at $TEST_DATABASE_URL, schemathesis, kubernetes-validate and checkov in $PRICEALERT_VENV)"

@@ -21,27 +21,8 @@ const MAX_EXAMPLES: &str = "25";
 const MAX_TIME_SECONDS: &str = "100";
 const PASSWORD: &str = "correct horse battery";
 
-fn venv() -> PathBuf {
-    if let Some(venv) = std::env::var_os("PRICEALERT_VENV") {
-        return PathBuf::from(venv);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .expect("HOME or XDG_CACHE_HOME is set");
-    cache.join("pricealert").join("venv")
-}
-
 fn schemathesis() -> PathBuf {
-    let st = venv().join("bin").join("st");
-    assert!(
-        st.exists(),
-        "schemathesis is not installed at {}: run scripts/prerequisites.sh (it installs it \
-         from PyPI into that venv), or set PRICEALERT_VENV to a venv that has it \
-         (python3 -m venv \"$PRICEALERT_VENV\" && \"$PRICEALERT_VENV/bin/pip\" install schemathesis)",
-        st.display()
-    );
-    st
+    support::venv::tool("st", "schemathesis")
 }
 
 /// Registers a user with a phone (so SMS alerts are deliverable) and logs in.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dashboards;
+pub mod kubernetes;
 pub mod metrics;
 pub mod notifier_stack;
 pub mod product;
@@ -14,6 +15,7 @@ pub mod service_process;
 pub mod smtp;
 pub mod tools;
 pub mod traffic;
+pub mod venv;
 pub mod webhook;
 pub mod yaml;
 
