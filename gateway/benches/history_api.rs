@@ -3,10 +3,12 @@
 //! candles), `interval=1m` for one day (1,440), and a 30-day backtest at 1-minute resolution
 //! (43,200 candles walked, 4 steps each).
 //!
-//! On PostgreSQL one more comparison, with its baseline in the same run: the
-//! 30-day backtest of a symbol whose candles are stored interleaved with 54 others, as the
-//! recorder appends them minute by minute, with the covering primary key of
-//! `20261204170000_history_covering_keys.sql` and then with the plain key it replaced.
+//! Each 30-day backtest runs first over row candles, then once the closed days are packed
+//! (`price_candle_days`, one row per day), in the same run. On PostgreSQL one more
+//! comparison, with its baseline in the same run: the 30-day backtest of a symbol whose
+//! candles are stored interleaved with 54 others, as the recorder appends them minute by
+//! minute, with the covering primary key of `20261204170000_history_covering_keys.sql`, then
+//! packed, then (packs dropped) with the plain key it replaced.
 //!
 //! Run: `cargo bench -p gateway --bench history_api` (`HISTORY_BENCH_ENGINE=sqlite` for
 //! SQLite; `HISTORY_BENCH_REQUESTS` per case, default 200).
@@ -18,8 +20,9 @@ use serde_json::{json, Value};
 use shared::bus::InProcessBus;
 use shared::config::Settings;
 use shared::context::ServiceContext;
+use shared::domain::history::pack::{day_of, DAY_SECONDS};
 use shared::domain::Price;
-use shared::storage::EnginePool;
+use shared::storage::{Database, EnginePool, SeriesKey};
 use sqlx::PgPool;
 use testkit::{fresh_database, store_history, Engine, TempDir};
 use tokio_util::sync::CancellationToken;
@@ -191,6 +194,23 @@ async fn main() {
         "backtest: {} fires, {} points walked",
         body["count"], body["evaluated_points"]
     );
+    // The same backtest once the recorder has packed the closed days (today stays rows).
+    pack_closed_days(&database.db, "SOL", minute - 43_199 * 60, minute).await;
+    let packed = measure(
+        "backtest, 30 days at 1m (43,200 candles), closed days packed",
+        requests.min(100),
+        || {
+            client
+                .post(format!("{base}/backtest"))
+                .bearer_auth(&token)
+                .json(&backtest)
+        },
+    )
+    .await;
+    assert_eq!(
+        packed["fires"], body["fires"],
+        "the same fires from the packs"
+    );
     if let EnginePool::Postgres(pool) = database.db.engine_pool() {
         store_interleaved_month(pool, minute).await;
         let backtest = json!({"symbol": "XRP", "condition": "crosses", "target_price": 65000,
@@ -206,6 +226,17 @@ async fn main() {
         let body = run("backtest, 30 days at 1m, interleaved with 54 symbols, covering key").await;
         // Its candles have distinct open, high, low and close: up to four steps each.
         assert!(body["evaluated_points"].as_u64() > Some(43_200), "{body}");
+        pack_closed_days(&database.db, "XRP", minute - 43_199 * 60, minute).await;
+        let packed =
+            run("backtest, 30 days at 1m, interleaved with 54 symbols, closed days packed").await;
+        assert_eq!(
+            packed["fires"], body["fires"],
+            "the same fires from the packs"
+        );
+        sqlx::query("delete from price_candle_days")
+            .execute(pool)
+            .await
+            .expect("packs dropped for the baseline");
         sqlx::query(
             "alter table price_candles drop constraint price_candles_pkey, \
              add primary key (symbol, series, resolution, bucket)",
@@ -220,6 +251,28 @@ async fn main() {
         run("backtest, 30 days at 1m, interleaved with 54 symbols, plain key (before)").await;
     }
     shutdown.cancel();
+}
+
+/// Packs every day of `symbol`'s 1-minute candles from the one holding `from` up to, not
+/// including, the one holding `now`, as the ingestor's pruner does once a day has closed.
+async fn pack_closed_days(db: &Database, symbol: &str, from: i64, now: i64) {
+    let started = Instant::now();
+    let key = SeriesKey {
+        symbol,
+        series: "coingecko",
+    };
+    let mut packed = 0;
+    let mut day = day_of(from);
+    while day < day_of(now) {
+        if db.pack_minutes_of_day(key, day).await.expect("packed") {
+            packed += 1;
+        }
+        day += DAY_SECONDS;
+    }
+    println!(
+        "{symbol}: {packed} closed days packed in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// 30 days of one-minute candles for XRP and 54 other symbols, appended minute by minute as
