@@ -233,6 +233,16 @@ async fn main() {
             packed["fires"], body["fires"],
             "the same fires from the packs"
         );
+        let (packs, bytes): (i64, i64) = sqlx::query_as(
+            "select count(*), pg_total_relation_size('price_candle_days') from price_candle_days",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("pack sizes");
+        println!(
+            "day packs on disk: {packs} packs (SOL's and XRP's), {bytes} bytes, {} bytes per pack",
+            bytes / packs.max(1)
+        );
         sqlx::query("delete from price_candle_days")
             .execute(pool)
             .await
