@@ -17,7 +17,7 @@ use testkit::{fresh_database, Engine, TestUser};
 
 use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{
-    delivery, eventually, settled, test_settings, trigger, user, with_smtp, TestNotifier,
+    delivery, eventually, metric, settled, test_settings, trigger, user, with_smtp, TestNotifier,
 };
 
 /// Time to publish and see the deliveries held before the window ends.
@@ -166,12 +166,22 @@ async fn deliveries_due_in_quiet_hours_go_out_as_one_digest_when_the_window_ends
     let end = quiet_hours_ending_soon(&test.db, &quinn).await;
     let events: Vec<_> = (1..=3).map(|i| trigger(&quinn, i, "email")).collect();
 
-    for event in &events {
+    // One at a time: each newcomer makes the user's key due again while the others are held.
+    for (index, event) in events.iter().enumerate() {
         notifier.publish(event).await;
+        all_held(&test.db, &events[..=index], end).await;
     }
-    all_held(&test.db, &events, end).await;
     assert!(Utc::now() < end, "held while the window holds");
     assert!(smtp.messages().is_empty(), "nothing sent during the window");
+    assert_eq!(
+        metric(
+            &notifier,
+            r#"notifier_held_quiet_hours_total{type="email"}"#
+        )
+        .await,
+        3.0,
+        "each held once, however often the key is scanned"
+    );
 
     let records = all_settled_after_the_window(&test.db, &events).await;
     assert_one_digest_of(&smtp, &events, &records, end);
