@@ -13,6 +13,7 @@ pub mod input;
 pub mod instrument_labels;
 mod phone;
 mod price;
+pub mod quiet_hours;
 mod symbol;
 pub mod template;
 pub mod webhook;
@@ -24,6 +25,7 @@ pub use email::{Email, EmailError};
 pub use input::{FieldError, Input};
 pub use phone::{PhoneError, PhoneNumber};
 pub use price::{Price, PriceError};
+pub use quiet_hours::{QuietHours, QuietHoursError, QuietHoursInput};
 pub use symbol::{Symbol, SymbolError};
 pub use template::{MessageTemplate, Placeholder, TemplateError};
 

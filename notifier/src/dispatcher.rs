@@ -160,6 +160,9 @@ impl Dispatcher {
         let open = self.db.open_deliveries(user_id, channel, at, limit).await?;
         let (admitted, fresh): (Vec<OpenDelivery>, Vec<OpenDelivery>) =
             open.into_iter().partition(|d| d.attempts > 0);
+        let fresh = self
+            .hold_for_quiet_hours(user_id, channel, fresh, at)
+            .await?;
 
         // Retries were admitted by the rate limit on their first attempt; a digest is
         // retried as the same digest.

@@ -13,6 +13,9 @@
 //!    as a dead letter), `unknown` (Twilio timeout: never resent) or back to `pending` with
 //!    exponential backoff.
 //!
+//! Deliveries due while their user's quiet hours hold (`quiet`) are held until the window
+//! ends and then sent as one digest, unless their alert is `urgent`.
+//!
 //! A kill mid-send leaves a claim that expires after `claim_timeout`: emails and
 //! webhooks are then resent under the same Message-ID / `X-Pricealert-Event` id, an SMS is
 //! marked `unknown`. The rate limiter lives in memory and is re-primed from the table's recent
@@ -26,6 +29,7 @@ mod error;
 mod limiter;
 mod message;
 mod metrics;
+mod quiet;
 mod settle;
 mod startup;
 mod stats;

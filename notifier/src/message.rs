@@ -77,7 +77,7 @@ impl Outgoing {
         if self.is_digest() {
             let _ = writeln!(
                 text,
-                "{} price alerts were held back by your notification rate limit:\n",
+                "{} price alerts were held back (your quiet hours or notification rate limit):\n",
                 self.events.len()
             );
         }
@@ -105,7 +105,7 @@ impl Outgoing {
         if self.is_digest() {
             let _ = write!(
                 html,
-                "<p>{} price alerts were held back by your notification rate limit:</p>",
+                "<p>{} price alerts were held back (your quiet hours or notification rate limit):</p>",
                 self.events.len()
             );
         }

@@ -42,6 +42,7 @@ pub struct NotifierMetrics {
     latency: HistogramVec,
     retries: IntCounterVec,
     deferred: IntCounterVec,
+    held_quiet: IntCounterVec,
     dead_letters: IntCounterVec,
     possible_duplicates: IntCounterVec,
     /// Trigger events that could not be decoded (counted by the consume loop).
@@ -107,6 +108,11 @@ impl NotifierMetrics {
                 "notifier_deferred_total",
                 "Deliveries held back by the per-user rate limit (sent later in a digest)",
             ),
+            held_quiet: counter_by_type(
+                registry,
+                "notifier_held_quiet_hours_total",
+                "Deliveries held by their user's quiet hours (sent in a digest when the window ends)",
+            ),
             dead_letters: counter_by_type(
                 registry,
                 "notifier_dead_letters_total",
@@ -153,6 +159,12 @@ impl NotifierMetrics {
 
     pub fn deferred(&self, channel: Channel, deliveries: u64) {
         self.deferred
+            .with_label_values(&[channel.as_str()])
+            .inc_by(deliveries);
+    }
+
+    pub fn held_quiet(&self, channel: Channel, deliveries: u64) {
+        self.held_quiet
             .with_label_values(&[channel.as_str()])
             .inc_by(deliveries);
     }

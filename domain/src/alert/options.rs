@@ -45,6 +45,11 @@ pub struct AlertOptionsInput {
     #[serde(default)]
     #[schema(inline, required = false, value_type = Option<String>)]
     pub message: Input<MessageTemplate>,
+    /// `true`: notifications of this alert go out at once even during the owner's quiet hours
+    /// (`PUT /auth/me/quiet-hours`). Default `false`.
+    #[serde(default)]
+    #[schema(inline, required = false, value_type = Option<bool>)]
+    pub urgent: Input<bool>,
 }
 
 /// The options of a valid alert. Built only by the alert's constructors.
@@ -70,6 +75,9 @@ pub struct AlertOptions {
     /// Extension: the alert never fires before this time (`POST /alerts/{id}/snooze`);
     /// `null` when not snoozed (a past time is shown until the next write).
     pub(super) snoozed_until: Option<DateTime<Utc>>,
+    /// Extension: bypasses the owner's quiet hours (`false` by default, and for alerts stored
+    /// before it existed).
+    pub(super) urgent: bool,
 }
 
 impl AlertOptions {
@@ -100,6 +108,11 @@ impl AlertOptions {
     pub fn snoozed_until(&self) -> Option<DateTime<Utc>> {
         self.snoozed_until
     }
+
+    /// Whether its notifications bypass the owner's quiet hours.
+    pub fn urgent(&self) -> bool {
+        self.urgent
+    }
 }
 
 /// Each option as read from a request: `Some(None)` absent or null, `None` wrong.
@@ -110,6 +123,7 @@ pub(super) struct ReadOptions {
     window_minutes: Option<Option<i64>>,
     rearm_percent: Option<Option<Price>>,
     message: Option<Option<MessageTemplate>>,
+    urgent: Option<Option<bool>>,
 }
 
 impl ReadOptions {
@@ -121,6 +135,7 @@ impl ReadOptions {
             window_minutes: errors.optional("window_minutes", &input.window_minutes),
             rearm_percent: errors.optional("rearm_percent", &input.rearm_percent),
             message: errors.optional("message", &input.message),
+            urgent: errors.optional("urgent", &input.urgent),
         }
     }
 
@@ -132,6 +147,7 @@ impl ReadOptions {
             && self.window_minutes.is_some()
             && self.rearm_percent.is_some()
             && self.message.is_some()
+            && self.urgent.is_some()
     }
 
     /// The options of a new alert of `condition`.
@@ -148,11 +164,13 @@ impl ReadOptions {
             rearm_percent: self.rearm_percent.flatten(),
             message: self.message.flatten(),
             snoozed_until: None,
+            urgent: self.urgent.flatten().unwrap_or(false),
         }
     }
 
     /// `current` with what the patch sets: a wrong or null value keeps the current one, except
-    /// `expires_at`, `rearm_percent` and `message`, which a `null` removes.
+    /// `expires_at`, `rearm_percent` and `message`, which a `null` removes (`urgent: null`
+    /// keeps it, as for `trigger`).
     pub(super) fn patched(self, input: &AlertOptionsInput, current: &AlertOptions) -> AlertOptions {
         AlertOptions {
             trigger: self.trigger.flatten().unwrap_or(current.trigger),
@@ -174,6 +192,7 @@ impl ReadOptions {
                 current.message.clone()
             },
             snoozed_until: current.snoozed_until,
+            urgent: self.urgent.flatten().unwrap_or(current.urgent),
         }
     }
 }

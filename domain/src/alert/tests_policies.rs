@@ -99,3 +99,38 @@ fn a_snooze_must_end_in_the_future_and_an_unsnooze_clears_it() {
     let cleared = AlertPatch::unsnooze(&current);
     assert_eq!(cleared.spec().options().snoozed_until(), None);
 }
+
+#[test]
+fn urgent_defaults_to_false_is_set_at_create_and_patch_and_must_be_a_boolean() {
+    let plain =
+        create(json!({"symbol": "BTC", "condition": "above", "target_price": 10})).expect("valid");
+    assert!(!plain.spec().options().urgent());
+    let urgent =
+        create(json!({"symbol": "BTC", "condition": "above", "target_price": 10, "urgent": true}))
+            .expect("valid");
+    assert!(urgent.spec().options().urgent());
+    let error = create(
+        json!({"symbol": "BTC", "condition": "above", "target_price": 10, "urgent": "very"}),
+    )
+    .expect_err("not a boolean");
+    assert_eq!(kinds(error), [("bool_parsing", "urgent".to_owned())]);
+
+    let current = stored(urgent.spec().clone());
+    let input: AlertPatchInput =
+        serde_json::from_value(json!({"cooldown_minutes": 2})).expect("reads");
+    let kept = AlertPatch::read(input, &current)
+        .validate(now())
+        .expect("valid");
+    assert!(
+        kept.spec().options().urgent(),
+        "a patch without it keeps it"
+    );
+    let input: AlertPatchInput = serde_json::from_value(json!({"urgent": false})).expect("reads");
+    let cleared = AlertPatch::read(input, &current)
+        .validate(now())
+        .expect("valid");
+    assert!(!cleared.spec().options().urgent());
+    // Stored before the option existed: not urgent.
+    let old: AlertOptions = serde_json::from_value(json!({"trigger": "repeat"})).expect("reads");
+    assert!(!old.urgent());
+}

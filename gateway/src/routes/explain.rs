@@ -52,7 +52,8 @@ pub struct ExplainView {
     /// `distance` in percent of the last price.
     #[schema(value_type = Option<f64>)]
     distance_percent: Option<Price>,
-    /// Whether the owner's quiet hours hold notifications now (no quiet hours yet: `false`).
+    /// Whether the owner's quiet hours (`PUT /auth/me/quiet-hours`) hold notifications now
+    /// (`false` without quiet hours). An `urgent` alert's notifications go out regardless.
     in_quiet_hours: bool,
     last_fired_at: Option<DateTime<Utc>>,
     /// Each channel's last delivery.
@@ -118,6 +119,13 @@ pub async fn explain_alert(
         .get(symbol)
         .and_then(|instrument| state.feeds.stale(instrument.provider, latest_tick, now));
     let deliveries = state.store.last_deliveries(user.id, id).await?;
+    // The notifier's rule: `QuietHours::window_end` over the stored window.
+    let in_quiet_hours = state
+        .store
+        .db()
+        .quiet_hours(user.id)
+        .await?
+        .is_some_and(|stored| stored.quiet_hours.holds_at(now));
     Ok(Json(ExplainView {
         alert_id: alert.id(),
         state: explanation.state.as_str(),
@@ -129,7 +137,7 @@ pub async fn explain_alert(
         feed_stale,
         distance: explanation.distance,
         distance_percent: explanation.distance_percent,
-        in_quiet_hours: false,
+        in_quiet_hours,
         last_fired_at: alert.last_triggered_at(),
         deliveries: deliveries.into_iter().map(ExplainDelivery::from).collect(),
     }))

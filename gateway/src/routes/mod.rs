@@ -7,6 +7,7 @@ pub mod explain;
 pub mod history;
 pub mod notifications;
 pub mod prices;
+pub mod quiet_hours;
 pub mod snooze;
 pub mod ws;
 
@@ -41,6 +42,7 @@ use crate::state::AppState;
         explain::explain_alert,
         notifications::alert_notifications, notifications::put_webhook,
         notifications::get_webhook, notifications::delete_webhook,
+        quiet_hours::put_quiet_hours, quiet_hours::get_quiet_hours, quiet_hours::delete_quiet_hours,
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
         history::history, history::instruments, history::one_stats, history::all_stats,
         backtest::backtest,
@@ -53,6 +55,7 @@ use crate::state::AppState;
         history::HistoryView, history::CandleView, history::InstrumentView, history::StatsView,
         backtest::BacktestRequest, backtest::BacktestView, backtest::BacktestFire,
         snooze::SnoozeRequest, explain::ExplainView, explain::ExplainDelivery,
+        quiet_hours::QuietHoursView, shared::domain::QuietHoursInput,
     )),
     modifiers(&BearerAuth, &ErrorAnswers),
 )]
@@ -119,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(snooze::router())
         .merge(explain::router())
         .merge(notifications::router())
+        .merge(quiet_hours::router())
         .merge(prices::router())
         .merge(history::router())
         .merge(backtest::router())

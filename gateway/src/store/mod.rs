@@ -1,4 +1,4 @@
-//! The gateway's queries: users, their alerts, their webhook and the delivery history it
+//! The gateway's queries: users, their alerts, their webhook and quiet hours and the delivery history it
 //! serves. Reads two services share (latest prices, a user's webhook) are the kernel's, on
 //! [`Store::db`].
 //!
@@ -30,6 +30,7 @@ mod alerts;
 mod deliveries;
 mod explain;
 mod history;
+mod quiet_hours;
 mod users;
 mod webhooks;
 

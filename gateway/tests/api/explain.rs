@@ -226,8 +226,47 @@ async fn feed_freshness_and_each_channels_last_delivery_are_shown(engine: Engine
     assert_eq!(body["detail"], "Alert not found");
 }
 
+/// `in_quiet_hours` follows the owner's stored window, by the notifier's rule.
+async fn in_quiet_hours_says_whether_the_owners_window_holds_now(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("quiet@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "100").await;
+    let hh_mm = |offset: Duration| (Utc::now() + offset).format("%H:%M").to_string();
+    let holding = json!({"timezone": "UTC", "start": hh_mm(Duration::hours(-1)),
+                         "end": hh_mm(Duration::hours(1))});
+    let later = json!({"timezone": "UTC", "start": hh_mm(Duration::hours(2)),
+                       "end": hh_mm(Duration::hours(3))});
+    assert_eq!(explain(&app, &token, &alert).await["in_quiet_hours"], false);
+    json_of(
+        app.put_json(&token, "/auth/me/quiet-hours", &holding).await,
+        StatusCode::OK,
+    )
+    .await;
+    let answer = explain(&app, &token, &alert).await;
+    assert_eq!(answer["in_quiet_hours"], true, "{answer}");
+    assert_eq!(
+        answer["state"], "armed",
+        "quiet hours hold notifications, not fires"
+    );
+    json_of(
+        app.put_json(&token, "/auth/me/quiet-hours", &later).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(explain(&app, &token, &alert).await["in_quiet_hours"], false);
+    json_of(
+        app.put_json(&token, "/auth/me/quiet-hours", &holding).await,
+        StatusCode::OK,
+    )
+    .await;
+    let deleted = app.delete(&token, "/auth/me/quiet-hours").await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(explain(&app, &token, &alert).await["in_quiet_hours"], false);
+}
+
 testkit::on_both_engines!(
     every_reachable_state_is_explained_with_its_details,
     an_expired_alert_is_explained_as_expired,
     feed_freshness_and_each_channels_last_delivery_are_shown,
+    in_quiet_hours_says_whether_the_owners_window_holds_now,
 );

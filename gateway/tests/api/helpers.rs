@@ -166,6 +166,16 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn put_json(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn patch_json(&self, token: &str, path: &str, body: &Value) -> Response {
         self.client
             .patch(self.url(path))

@@ -16,6 +16,7 @@ mod outbox;
 mod overload;
 mod policies;
 mod prices;
+mod quiet_hours;
 mod raw_http;
 mod tokens;
 mod validation_golden;

@@ -7,6 +7,7 @@ mod helpers;
 mod delivery;
 mod email;
 mod ops;
+mod quiet_hours;
 mod rate_limit;
 mod sms;
 mod smtp_tls;

@@ -127,6 +127,7 @@ pub const DOCUMENTED: &[Metric] = &[
     metric("notifier_send_latency_seconds", Histogram, NOTIFIER, true),
     metric("notifier_retries_total", Counter, NOTIFIER, false),
     metric("notifier_deferred_total", Counter, NOTIFIER, false),
+    metric("notifier_held_quiet_hours_total", Counter, NOTIFIER, false),
     metric("notifier_dead_letters_total", Counter, NOTIFIER, false),
     metric(
         "notifier_possible_duplicates_total",

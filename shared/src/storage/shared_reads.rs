@@ -1,15 +1,16 @@
 //! The queries two services share: the latest prices (the ingestor writes them, the gateway
 //! and the ingestor read them), a user's webhook (the gateway sets it, the notifier sends
-//! to it), and price history (the ingestor's recorder rolls candles up from it, the gateway
+//! to it), a user's quiet hours (the gateway sets and explains them, the notifier holds
+//! deliveries by them), and price history (the ingestor's recorder rolls candles up from it, the gateway
 //! serves it).
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, StorageResult};
+use super::{Database, StorageError, StorageResult};
 use crate::domain::history::{Candle, Point, Resolution};
-use crate::domain::{Price, UserId};
+use crate::domain::{Price, QuietHours, UserId};
 use crate::on_pool;
 
 /// The latest quote of one symbol, as the API serves it.
@@ -66,6 +67,42 @@ impl Database {
                 updated_at,
             }),
         )
+    }
+}
+
+/// `timezone, start_time, end_time, created_at, updated_at`.
+type QuietHoursRow = (String, String, String, DateTime<Utc>, DateTime<Utc>);
+
+/// A user's stored quiet hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuietHoursRecord {
+    pub quiet_hours: QuietHours,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Database {
+    /// The user's quiet hours, `None` when they set none.
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn quiet_hours(&self, user_id: UserId) -> StorageResult<Option<QuietHoursRecord>> {
+        const SQL: &str = "select timezone, start_time, end_time, created_at, updated_at \
+             from user_quiet_hours where user_id = $1";
+        let row: Option<QuietHoursRow> = on_pool!(self, pool => sqlx::query_as(SQL)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await)?;
+        let Some((timezone, start, end, created_at, updated_at)) = row else {
+            return Ok(None);
+        };
+        // Only the gateway writes this table, from a QuietHours; a zone that a newer tz
+        // database renamed away is the one way this can fail.
+        let quiet_hours = QuietHours::new(&timezone, &start, &end)
+            .map_err(|e| StorageError::Corrupt(format!("quiet hours of user {user_id}: {e}")))?;
+        Ok(Some(QuietHoursRecord {
+            quiet_hours,
+            created_at,
+            updated_at,
+        }))
     }
 }
 
