@@ -34,7 +34,10 @@ impl Application {
         let registry = service_registry("notifier");
         let metrics = NotifierMetrics::new(&registry);
         let senders = Arc::new(Senders::from_settings(&settings)?);
-        let limiter = Arc::new(DeliveryRateLimiter::new(&settings.rate_limit)?);
+        let limiter = Arc::new(DeliveryRateLimiter::new(
+            &settings.rate_limit,
+            Store::new(context.db.clone()),
+        )?);
         let mut trigger_events = context
             .bus
             .subscribe(Topic::Notifications, &context.consumer_group("notifier"))
@@ -84,7 +87,6 @@ impl Application {
             metrics,
             dispatcher,
         } = self;
-        dispatcher.restore_rate_limits().await?;
         let consumer =
             Consumer::<TriggerEvent>::new(trigger_events, &metrics.malformed, shutdown.clone());
         let (served, (), ()) = tokio::join!(

@@ -139,6 +139,23 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "notifier.twilio.timeout",
         FractionalSeconds,
     ),
+    // notifier: Telegram
+    EnvName::optional("TELEGRAM_BOT_TOKEN", "notifier.telegram.bot_token"),
+    EnvName::new("TELEGRAM_API_BASE_URL", "notifier.telegram.api_base_url"),
+    EnvName::duration(
+        "TELEGRAM_TIMEOUT_SECONDS",
+        "notifier.telegram.timeout",
+        FractionalSeconds,
+    ),
+    EnvName::new(
+        "TELEGRAM_MAX_MESSAGES_PER_SECOND",
+        "notifier.telegram.max_messages_per_second",
+    ),
+    EnvName::duration(
+        "TELEGRAM_PER_CHAT_INTERVAL_SECONDS",
+        "notifier.telegram.per_chat_interval",
+        FractionalSeconds,
+    ),
     // notifier: webhooks and delivery policy
     EnvName::duration(
         "WEBHOOK_TIMEOUT_SECONDS",

@@ -1,0 +1,127 @@
+//! The caller's chat channels: `PUT/GET/DELETE /auth/me/channels/{kind}` for `telegram`,
+//! `slack`, `discord` and `ntfy`. Secrets (a Slack or Discord webhook URL's path, an ntfy
+//! token) are stored for the notifier and never shown back, not even in the answer to `PUT`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use shared::domain::{Channel, ChatConfig};
+use shared::storage::ChatChannelRecord;
+use utoipa::ToSchema;
+
+use crate::caller::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonInput, PathParam};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/auth/me/channels/{kind}",
+        get(get_channel).put(put_channel).delete(delete_channel),
+    )
+}
+
+/// One configured chat channel, secrets masked.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelView {
+    /// `telegram`, `slack`, `discord` or `ntfy`.
+    kind: &'static str,
+    /// Telegram: `{"chat_id"}`; Slack and Discord: `{"webhook_url"}` showing only its scheme
+    /// and host (`"https://hooks.slack.com/…"`); ntfy: `{"server","topic","token_set"}`.
+    #[schema(value_type = Object)]
+    config: Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ChannelView {
+    fn of(record: ChatChannelRecord) -> ChannelView {
+        ChannelView {
+            kind: record.config.channel().as_str(),
+            config: record.config.masked(),
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+/// The chat channel a path names; anything else is "not found", like an unknown route.
+pub(crate) fn chat_kind(raw: &str) -> ApiResult<Channel> {
+    raw.parse::<Channel>()
+        .ok()
+        .filter(Channel::is_chat)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "Unknown channel kind '{raw}' (expected telegram, slack, discord or ntfy)"
+            ))
+        })
+}
+
+pub(crate) fn not_configured(channel: Channel) -> ApiError {
+    ApiError::NotFound(format!("No {} channel configured", channel.as_str()))
+}
+
+#[utoipa::path(put, path = "/auth/me/channels/{kind}", tag = "auth", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "telegram, slack, discord or ntfy")),
+    request_body(content = Object, description = "telegram: {\"chat_id\": integer | \"@channelusername\"}; \
+        slack, discord: {\"webhook_url\": https URL}; ntfy: {\"server\": URL, \"topic\", \"token\"?}"),
+    responses((status = 200, body = ChannelView, description = "set or replaced; secrets masked"),
+              (status = 404, description = "Unknown channel kind"), (status = 422)))]
+pub async fn put_channel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PathParam(kind): PathParam,
+    JsonInput(body): JsonInput<Map<String, Value>>,
+) -> ApiResult<Json<ChannelView>> {
+    let channel = chat_kind(&kind)?;
+    let config = ChatConfig::parse(channel, &Value::Object(body), state.webhook_allow_private)
+        .map_err(ApiError::invalid_body)?;
+    state.store.set_chat_channel(user.id, &config).await?;
+    let stored = state
+        .store
+        .db()
+        .chat_channel(user.id, channel)
+        .await?
+        .ok_or_else(|| not_configured(channel))?;
+    tracing::info!(user_id = user.id, channel = channel.as_str(), "chat channel set");
+    Ok(Json(ChannelView::of(stored)))
+}
+
+#[utoipa::path(get, path = "/auth/me/channels/{kind}", tag = "auth", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "telegram, slack, discord or ntfy")),
+    responses((status = 200, body = ChannelView, description = "secrets masked"),
+              (status = 404, description = "Unknown channel kind, or not configured")))]
+pub async fn get_channel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PathParam(kind): PathParam,
+) -> ApiResult<Json<ChannelView>> {
+    let channel = chat_kind(&kind)?;
+    let stored = state
+        .store
+        .db()
+        .chat_channel(user.id, channel)
+        .await?
+        .ok_or_else(|| not_configured(channel))?;
+    Ok(Json(ChannelView::of(stored)))
+}
+
+#[utoipa::path(delete, path = "/auth/me/channels/{kind}", tag = "auth", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "telegram, slack, discord or ntfy")),
+    responses((status = 204), (status = 404, description = "Unknown channel kind, or not configured")))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PathParam(kind): PathParam,
+) -> ApiResult<StatusCode> {
+    let channel = chat_kind(&kind)?;
+    if state.store.delete_chat_channel(user.id, channel).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_configured(channel))
+    }
+}
