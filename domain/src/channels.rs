@@ -199,9 +199,12 @@ mod tests {
 
     #[test]
     fn chat_channels_are_named_like_the_others() {
-        let channels: NotificationChannels = "email, slack,telegram,discord,ntfy".parse().expect("valid");
+        let channels: NotificationChannels =
+            "email, slack,telegram,discord,ntfy".parse().expect("valid");
         assert_eq!(channels.to_string(), "email,slack,telegram,discord,ntfy");
-        assert!(Channel::CHAT.iter().all(|c| c.is_chat() && !c.has_idempotency()));
+        assert!(Channel::CHAT
+            .iter()
+            .all(|c| c.is_chat() && !c.has_idempotency()));
         assert!(!Channel::Sms.has_idempotency() && Channel::Email.has_idempotency());
     }
 

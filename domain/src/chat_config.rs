@@ -61,7 +61,11 @@ impl ChatConfig {
     /// Reads the body of `PUT /auth/me/channels/{kind}` for a chat `channel`; every problem
     /// is reported at once, as a 422 `detail` entry. `allow_private` is the webhook setting:
     /// without it, targets must be https and must not name a private or loopback address.
-    pub fn parse(channel: Channel, body: &Value, allow_private: bool) -> Result<ChatConfig, Vec<FieldError>> {
+    pub fn parse(
+        channel: Channel,
+        body: &Value,
+        allow_private: bool,
+    ) -> Result<ChatConfig, Vec<FieldError>> {
         let Some(fields) = body.as_object() else {
             return Err(vec![FieldError::new(
                 "model_attributes_type",
@@ -95,15 +99,20 @@ impl ChatConfig {
             }
         }
         let config = match channel {
-            Channel::Telegram => {
-                read(&mut errors, fields, "chat_id", chat_id).map(|chat_id| ChatConfig::Telegram { chat_id })
-            }
-            Channel::Slack => read(&mut errors, fields, "webhook_url", |v| https_url(v, allow_private))
-                .map(|webhook_url| ChatConfig::Slack { webhook_url }),
-            Channel::Discord => read(&mut errors, fields, "webhook_url", |v| https_url(v, allow_private))
-                .map(|webhook_url| ChatConfig::Discord { webhook_url }),
+            Channel::Telegram => read(&mut errors, fields, "chat_id", chat_id)
+                .map(|chat_id| ChatConfig::Telegram { chat_id }),
+            Channel::Slack => read(&mut errors, fields, "webhook_url", |v| {
+                https_url(v, allow_private)
+            })
+            .map(|webhook_url| ChatConfig::Slack { webhook_url }),
+            Channel::Discord => read(&mut errors, fields, "webhook_url", |v| {
+                https_url(v, allow_private)
+            })
+            .map(|webhook_url| ChatConfig::Discord { webhook_url }),
             _ => {
-                let server = read(&mut errors, fields, "server", |v| server_url(v, allow_private));
+                let server = read(&mut errors, fields, "server", |v| {
+                    server_url(v, allow_private)
+                });
                 let topic = read(&mut errors, fields, "topic", ntfy_topic);
                 let token = match fields.get("token") {
                     None | Some(Value::Null) => Some(None),
@@ -116,7 +125,11 @@ impl ChatConfig {
                     },
                 };
                 match (server, topic, token) {
-                    (Some(server), Some(topic), Some(token)) => Some(ChatConfig::Ntfy { server, topic, token }),
+                    (Some(server), Some(topic), Some(token)) => Some(ChatConfig::Ntfy {
+                        server,
+                        topic,
+                        token,
+                    }),
                     _ => None,
                 }
             }
@@ -156,7 +169,11 @@ impl ChatConfig {
             ChatConfig::Slack { webhook_url } | ChatConfig::Discord { webhook_url } => {
                 json!({ "webhook_url": webhook_url.as_str() })
             }
-            ChatConfig::Ntfy { server, topic, token } => {
+            ChatConfig::Ntfy {
+                server,
+                topic,
+                token,
+            } => {
                 let mut stored = json!({ "server": server.as_str(), "topic": topic });
                 if let Some(token) = token {
                     stored["token"] = json!(token);
@@ -174,7 +191,11 @@ impl ChatConfig {
             ChatConfig::Slack { webhook_url } | ChatConfig::Discord { webhook_url } => {
                 json!({ "webhook_url": format!("{}…", origin(webhook_url)) })
             }
-            ChatConfig::Ntfy { server, topic, token } => json!({
+            ChatConfig::Ntfy {
+                server,
+                topic,
+                token,
+            } => json!({
                 "server": server.as_str(),
                 "topic": topic,
                 "token_set": token.is_some(),
@@ -203,7 +224,12 @@ fn read<T>(
 ) -> Option<T> {
     match fields.get(name) {
         None | Some(Value::Null) => {
-            errors.push(FieldError::new("missing", &[name], "Field required", Value::Null));
+            errors.push(FieldError::new(
+                "missing",
+                &[name],
+                "Field required",
+                Value::Null,
+            ));
             None
         }
         Some(value) => match parse(value) {
@@ -231,11 +257,15 @@ fn string(value: &Value) -> Result<&str, Problem> {
 fn chat_id(value: &Value) -> Result<TelegramChatId, Problem> {
     let invalid = || value_error("chat_id must be a non-zero integer or @channelusername");
     if let Some(id) = value.as_i64() {
-        return (id != 0).then_some(TelegramChatId::Id(id)).ok_or_else(invalid);
+        return (id != 0)
+            .then_some(TelegramChatId::Id(id))
+            .ok_or_else(invalid);
     }
     let text = value.as_str().ok_or_else(invalid)?.trim();
     if let Ok(id) = text.parse::<i64>() {
-        return (id != 0).then_some(TelegramChatId::Id(id)).ok_or_else(invalid);
+        return (id != 0)
+            .then_some(TelegramChatId::Id(id))
+            .ok_or_else(invalid);
     }
     let name = text.strip_prefix('@').ok_or_else(invalid)?;
     let valid = (5..=32).contains(&name.len())
@@ -270,7 +300,9 @@ fn server_url(value: &Value, allow_private: bool) -> Result<Url, Problem> {
 fn ntfy_topic(value: &Value) -> Result<String, Problem> {
     let topic = string(value)?;
     let valid = (1..=NTFY_TOPIC_MAX_CHARS).contains(&topic.len())
-        && topic.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && topic
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     valid
         .then(|| topic.to_owned())
         .ok_or_else(|| value_error("topic must be 1 to 64 letters, digits, '-' or '_'"))
@@ -299,12 +331,21 @@ mod tests {
         for (sent, id) in [
             (json!(123456789), TelegramChatId::Id(123456789)),
             (json!("-1001234567890"), TelegramChatId::Id(-1001234567890)),
-            (json!("@price_news"), TelegramChatId::Username("@price_news".into())),
+            (
+                json!("@price_news"),
+                TelegramChatId::Username("@price_news".into()),
+            ),
         ] {
             let config = parse(Channel::Telegram, json!({ "chat_id": sent })).expect("valid");
             assert_eq!(config, ChatConfig::Telegram { chat_id: id });
         }
-        for bad in [json!(0), json!("@ab"), json!("news"), json!(1.5), json!(true)] {
+        for bad in [
+            json!(0),
+            json!("@ab"),
+            json!("news"),
+            json!(1.5),
+            json!(true),
+        ] {
             let errors = parse(Channel::Telegram, json!({ "chat_id": bad })).expect_err("invalid");
             assert_eq!(errors[0].loc, vec!["chat_id"]);
         }
@@ -323,7 +364,10 @@ mod tests {
             "https://localhost/hook",
             "not a url",
         ] {
-            assert!(parse(Channel::Discord, json!({ "webhook_url": bad })).is_err(), "{bad}");
+            assert!(
+                parse(Channel::Discord, json!({ "webhook_url": bad })).is_err(),
+                "{bad}"
+            );
         }
         let loopback = json!({ "webhook_url": "http://127.0.0.1:9/hook" });
         assert!(ChatConfig::parse(Channel::Slack, &loopback, true).is_ok());
@@ -336,14 +380,20 @@ mod tests {
             json!({ "webhook_url": "https://hooks.slack.com/services/T000/B000/SECRET" }),
         )
         .expect("valid");
-        assert_eq!(slack.masked(), json!({ "webhook_url": "https://hooks.slack.com/…" }));
+        assert_eq!(
+            slack.masked(),
+            json!({ "webhook_url": "https://hooks.slack.com/…" })
+        );
         let ntfy = parse(
             Channel::Ntfy,
             json!({ "server": "https://ntfy.sh", "topic": "alerts_1", "token": "tk_SECRET" }),
         )
         .expect("valid");
         let shown = ntfy.masked().to_string();
-        assert!(!shown.contains("SECRET") && shown.contains("\"token_set\":true"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("\"token_set\":true"),
+            "{shown}"
+        );
         assert!(!format!("{slack:?} {ntfy:?}").contains("SECRET"));
         assert_eq!(
             ChatConfig::from_stored(Channel::Ntfy, &ntfy.to_stored().to_string()),
@@ -360,7 +410,10 @@ mod tests {
         .expect_err("invalid");
         let fields: Vec<String> = errors.iter().map(|e| e.loc.join(".")).collect();
         assert_eq!(fields, vec!["extra", "topic", "token"]);
-        let no_token = parse(Channel::Ntfy, json!({ "server": "https://ntfy.sh", "topic": "t" }));
+        let no_token = parse(
+            Channel::Ntfy,
+            json!({ "server": "https://ntfy.sh", "topic": "t" }),
+        );
         assert!(matches!(no_token, Ok(ChatConfig::Ntfy { token: None, .. })));
     }
 }

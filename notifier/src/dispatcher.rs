@@ -96,7 +96,8 @@ impl Dispatcher {
                 deliveries = interrupted,
                 "deliveries interrupted mid-send are now unknown (the channel has no idempotency)"
             );
-            self.metrics.settled(channel, SentStatus::Error, interrupted);
+            self.metrics
+                .settled(channel, SentStatus::Error, interrupted);
         }
         let room = self.settings.max_concurrent_sends.max(1);
         if tasks.len() >= room {
@@ -164,6 +165,11 @@ impl Dispatcher {
         for group in retries.into_values() {
             self.attempt(channel, group).await?;
         }
+        // A budget slot taken for a message another replica claimed first is given back.
+        let refund = || async {
+            self.limiter.refund(user_id, channel).await?;
+            StorageResult::Ok(())
+        };
 
         if fresh.iter().any(|d| d.status == DeliveryStatus::Deferred) {
             // A queue of held-back deliveries exists: newcomers join it, and it goes out as
@@ -174,7 +180,9 @@ impl Dispatcher {
                         .into_iter()
                         .take(self.settings.digest_max_items)
                         .collect();
-                    self.attempt(channel, batch).await?;
+                    if !self.attempt(channel, batch).await? {
+                        refund().await?;
+                    }
                 }
                 Err(wait) => self.defer(channel, &fresh, wait).await?,
             }
@@ -182,7 +190,11 @@ impl Dispatcher {
         }
         for (index, delivery) in fresh.iter().enumerate() {
             match self.limiter.check(user_id, channel).await? {
-                Ok(()) => self.attempt(channel, vec![delivery.clone()]).await?,
+                Ok(()) => {
+                    if !self.attempt(channel, vec![delivery.clone()]).await? {
+                        refund().await?;
+                    }
+                }
                 Err(wait) => {
                     self.defer(channel, &fresh[index..], wait).await?;
                     break;
@@ -222,10 +234,15 @@ impl Dispatcher {
     }
 
     /// Claims `deliveries`, sends them as one message (a digest when more than one) and
-    /// settles each with the outcome.
-    async fn attempt(&self, channel: Channel, deliveries: Vec<OpenDelivery>) -> StorageResult<()> {
+    /// settles each with the outcome. `false` when none could be claimed (another replica
+    /// took them, or they were settled meanwhile): nothing was sent.
+    async fn attempt(
+        &self,
+        channel: Channel,
+        deliveries: Vec<OpenDelivery>,
+    ) -> StorageResult<bool> {
         let digest_id = match deliveries.as_slice() {
-            [] => return Ok(()),
+            [] => return Ok(false),
             [single] => single.digest_id.clone(),
             [first, ..] => Some(
                 first
@@ -273,12 +290,12 @@ impl Dispatcher {
             }
         }
         if claimed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let id = match (&digest_id, claimed.as_slice()) {
             (Some(digest), _) => digest.parse().unwrap_or_else(|_| Uuid::now_v7()),
             (None, [first, ..]) => first.event_id,
-            (None, []) => return Ok(()),
+            (None, []) => return Ok(false),
         };
         let outgoing = Outgoing {
             id,
@@ -290,7 +307,8 @@ impl Dispatcher {
         self.metrics
             .observe_latency(channel, started.elapsed().as_secs_f64());
         self.record_outcome(channel, &claimed, &outgoing, outcome)
-            .await
+            .await?;
+        Ok(true)
     }
 }
 

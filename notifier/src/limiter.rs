@@ -60,16 +60,24 @@ impl DeliveryRateLimiter {
         Ok(match refused_at {
             None => Ok(()),
             Some(tat_us) => {
-                let wait_us = tat_us.saturating_sub(self.tolerance_us).saturating_sub(now_us);
+                let wait_us = tat_us
+                    .saturating_sub(self.tolerance_us)
+                    .saturating_sub(now_us);
                 Err(Duration::from_micros(u64::try_from(wait_us).unwrap_or(0)))
             }
         })
     }
 
+    /// Gives back the slot of a message that was not sent after all (another replica claimed
+    /// it first), so the race does not cost the user a message.
+    pub async fn refund(&self, user_id: UserId, channel: Channel) -> StorageResult<()> {
+        self.db
+            .refund_budget(user_id, channel, self.interval_us)
+            .await
+    }
+
     /// Forgets users whose budget is full again (keeps the table small).
     pub async fn forget_idle(&self) -> StorageResult<u64> {
-        self.db
-            .forget_idle_budgets(now().timestamp_micros())
-            .await
+        self.db.forget_idle_budgets(now().timestamp_micros()).await
     }
 }

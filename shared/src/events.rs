@@ -116,7 +116,7 @@ pub struct DeliveryEvent {
     pub event_id: Uuid,
     pub user_id: UserId,
     pub alert_id: AlertId,
-    /// `email`, `sms` or `webhook`.
+    /// `email`, `sms`, `webhook`, `telegram`, `slack`, `discord` or `ntfy`.
     pub channel: String,
     /// The delivery history's status: `sent`, `failed`, `unknown` or `skipped`.
     pub status: String,

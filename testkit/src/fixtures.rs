@@ -124,7 +124,12 @@ pub async fn set_webhook(db: &Database, user: UserId, url: &str, secret: &str) {
 
 /// Sets `user`'s configuration of chat `channel` (`{"chat_id"}`, `{"webhook_url"}`,
 /// `{"server","topic","token"?}`) as `PUT /auth/me/channels/{kind}` stores it.
-pub async fn set_chat_channel(db: &Database, user: UserId, channel: Channel, config: serde_json::Value) {
+pub async fn set_chat_channel(
+    db: &Database,
+    user: UserId,
+    channel: Channel,
+    config: serde_json::Value,
+) {
     const SQL: &str = "insert into user_channels (user_id, kind, config, created_at, updated_at) \
         values ($1, $2, $3, $4, $4) on conflict (user_id, kind) do update \
         set config = excluded.config, updated_at = excluded.updated_at";

@@ -49,6 +49,25 @@ impl ChannelView {
     }
 }
 
+/// Body of `PUT /auth/me/channels/{kind}`: the fields of that kind (any other field is a 422).
+/// Documentation only: the body is read by `ChatConfig::parse`, which reports every wrong
+/// field at once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChannelRequest {
+    /// telegram: an integer chat id, or `"@channelusername"`.
+    #[schema(value_type = Option<Object>)]
+    chat_id: Option<Value>,
+    /// slack, discord: the incoming webhook's https URL (a credential: never shown back).
+    webhook_url: Option<String>,
+    /// ntfy: the server's base URL, e.g. `https://ntfy.sh`.
+    server: Option<String>,
+    /// ntfy: 1 to 64 letters, digits, `-` or `_`.
+    topic: Option<String>,
+    /// ntfy, optional: an access token, sent as `Authorization: Bearer` (never shown back).
+    token: Option<String>,
+}
+
 /// The chat channel a path names; anything else is "not found", like an unknown route.
 pub(crate) fn chat_kind(raw: &str) -> ApiResult<Channel> {
     raw.parse::<Channel>()
@@ -67,8 +86,7 @@ pub(crate) fn not_configured(channel: Channel) -> ApiError {
 
 #[utoipa::path(put, path = "/auth/me/channels/{kind}", tag = "auth", security(("bearer" = [])),
     params(("kind" = String, Path, description = "telegram, slack, discord or ntfy")),
-    request_body(content = Object, description = "telegram: {\"chat_id\": integer | \"@channelusername\"}; \
-        slack, discord: {\"webhook_url\": https URL}; ntfy: {\"server\": URL, \"topic\", \"token\"?}"),
+    request_body(content = ChannelRequest, description = "telegram: {\"chat_id\"}; slack, discord: {\"webhook_url\"}; ntfy: {\"server\", \"topic\", \"token\"?}"),
     responses((status = 200, body = ChannelView, description = "set or replaced; secrets masked"),
               (status = 404, description = "Unknown channel kind"), (status = 422)))]
 pub async fn put_channel(
@@ -87,7 +105,11 @@ pub async fn put_channel(
         .chat_channel(user.id, channel)
         .await?
         .ok_or_else(|| not_configured(channel))?;
-    tracing::info!(user_id = user.id, channel = channel.as_str(), "chat channel set");
+    tracing::info!(
+        user_id = user.id,
+        channel = channel.as_str(),
+        "chat channel set"
+    );
     Ok(Json(ChannelView::of(stored)))
 }
 

@@ -51,7 +51,7 @@ use crate::state::AppState;
         auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
         alerts::AlertView, crate::alert_service::ChannelWarning, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
-        channels::ChannelView,
+        channels::ChannelView, channels::ChannelRequest,
         crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
         history::HistoryView, history::CandleView, history::InstrumentView, history::StatsView,
         backtest::BacktestRequest, backtest::BacktestView, backtest::BacktestFire,

@@ -10,7 +10,11 @@ use super::Store;
 impl Store {
     /// Sets (or replaces) the user's configuration of one chat channel.
     #[tracing::instrument(skip_all, fields(user_id, channel = config.channel().as_str()))]
-    pub async fn set_chat_channel(&self, user_id: UserId, config: &ChatConfig) -> StorageResult<()> {
+    pub async fn set_chat_channel(
+        &self,
+        user_id: UserId,
+        config: &ChatConfig,
+    ) -> StorageResult<()> {
         const SQL: &str =
             "insert into user_channels (user_id, kind, config, created_at, updated_at) \
              values ($1, $2, $3, $4, $4) on conflict (user_id, kind) do update \
@@ -27,7 +31,11 @@ impl Store {
     }
 
     /// Removes the user's configuration of `channel`; returns whether there was one.
-    pub async fn delete_chat_channel(&self, user_id: UserId, channel: Channel) -> StorageResult<bool> {
+    pub async fn delete_chat_channel(
+        &self,
+        user_id: UserId,
+        channel: Channel,
+    ) -> StorageResult<bool> {
         const SQL: &str = "delete from user_channels where user_id = $1 and kind = $2";
         let changed = on_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)

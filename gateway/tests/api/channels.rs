@@ -27,9 +27,21 @@ async fn each_chat_channel_is_set_read_and_deleted_with_its_secrets_masked(engin
     let token = app.user_token("chat@example.com").await;
     let other = app.user_token("other@example.com").await;
     let cases = [
-        ("telegram", json!({"chat_id": "@price_news"}), json!({"chat_id": "@price_news"})),
-        ("slack", json!({"webhook_url": SLACK_URL}), json!({"webhook_url": "https://hooks.slack.com/…"})),
-        ("discord", json!({"webhook_url": DISCORD_URL}), json!({"webhook_url": "https://discord.com/…"})),
+        (
+            "telegram",
+            json!({"chat_id": "@price_news"}),
+            json!({"chat_id": "@price_news"}),
+        ),
+        (
+            "slack",
+            json!({"webhook_url": SLACK_URL}),
+            json!({"webhook_url": "https://hooks.slack.com/…"}),
+        ),
+        (
+            "discord",
+            json!({"webhook_url": DISCORD_URL}),
+            json!({"webhook_url": "https://discord.com/…"}),
+        ),
         (
             "ntfy",
             json!({"server": "https://ntfy.sh", "topic": "btc_alerts", "token": NTFY_TOKEN}),
@@ -39,7 +51,10 @@ async fn each_chat_channel_is_set_read_and_deleted_with_its_secrets_masked(engin
     for (kind, body, shown) in cases {
         let path = format!("/auth/me/channels/{kind}");
         let none = json_of(app.get(&token, &path).await, StatusCode::NOT_FOUND).await;
-        assert_eq!(none, json!({"detail": format!("No {kind} channel configured")}));
+        assert_eq!(
+            none,
+            json!({"detail": format!("No {kind} channel configured")})
+        );
 
         let set = put(&app, &token, kind, &body).await;
         let text = set.text().await.expect("body");
@@ -50,19 +65,26 @@ async fn each_chat_channel_is_set_read_and_deleted_with_its_secrets_masked(engin
         assert_eq!(read.status(), StatusCode::OK);
         let read_text = read.text().await.expect("body");
         for secret in ["SLACKSECRET", "DISCORDSECRET", "NTFYSECRET"] {
-            assert!(!text.contains(secret) && !read_text.contains(secret), "{read_text}");
+            assert!(
+                !text.contains(secret) && !read_text.contains(secret),
+                "{read_text}"
+            );
         }
         assert_eq!(
             app.get(&other, &path).await.status(),
             StatusCode::NOT_FOUND,
             "another user never sees it"
         );
-        assert_eq!(app.delete(&token, &path).await.status(), StatusCode::NO_CONTENT);
-        assert_eq!(app.delete(&token, &path).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.delete(&token, &path).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            app.delete(&token, &path).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }
-
-on_both_engines!(each_chat_channel_is_set_read_and_deleted_with_its_secrets_masked);
 
 async fn bad_kinds_and_bad_configurations_are_json_4xx(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -80,28 +102,66 @@ async fn bad_kinds_and_bad_configurations_are_json_4xx(engine: Engine) {
     for (kind, body, field) in [
         ("telegram", json!({"chat_id": "news"}), "chat_id"),
         ("telegram", json!({}), "chat_id"),
-        ("slack", json!({"webhook_url": "http://hooks.slack.com/x"}), "webhook_url"),
-        ("slack", json!({"webhook_url": "https://127.0.0.1/x"}), "webhook_url"),
-        ("discord", json!({"webhook_url": "https://169.254.169.254/x"}), "webhook_url"),
+        (
+            "slack",
+            json!({"webhook_url": "http://hooks.slack.com/x"}),
+            "webhook_url",
+        ),
+        (
+            "slack",
+            json!({"webhook_url": "https://127.0.0.1/x"}),
+            "webhook_url",
+        ),
+        (
+            "discord",
+            json!({"webhook_url": "https://169.254.169.254/x"}),
+            "webhook_url",
+        ),
         ("discord", json!({"webhook_url": 7}), "webhook_url"),
-        ("ntfy", json!({"server": "https://ntfy.sh", "topic": "a/b"}), "topic"),
-        ("ntfy", json!({"server": "https://ntfy.sh", "topic": "t", "token": "a b"}), "token"),
-        ("ntfy", json!({"server": "http://localhost", "topic": "t"}), "server"),
-        ("ntfy", json!({"server": "https://ntfy.sh", "topic": "t", "tokn": "x"}), "tokn"),
+        (
+            "ntfy",
+            json!({"server": "https://ntfy.sh", "topic": "a/b"}),
+            "topic",
+        ),
+        (
+            "ntfy",
+            json!({"server": "https://ntfy.sh", "topic": "t", "token": "a b"}),
+            "token",
+        ),
+        (
+            "ntfy",
+            json!({"server": "http://localhost", "topic": "t"}),
+            "server",
+        ),
+        (
+            "ntfy",
+            json!({"server": "https://ntfy.sh", "topic": "t", "tokn": "x"}),
+            "tokn",
+        ),
     ] {
-        let refused = json_of(put(&app, &token, kind, &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert_eq!(refused["detail"][0]["loc"], json!(["body", field]), "{kind} {body}");
+        let refused = json_of(
+            put(&app, &token, kind, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            refused["detail"][0]["loc"],
+            json!(["body", field]),
+            "{kind} {body}"
+        );
     }
 }
-
-on_both_engines!(bad_kinds_and_bad_configurations_are_json_4xx);
 
 async fn chat_alerts_warn_until_the_channel_is_configured(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("warn@example.com").await;
     let body = json!({"symbol": "BTC", "condition": "above", "target_price": 1,
         "notification_types": "email,slack,telegram"});
-    let warned = json_of(app.post_json(&token, "/alerts", &body).await, StatusCode::CREATED).await;
+    let warned = json_of(
+        app.post_json(&token, "/alerts", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(warned["notification_types"], "email,slack,telegram");
     assert_eq!(
         warned["warnings"],
@@ -114,27 +174,44 @@ async fn chat_alerts_warn_until_the_channel_is_configured(engine: Engine) {
     assert_eq!(set.status(), StatusCode::OK);
     let set = put(&app, &token, "telegram", &json!({"chat_id": 42})).await;
     assert_eq!(set.status(), StatusCode::OK);
-    let created = json_of(app.post_json(&token, "/alerts", &body).await, StatusCode::CREATED).await;
+    let created = json_of(
+        app.post_json(&token, "/alerts", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert!(created.get("warnings").is_none(), "{created}");
 }
-
-on_both_engines!(chat_alerts_warn_until_the_channel_is_configured);
 
 async fn a_users_chat_channels_are_deleted_with_the_user(engine: Engine) {
     let app = spawn_app(engine).await;
     let token = app.user_token("gone@example.com").await;
-    let set = put(&app, &token, "discord", &json!({"webhook_url": DISCORD_URL})).await;
+    let set = put(
+        &app,
+        &token,
+        "discord",
+        &json!({"webhook_url": DISCORD_URL}),
+    )
+    .await;
     assert_eq!(set.status(), StatusCode::OK);
     let count = || async {
-        let count: i64 = on_pool!(&app.db, pool => sqlx::query_scalar("select count(*) from user_channels")
+        let count: i64 =
+            on_pool!(&app.db, pool => sqlx::query_scalar("select count(*) from user_channels")
             .fetch_one(pool)
             .await)
-        .expect("count");
+            .expect("count");
         count
     };
     assert_eq!(count().await, 1);
-    assert_eq!(app.delete(&token, "/auth/me").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&token, "/auth/me").await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(count().await, 0);
 }
 
-on_both_engines!(a_users_chat_channels_are_deleted_with_the_user);
+on_both_engines!(
+    each_chat_channel_is_set_read_and_deleted_with_its_secrets_masked,
+    bad_kinds_and_bad_configurations_are_json_4xx,
+    chat_alerts_warn_until_the_channel_is_configured,
+    a_users_chat_channels_are_deleted_with_the_user,
+);

@@ -6,7 +6,7 @@ mod resolver;
 mod sms;
 mod webhook;
 
-pub use chat::{ChatMessage, ChatSenders};
+pub use chat::ChatSenders;
 pub use email::EmailSender;
 pub use sms::SmsSender;
 pub use webhook::WebhookSender;

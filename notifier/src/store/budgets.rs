@@ -46,6 +46,26 @@ impl Store {
         Ok(Some(tat.unwrap_or(now_us)))
     }
 
+    /// Gives one interval back to (user, channel): a slot taken for a message that was not
+    /// sent.
+    pub async fn refund_budget(
+        &self,
+        user_id: UserId,
+        channel: Channel,
+        interval_us: i64,
+    ) -> StorageResult<()> {
+        const SQL: &str = "update delivery_budgets set tat_us = tat_us - $3 \
+             where user_id = $1 and channel = $2";
+        on_pool!(&self.db, pool => sqlx::query(SQL)
+            .bind(user_id)
+            .bind(channel.as_str())
+            .bind(interval_us)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Drops the rows whose budget is full again (nothing spent within the tolerance):
     /// without them the next message is admitted exactly as with them.
     pub async fn forget_idle_budgets(&self, now_us: i64) -> StorageResult<u64> {

@@ -19,7 +19,13 @@ fn discord() -> ChatCase {
         channel: Channel::Discord,
         config: |base| json!({ "webhook_url": format!("{base}{HOOK_PATH}") }),
         configure: |_, _| {},
-        accepted: || Reply::fixture(200, "discord/execute_webhook_response_200_wait_true.json", JSON),
+        accepted: || {
+            Reply::fixture(
+                200,
+                "discord/execute_webhook_response_200_wait_true.json",
+                JSON,
+            )
+        },
         // The documented user-limit answer; its 64.57 s wait shortened for the test.
         throttled: || {
             Reply::fixture(429, "discord/rate_limit_429_user.json", JSON)
@@ -42,7 +48,10 @@ fn check_request(request: &ServiceRequest, event: &TriggerEvent) {
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, HOOK_PATH);
     assert_eq!(request.query.as_deref(), Some("wait=true"));
-    assert_eq!(request.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        request.header("content-type").as_deref(),
+        Some("application/json")
+    );
     let body = request.json();
     let content = body["content"].as_str().expect("content");
     assert!(content.chars().count() <= 2000);

@@ -31,17 +31,25 @@ fn check_request(request: &ServiceRequest, event: &TriggerEvent) {
     assert_eq!(request.method, "POST");
     // A JSON publish goes to the server's root, naming the topic in the body.
     assert_eq!(request.path, "/");
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}")));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}"))
+    );
     let documented = crate::helpers::twilio::fixture("services/ntfy/publish_request_json.json");
     let documented: serde_json::Value = serde_json::from_str(&documented).expect("JSON");
     for key in request.keys() {
-        assert!(documented.get(&key).is_some(), "{key} is not a documented field");
+        assert!(
+            documented.get(&key).is_some(),
+            "{key} is not a documented field"
+        );
     }
     let body = request.json();
     assert_eq!(body["topic"], "mytopic");
     let message = body["message"].as_str().expect("message");
     assert!(message.contains("BTC") && message.contains(&format!("alert {}", event.alert_id)));
-    assert!(body["title"].as_str().is_some_and(|t| t.starts_with("BTC price alert")));
+    assert!(body["title"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("BTC price alert")));
 }
 
 #[tokio::test]

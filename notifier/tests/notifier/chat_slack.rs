@@ -26,7 +26,13 @@ fn slack() -> ChatCase {
                 .with_header("retry-after", "1")
         },
         throttle_wait: Some(Duration::from_secs(1)),
-        refused: || Reply::fixture(410, "slack/webhook_error_410_channel_is_archived.txt", TEXT_PLAIN),
+        refused: || {
+            Reply::fixture(
+                410,
+                "slack/webhook_error_410_channel_is_archived.txt",
+                TEXT_PLAIN,
+            )
+        },
         refused_error: "channel_is_archived",
         check_request,
     }
@@ -35,10 +41,20 @@ fn slack() -> ChatCase {
 fn check_request(request: &ServiceRequest, event: &TriggerEvent) {
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, HOOK_PATH);
-    assert_eq!(request.header("content-type").as_deref(), Some("application/json"));
-    assert_eq!(request.keys(), vec!["text"], "the documented body is {{\"text\"}}");
+    assert_eq!(
+        request.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        request.keys(),
+        vec!["text"],
+        "the documented body is {{\"text\"}}"
+    );
     let text = request.json()["text"].as_str().expect("text").to_owned();
-    assert!(text.contains("BTC") && text.contains(&format!("alert {}", event.alert_id)), "{text}");
+    assert!(
+        text.contains("BTC") && text.contains(&format!("alert {}", event.alert_id)),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -21,16 +21,32 @@ fn telegram() -> ChatCase {
             settings.notifier.telegram.bot_token = Some(BOT_TOKEN.to_owned().into());
             settings.notifier.telegram.api_base_url = base.to_owned();
         },
-        accepted: || Reply::fixture(200, "telegram/sendMessage_response_200.json", "application/json"),
+        accepted: || {
+            Reply::fixture(
+                200,
+                "telegram/sendMessage_response_200.json",
+                "application/json",
+            )
+        },
         // Flood control names its wait in the body and in Retry-After (5 s in the example, 2 s here).
         throttled: || {
-            Reply::fixture(429, "telegram/error_429_too_many_requests.json", "application/json")
-                .replacing("\"retry_after\": 5", "\"retry_after\": 2")
-                .with_header("retry-after", "2")
+            Reply::fixture(
+                429,
+                "telegram/error_429_too_many_requests.json",
+                "application/json",
+            )
+            .replacing("\"retry_after\": 5", "\"retry_after\": 2")
+            .with_header("retry-after", "2")
         },
         // Longer than the per-chat interval (1 s), which alone spaces two messages.
         throttle_wait: Some(Duration::from_secs(2)),
-        refused: || Reply::fixture(400, "telegram/error_400_chat_not_found.json", "application/json"),
+        refused: || {
+            Reply::fixture(
+                400,
+                "telegram/error_400_chat_not_found.json",
+                "application/json",
+            )
+        },
         refused_error: "chat not found",
         check_request,
     }
@@ -39,17 +55,28 @@ fn telegram() -> ChatCase {
 fn check_request(request: &ServiceRequest, event: &TriggerEvent) {
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, format!("/bot{BOT_TOKEN}/sendMessage"));
-    assert_eq!(request.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        request.header("content-type").as_deref(),
+        Some("application/json")
+    );
     // The documented request's fields, no others.
     let documented = crate::helpers::twilio::fixture("services/telegram/sendMessage_request.json");
     let documented: serde_json::Value = serde_json::from_str(&documented).expect("JSON");
-    let mut keys: Vec<String> = documented.as_object().expect("object").keys().cloned().collect();
+    let mut keys: Vec<String> = documented
+        .as_object()
+        .expect("object")
+        .keys()
+        .cloned()
+        .collect();
     keys.sort();
     assert_eq!(request.keys(), keys);
     let body = request.json();
     assert_eq!(body["chat_id"], CHAT_ID);
     let text = body["text"].as_str().expect("text");
-    assert!(text.contains("BTC") && text.contains(&format!("alert {}", event.alert_id)), "{text}");
+    assert!(
+        text.contains("BTC") && text.contains(&format!("alert {}", event.alert_id)),
+        "{text}"
+    );
 }
 
 #[tokio::test]

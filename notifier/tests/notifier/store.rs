@@ -114,7 +114,9 @@ async fn a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was_on_pos
     a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was(Engine::Postgres).await;
 }
 
-async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(engine: Engine) {
+async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(
+    engine: Engine,
+) {
     let test = fresh_database(engine).await;
     let store = Store::new(test.db.clone());
     let db = &store;
@@ -188,12 +190,15 @@ async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_u
 
 #[tokio::test]
 async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown_on_sqlite() {
-    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Sqlite).await;
+    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Sqlite)
+        .await;
 }
 
 #[tokio::test]
-async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown_on_postgres() {
-    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Postgres).await;
+async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown_on_postgres()
+{
+    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Postgres)
+        .await;
 }
 
 async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once(engine: Engine) {

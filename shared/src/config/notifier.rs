@@ -159,7 +159,10 @@ impl NotifierSettings {
                 "notifier.telegram.max_messages_per_second must be at least 1".to_owned(),
             ));
         }
-        fields::check_http_url("notifier.telegram.api_base_url", &self.telegram.api_base_url)?;
+        fields::check_http_url(
+            "notifier.telegram.api_base_url",
+            &self.telegram.api_base_url,
+        )?;
         fields::check_http_url("notifier.twilio.base_url", &self.twilio.base_url)
     }
 }

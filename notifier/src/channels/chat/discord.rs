@@ -12,7 +12,11 @@ use crate::message::truncate;
 /// Discord refuses longer content (error 50035).
 const CONTENT_MAX_CHARS: usize = 2000;
 
-pub(super) async fn send(client: &reqwest::Client, webhook_url: &Url, message: &ChatMessage) -> Attempt {
+pub(super) async fn send(
+    client: &reqwest::Client,
+    webhook_url: &Url,
+    message: &ChatMessage,
+) -> Attempt {
     let mut content = message.text.clone();
     truncate(&mut content, CONTENT_MAX_CHARS);
     let mut url = webhook_url.clone();
@@ -61,7 +65,11 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> Answer {
-        Answer { status, headers: HeaderMap::new(), body: body.to_owned() }
+        Answer {
+            status,
+            headers: HeaderMap::new(),
+            body: body.to_owned(),
+        }
     }
 
     #[test]
@@ -74,9 +82,14 @@ mod tests {
             matches!(&throttled, SendOutcome::Throttled { retry_after, .. } if *retry_after == Duration::from_secs_f64(64.57)),
             "{throttled:?}"
         );
-        let gone = classify(&answer(404, r#"{"message":"Unknown webhook","code":10015}"#));
+        let gone = classify(&answer(
+            404,
+            r#"{"message":"Unknown webhook","code":10015}"#,
+        ));
         assert!(matches!(gone, SendOutcome::Permanent(e) if e.contains("10015")));
         let sent = classify(&answer(200, r#"{"id":"334385199974967042","content":"x"}"#));
-        assert!(matches!(sent, SendOutcome::Sent { provider_id: Some(id), .. } if id == "334385199974967042"));
+        assert!(
+            matches!(sent, SendOutcome::Sent { provider_id: Some(id), .. } if id == "334385199974967042")
+        );
     }
 }

@@ -11,7 +11,6 @@ mod ntfy;
 mod slack;
 mod telegram;
 
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use shared::config::NotifierSettings;
 use shared::domain::{Channel, ChatConfig};
 
-use super::resolver::{ForbiddenTarget, PublicOnlyResolver};
+use super::resolver::PublicOnlyResolver;
+use super::webhook::is_forbidden_target;
 use super::SendOutcome;
 use crate::message::Outgoing;
 use crate::store::Store;
@@ -132,7 +132,11 @@ impl ChatSenders {
                 token,
             } => ntfy::send(&self.users, server, topic, token.as_deref(), message).await,
         };
-        outcome.unwrap_or_else(|failure| failure.outcome(config.channel(), self.timeout))
+        let timeout = match (config, &self.telegram) {
+            (ChatConfig::Telegram { .. }, Some(bot)) => bot.timeout,
+            _ => self.timeout,
+        };
+        outcome.unwrap_or_else(|failure| failure.outcome(config.channel(), timeout))
     }
 }
 
@@ -178,17 +182,6 @@ impl TransportFailure {
             ))
         }
     }
-}
-
-fn is_forbidden_target(error: &reqwest::Error) -> bool {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if cause.is::<ForbiddenTarget>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// The result of one request: an outcome from the service's answer, or no answer at all.
@@ -257,7 +250,7 @@ impl Answer {
 /// A duration from a number of seconds a service sent, when it is one.
 fn seconds(value: f64) -> Option<Duration> {
     // A day is far beyond any documented wait; a larger value is not a wait to honour.
-    (value.is_finite() && value >= 0.0 && value <= 86_400.0).then(|| Duration::from_secs_f64(value))
+    (value.is_finite() && (0.0..=86_400.0).contains(&value)).then(|| Duration::from_secs_f64(value))
 }
 
 #[cfg(test)]

@@ -56,7 +56,11 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> Answer {
-        Answer { status, headers: HeaderMap::new(), body: body.to_owned() }
+        Answer {
+            status,
+            headers: HeaderMap::new(),
+            body: body.to_owned(),
+        }
     }
 
     #[test]

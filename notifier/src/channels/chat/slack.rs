@@ -11,7 +11,11 @@ use crate::message::truncate;
 /// Slack truncates a message's text past 40,000 characters; cut it ourselves, between words.
 const TEXT_MAX_CHARS: usize = 40_000;
 
-pub(super) async fn send(client: &reqwest::Client, webhook_url: &Url, message: &ChatMessage) -> Attempt {
+pub(super) async fn send(
+    client: &reqwest::Client,
+    webhook_url: &Url,
+    message: &ChatMessage,
+) -> Attempt {
     let mut text = message.text.clone();
     truncate(&mut text, TEXT_MAX_CHARS);
     let response = client
@@ -31,7 +35,11 @@ fn classify(answer: &Answer) -> SendOutcome {
     }
     // 404 no_team / channel_not_found, 410 channel_is_archived, 403 action_prohibited, 400
     // invalid_payload: the webhook will not take this message, ever.
-    answer.generic(format!("Slack answered {}: {}", answer.status, answer.excerpt()))
+    answer.generic(format!(
+        "Slack answered {}: {}",
+        answer.status,
+        answer.excerpt()
+    ))
 }
 
 #[cfg(test)]
@@ -46,7 +54,11 @@ mod tests {
     fn a_429_is_retried_after_its_header_and_archived_channels_are_permanent() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        let throttled = classify(&Answer { status: 429, headers, body: String::new() });
+        let throttled = classify(&Answer {
+            status: 429,
+            headers,
+            body: String::new(),
+        });
         assert!(
             matches!(&throttled, SendOutcome::Throttled { retry_after, .. } if *retry_after == Duration::from_secs(1)),
             "{throttled:?}"

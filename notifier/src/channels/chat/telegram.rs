@@ -28,11 +28,14 @@ pub struct TelegramBot {
     send_message_url: String,
     bot_wide: DefaultDirectRateLimiter,
     per_chat: DefaultKeyedRateLimiter<String>,
+    pub(super) timeout: Duration,
 }
 
 impl TelegramBot {
     /// `None` unless a bot token is configured.
-    pub fn from_settings(settings: &TelegramSettings) -> Result<Option<TelegramBot>, NotifierError> {
+    pub fn from_settings(
+        settings: &TelegramSettings,
+    ) -> Result<Option<TelegramBot>, NotifierError> {
         let Some(token) = &settings.bot_token else {
             return Ok(None);
         };
@@ -51,6 +54,7 @@ impl TelegramBot {
             send_message_url: format!("{base}/bot{}/sendMessage", token.expose_secret()),
             bot_wide: RateLimiter::direct(Quota::per_second(per_second)),
             per_chat: RateLimiter::keyed(per_chat),
+            timeout: settings.timeout,
         }))
     }
 
@@ -139,6 +143,9 @@ mod tests {
             r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#,
         ));
         assert!(matches!(blocked, SendOutcome::Permanent(e) if e.contains("blocked")));
-        assert!(matches!(classify(&answer(502, "")), SendOutcome::Retryable(_)));
+        assert!(matches!(
+            classify(&answer(502, "")),
+            SendOutcome::Retryable(_)
+        ));
     }
 }

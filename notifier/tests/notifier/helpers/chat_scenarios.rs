@@ -37,7 +37,11 @@ impl ChatCase {
         self.channel.as_str()
     }
 
-    async fn notifier(&self, db: &shared::storage::Database, fake: &FakeChatService) -> TestNotifier {
+    async fn notifier(
+        &self,
+        db: &shared::storage::Database,
+        fake: &FakeChatService,
+    ) -> TestNotifier {
         TestNotifier::spawn(db, self.settings(fake)).await
     }
 
@@ -63,7 +67,9 @@ pub async fn delivered_once_in_the_documented_shape(case: ChatCase, engine: Engi
     let test = fresh_database(engine).await;
     let fake = FakeChatService::start(vec![], (case.accepted)()).await;
     let notifier = case.notifier(&test.db, &fake).await;
-    let ada = case.user_with_channel(&test.db, "ada@example.com", &fake).await;
+    let ada = case
+        .user_with_channel(&test.db, "ada@example.com", &fake)
+        .await;
     let event = trigger(&ada, 71, case.name());
 
     notifier.publish(&event).await;
@@ -74,7 +80,12 @@ pub async fn delivered_once_in_the_documented_shape(case: ChatCase, engine: Engi
     notifier.publish(&later).await;
     settled(&test.db, later.event_id, case.channel).await;
 
-    assert_eq!(record.status, DeliveryStatus::Sent, "{:?}", record.last_error);
+    assert_eq!(
+        record.status,
+        DeliveryStatus::Sent,
+        "{:?}",
+        record.last_error
+    );
     assert_eq!(record.attempts, 1);
     assert_eq!(fake.requests_mentioning("alert 71"), 1, "sent exactly once");
     let requests = fake.requests();
@@ -92,13 +103,20 @@ pub async fn retried_once_after_a_429_then_sent(case: ChatCase, engine: Engine) 
     let test = fresh_database(engine).await;
     let fake = FakeChatService::start(vec![(case.throttled)()], (case.accepted)()).await;
     let notifier = case.notifier(&test.db, &fake).await;
-    let bo = case.user_with_channel(&test.db, "bo@example.com", &fake).await;
+    let bo = case
+        .user_with_channel(&test.db, "bo@example.com", &fake)
+        .await;
     let event = trigger(&bo, 73, case.name());
 
     notifier.publish(&event).await;
     let record = settled(&test.db, event.event_id, case.channel).await;
 
-    assert_eq!(record.status, DeliveryStatus::Sent, "{:?}", record.last_error);
+    assert_eq!(
+        record.status,
+        DeliveryStatus::Sent,
+        "{:?}",
+        record.last_error
+    );
     assert_eq!(record.attempts, 2);
     assert!(record.last_error.is_some_and(|e| e.contains("429")));
     let requests = fake.requests();
@@ -120,7 +138,9 @@ pub async fn a_permanent_refusal_is_dead_lettered(case: ChatCase, engine: Engine
     let test = fresh_database(engine).await;
     let fake = FakeChatService::start(vec![(case.refused)()], (case.accepted)()).await;
     let notifier = case.notifier(&test.db, &fake).await;
-    let cy = case.user_with_channel(&test.db, "cy@example.com", &fake).await;
+    let cy = case
+        .user_with_channel(&test.db, "cy@example.com", &fake)
+        .await;
     let event = trigger(&cy, 74, case.name());
 
     notifier.publish(&event).await;
@@ -146,7 +166,9 @@ pub async fn a_send_cut_off_by_a_kill_is_unknown_and_not_resent(case: ChatCase, 
     let test = fresh_database(engine).await;
     let fake = FakeChatService::start(vec![Reply::Hang], (case.accepted)()).await;
     let first_run = case.notifier(&test.db, &fake).await;
-    let di = case.user_with_channel(&test.db, "di@example.com", &fake).await;
+    let di = case
+        .user_with_channel(&test.db, "di@example.com", &fake)
+        .await;
     let event = trigger(&di, 75, case.name());
     first_run.publish(&event).await;
     eventually("the service has the request", || async {

@@ -173,7 +173,8 @@ async fn answer(
             headers,
             body,
         } => {
-            let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
+            let mut response =
+                (StatusCode::from_u16(status).expect("status"), body).into_response();
             for (name, value) in headers {
                 response.headers_mut().insert(
                     HeaderName::from_static(name),
