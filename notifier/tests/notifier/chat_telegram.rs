@@ -8,7 +8,8 @@ use shared::events::TriggerEvent;
 use testkit::Engine;
 
 use crate::helpers::chat_scenarios::{self as scenario, ChatCase};
-use crate::helpers::chat_service::{Reply, ServiceRequest};
+use crate::helpers::chat_service::{FakeChatService, Reply, ServiceRequest};
+use crate::helpers::{settled, test_settings, trigger, user, TestNotifier};
 
 const BOT_TOKEN: &str = "123456:TEST-bot-token";
 const CHAT_ID: i64 = 123456789;
@@ -102,4 +103,78 @@ async fn a_telegram_chat_not_found_is_dead_lettered() {
 #[tokio::test]
 async fn a_telegram_send_cut_off_by_a_kill_is_unknown_and_not_resent() {
     scenario::a_send_cut_off_by_a_kill_is_unknown_and_not_resent(telegram(), Engine::Sqlite).await;
+}
+
+/// Telegram allows about one message per second to one chat: three alerts of one user go
+/// out a second apart, not in a burst that flood control would answer with 429s.
+#[tokio::test]
+async fn telegram_messages_to_one_chat_are_spaced_by_the_per_chat_interval() {
+    let test = testkit::fresh_database(Engine::Sqlite).await;
+    let fake = FakeChatService::start(vec![], (telegram().accepted)()).await;
+    let mut settings = test_settings();
+    (telegram().configure)(&mut settings, &fake.base);
+    let notifier = TestNotifier::spawn(&test.db, settings).await;
+    let eve = user(&test.db, "eve@example.com", None).await;
+    testkit::set_chat_channel(
+        &test.db,
+        eve.id,
+        Channel::Telegram,
+        json!({ "chat_id": CHAT_ID }),
+    )
+    .await;
+    let events: Vec<_> = (81..=83).map(|i| trigger(&eve, i, "telegram")).collect();
+
+    for event in &events {
+        notifier.publish(event).await;
+    }
+    for event in &events {
+        settled(&test.db, event.event_id, Channel::Telegram).await;
+    }
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    for pair in requests.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "two messages {gap:?} apart"
+        );
+    }
+    notifier.stop().await;
+}
+
+/// The bot as a whole stays under its limit (2 a second here): four users' chats get a
+/// burst of two, then one message every half second.
+#[tokio::test]
+async fn the_bot_wide_telegram_limit_spaces_messages_across_chats() {
+    let test = testkit::fresh_database(Engine::Postgres).await;
+    let fake = FakeChatService::start(vec![], (telegram().accepted)()).await;
+    let mut settings = test_settings();
+    (telegram().configure)(&mut settings, &fake.base);
+    settings.notifier.telegram.max_messages_per_second = 2;
+    let notifier = TestNotifier::spawn(&test.db, settings).await;
+    let mut events = Vec::new();
+    for index in 0..4 {
+        let someone = user(&test.db, &format!("chat{index}@example.com"), None).await;
+        let chat = json!({ "chat_id": 1000 + index });
+        testkit::set_chat_channel(&test.db, someone.id, Channel::Telegram, chat).await;
+        events.push(trigger(&someone, 90 + index, "telegram"));
+    }
+
+    for event in &events {
+        notifier.publish(event).await;
+    }
+    for event in &events {
+        settled(&test.db, event.event_id, Channel::Telegram).await;
+    }
+
+    let mut times: Vec<_> = fake.requests().iter().map(|r| r.at).collect();
+    times.sort();
+    assert_eq!(times.len(), 4);
+    let spread = times[3] - times[0];
+    assert!(
+        spread >= Duration::from_millis(950),
+        "four messages within {spread:?}"
+    );
+    notifier.stop().await;
 }
