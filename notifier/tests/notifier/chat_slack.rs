@@ -9,7 +9,9 @@ use shared::events::TriggerEvent;
 use testkit::Engine;
 
 use crate::helpers::chat_scenarios::{self as scenario, ChatCase};
-use crate::helpers::chat_service::{Reply, ServiceRequest};
+use crate::helpers::chat_service::{FakeChatService, Reply, ServiceRequest};
+use crate::helpers::{settled, test_settings, trigger, user, TestNotifier};
+use shared::storage::DeliveryStatus;
 
 const HOOK_PATH: &str = "/services/T000/B000/XXXXXXXX";
 const TEXT_PLAIN: &str = "text/plain;charset=utf-8";
@@ -80,4 +82,50 @@ async fn an_archived_slack_channel_is_dead_lettered() {
 #[tokio::test]
 async fn a_slack_send_cut_off_by_a_kill_is_unknown_and_not_resent() {
     scenario::a_send_cut_off_by_a_kill_is_unknown_and_not_resent(slack(), Engine::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_slack_alert_for_a_user_without_slack_is_skipped_without_retry() {
+    let test = testkit::fresh_database(Engine::Sqlite).await;
+    let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
+    let fay = user(&test.db, "fay@example.com", None).await;
+    let event = trigger(&fay, 77, "slack");
+
+    notifier.publish(&event).await;
+    let record = settled(&test.db, event.event_id, Channel::Slack).await;
+
+    assert_eq!(record.status, DeliveryStatus::Skipped);
+    assert_eq!(
+        record.last_error.as_deref(),
+        Some("no slack channel configured on the account")
+    );
+    assert_eq!(record.attempts, 1);
+    notifier.stop().await;
+}
+
+/// The address rules apply again at send time: a stored loopback URL (saved while private
+/// targets were allowed) is refused once they are not, by literal address or by name.
+#[tokio::test]
+async fn a_loopback_slack_webhook_is_refused_at_send_time_unless_allowed() {
+    let test = testkit::fresh_database(Engine::Sqlite).await;
+    let fake = FakeChatService::start(vec![], (slack().accepted)()).await;
+    let mut settings = test_settings();
+    settings.notifier.webhook.allow_private_addresses = false;
+    let notifier = TestNotifier::spawn(&test.db, settings).await;
+    let gus = user(&test.db, "gus@example.com", None).await;
+    let by_name = fake.base.replace("127.0.0.1", "localhost");
+    for (alert_id, base) in [(78, fake.base.clone()), (79, by_name)] {
+        let url = json!({ "webhook_url": format!("{base}{HOOK_PATH}") });
+        testkit::set_chat_channel(&test.db, gus.id, Channel::Slack, url).await;
+        let event = trigger(&gus, alert_id, "slack");
+        notifier.publish(&event).await;
+        let record = settled(&test.db, event.event_id, Channel::Slack).await;
+        assert_eq!(record.status, DeliveryStatus::Failed, "{base}");
+        assert!(
+            record.last_error.is_some_and(|e| e.contains("loopback")),
+            "{base}"
+        );
+    }
+    assert!(fake.requests().is_empty());
+    notifier.stop().await;
 }

@@ -10,6 +10,7 @@ use testkit::Engine;
 use crate::helpers::chat_scenarios::{self as scenario, ChatCase};
 use crate::helpers::chat_service::{FakeChatService, Reply, ServiceRequest};
 use crate::helpers::{settled, test_settings, trigger, user, TestNotifier};
+use shared::storage::DeliveryStatus;
 
 const BOT_TOKEN: &str = "123456:TEST-bot-token";
 const CHAT_ID: i64 = 123456789;
@@ -176,5 +177,29 @@ async fn the_bot_wide_telegram_limit_spaces_messages_across_chats() {
         spread >= Duration::from_millis(950),
         "four messages within {spread:?}"
     );
+    notifier.stop().await;
+}
+
+#[tokio::test]
+async fn a_telegram_alert_without_a_bot_token_fails_as_not_configured() {
+    let test = testkit::fresh_database(Engine::Sqlite).await;
+    let notifier = TestNotifier::spawn(&test.db, test_settings()).await;
+    let hal = user(&test.db, "hal@example.com", None).await;
+    testkit::set_chat_channel(
+        &test.db,
+        hal.id,
+        Channel::Telegram,
+        json!({ "chat_id": CHAT_ID }),
+    )
+    .await;
+    let event = trigger(&hal, 99, "telegram");
+
+    notifier.publish(&event).await;
+    let record = settled(&test.db, event.event_id, Channel::Telegram).await;
+
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert!(record
+        .last_error
+        .is_some_and(|e| e.contains("TELEGRAM_BOT_TOKEN")));
     notifier.stop().await;
 }
