@@ -20,6 +20,7 @@
 //! budget lives in the database (`delivery_budgets`), so it holds across restarts and across
 //! notifier replicas.
 
+mod channel_tests;
 mod channels;
 mod consumer;
 mod custom_message;

@@ -4,14 +4,19 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use std::time::Duration;
+
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use shared::bus::{publish_json, Topic};
 use shared::domain::{Channel, ChatConfig};
+use shared::events::{ChannelTestOutcome, ChannelTestRequest, SCHEMA_VERSION};
 use shared::storage::ChatChannelRecord;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::caller::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -19,11 +24,16 @@ use crate::extract::{JsonInput, PathParam};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/auth/me/channels/{kind}",
-        get(get_channel).put(put_channel).delete(delete_channel),
-    )
+    Router::new()
+        .route(
+            "/auth/me/channels/{kind}",
+            get(get_channel).put(put_channel).delete(delete_channel),
+        )
+        .route("/auth/me/channels/{kind}/test", post(test_channel))
 }
+
+/// How long `POST /auth/me/channels/{kind}/test` waits for the notifier's answer.
+const TEST_ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 /// One configured chat channel, secrets masked.
 #[derive(Serialize, ToSchema)]
@@ -145,5 +155,65 @@ pub async fn delete_channel(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_configured(channel))
+    }
+}
+
+/// The answer to `POST /auth/me/channels/{kind}/test` once the service accepted the message.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelTestView {
+    /// `sent`.
+    status: &'static str,
+}
+
+#[utoipa::path(post, path = "/auth/me/channels/{kind}/test", tag = "auth", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "telegram, slack, discord or ntfy")),
+    responses((status = 200, body = ChannelTestView, description = "the service accepted the test message"),
+              (status = 404, description = "Unknown channel kind, or not configured"),
+              (status = 502, description = "The service refused the test message (detail says what it answered)"),
+              (status = 504, description = "No answer within 10 s (or the service's answer is unknown)")))]
+pub async fn test_channel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PathParam(kind): PathParam,
+) -> ApiResult<Json<ChannelTestView>> {
+    let channel = chat_kind(&kind)?;
+    if state
+        .store
+        .db()
+        .chat_channel(user.id, channel)
+        .await?
+        .is_none()
+    {
+        return Err(not_configured(channel));
+    }
+    let request = ChannelTestRequest {
+        schema_version: SCHEMA_VERSION,
+        request_id: Uuid::new_v4(),
+        user_id: user.id,
+        channel: channel.as_str().to_owned(),
+    };
+    // Registered before the request goes out, so an answer cannot arrive unseen.
+    let waiter = state.channel_tests.register(request.request_id);
+    let key = user.id.to_string();
+    publish_json(&*state.bus, Topic::ChannelTests, &key, &request)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    let Some(result) = waiter.result(TEST_ANSWER_WITHIN).await else {
+        return Err(ApiError::GatewayTimeout(format!(
+            "No answer from the notifier within {} s",
+            TEST_ANSWER_WITHIN.as_secs()
+        )));
+    };
+    let name = channel.as_str();
+    let detail = result.detail.unwrap_or_default();
+    match result.outcome {
+        ChannelTestOutcome::Sent => Ok(Json(ChannelTestView { status: "sent" })),
+        ChannelTestOutcome::NotConfigured => Err(not_configured(channel)),
+        ChannelTestOutcome::Refused => Err(ApiError::BadGateway(format!(
+            "{name} refused the test message: {detail}"
+        ))),
+        ChannelTestOutcome::Unknown => Err(ApiError::GatewayTimeout(format!(
+            "No answer from {name}; the test message may have been delivered: {detail}"
+        ))),
     }
 }

@@ -93,6 +93,11 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "KAFKA_DELIVERY_EVENTS_TOPIC",
         "bus.kafka.delivery_events_topic",
     ),
+    EnvName::new("KAFKA_CHANNEL_TESTS_TOPIC", "bus.kafka.channel_tests_topic"),
+    EnvName::new(
+        "KAFKA_CHANNEL_TEST_RESULTS_TOPIC",
+        "bus.kafka.channel_test_results_topic",
+    ),
     EnvName::new(
         "KAFKA_CONSUMER_GROUP_PREFIX",
         "bus.kafka.consumer_group_prefix",
