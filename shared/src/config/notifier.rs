@@ -138,7 +138,11 @@ impl NotifierSettings {
             .timeout
             .max(self.twilio.timeout)
             .max(self.webhook.timeout)
-            .max(self.telegram.timeout);
+            // Only a configured bot sends: settings valid before Telegram existed stay valid.
+            .max(match self.telegram.bot_token {
+                Some(_) => self.telegram.timeout + self.telegram.per_chat_interval,
+                None => Duration::ZERO,
+            });
         if self.claim_timeout <= longest_send {
             return Err(ConfigError::Invalid(
                 "notifier.claim_timeout must be longer than every send timeout".to_owned(),
