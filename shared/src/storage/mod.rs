@@ -10,7 +10,6 @@ mod alert_rows;
 mod delivery_rows;
 mod outbox;
 mod shared_reads;
-mod user_channels;
 mod write_tx;
 
 use std::path::Path;
@@ -30,8 +29,7 @@ pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
 pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
-pub use shared_reads::{LatestPrice, SeriesKey, WebhookRecord};
-pub use user_channels::ChatChannelRecord;
+pub use shared_reads::{ChatChannelRecord, LatestPrice, SeriesKey, WebhookRecord};
 pub use write_tx::BeginWrite;
 
 #[derive(Debug, thiserror::Error)]

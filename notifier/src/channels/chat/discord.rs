@@ -5,7 +5,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{seconds, Answer, Attempt, ChatMessage};
+use super::http::{seconds, Answer, Attempt, ChatMessage};
 use crate::channels::SendOutcome;
 use crate::message::truncate;
 

@@ -4,7 +4,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{Answer, Attempt, ChatMessage};
+use super::http::{Answer, Attempt, ChatMessage};
 use crate::channels::SendOutcome;
 use crate::message::truncate;
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use shared::config::TelegramSettings;
 use shared::domain::TelegramChatId;
 
-use super::{client_builder, seconds, Answer, Attempt, ChatMessage};
+use super::http::{client_builder, seconds, Answer, Attempt, ChatMessage};
 use crate::channels::SendOutcome;
 use crate::message::truncate;
 use crate::NotifierError;
