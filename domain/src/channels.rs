@@ -10,17 +10,53 @@ pub enum Channel {
     Email,
     Sms,
     Webhook,
+    Telegram,
+    Slack,
+    Discord,
+    Ntfy,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Webhook];
+    pub const ALL: [Channel; 7] = [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Webhook,
+        Channel::Telegram,
+        Channel::Slack,
+        Channel::Discord,
+        Channel::Ntfy,
+    ];
+
+    /// The chat channels a user configures under `/auth/me/channels/{kind}`.
+    pub const CHAT: [Channel; 4] = [
+        Channel::Telegram,
+        Channel::Slack,
+        Channel::Discord,
+        Channel::Ntfy,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
             Channel::Webhook => "webhook",
+            Channel::Telegram => "telegram",
+            Channel::Slack => "slack",
+            Channel::Discord => "discord",
+            Channel::Ntfy => "ntfy",
         }
+    }
+
+    /// Whether this is one of the chat channels configured per user (`/auth/me/channels`).
+    pub fn is_chat(&self) -> bool {
+        Channel::CHAT.contains(self)
+    }
+
+    /// Whether a resend can be recognised as the same message: email carries a stable
+    /// Message-ID and webhooks an event header. Twilio and the chat services take no
+    /// idempotency key, so a send cut off mid-request is recorded `unknown`, never resent.
+    pub fn has_idempotency(&self) -> bool {
+        matches!(self, Channel::Email | Channel::Webhook)
     }
 
     /// Why a delivery on this channel has nowhere to go when the account lacks its recipient
@@ -31,6 +67,10 @@ impl Channel {
             Channel::Email => None,
             Channel::Sms => Some("no phone number on the account"),
             Channel::Webhook => Some("no webhook on the account"),
+            Channel::Telegram => Some("no telegram channel configured on the account"),
+            Channel::Slack => Some("no slack channel configured on the account"),
+            Channel::Discord => Some("no discord channel configured on the account"),
+            Channel::Ntfy => Some("no ntfy channel configured on the account"),
         }
     }
 }
@@ -51,7 +91,7 @@ pub struct NotificationChannels(Vec<Channel>);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ChannelsError {
-    #[error("unknown notification type '{0}' (expected email, sms or webhook)")]
+    #[error("unknown notification type '{0}' (expected email, sms, webhook, telegram, slack, discord or ntfy)")]
     Unknown(String),
     #[error("at least one notification type is required")]
     Empty,
@@ -155,6 +195,17 @@ mod tests {
         let channels: NotificationChannels =
             serde_json::from_str(r#"["sms","email","sms"]"#).expect("valid");
         assert_eq!(channels.to_string(), "sms,email");
+    }
+
+    #[test]
+    fn chat_channels_are_named_like_the_others() {
+        let channels: NotificationChannels =
+            "email, slack,telegram,discord,ntfy".parse().expect("valid");
+        assert_eq!(channels.to_string(), "email,slack,telegram,discord,ntfy");
+        assert!(Channel::CHAT
+            .iter()
+            .all(|c| c.is_chat() && !c.has_idempotency()));
+        assert!(!Channel::Sms.has_idempotency() && Channel::Email.has_idempotency());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod catalogue;
 mod channels;
+mod chat_config;
 mod condition;
 mod email;
 pub mod history;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use alert::{Alert, AlertInputError, AlertOptions, AlertPatch, AlertSpec, NewAlert, RearmWait};
 pub use channels::{Channel, ChannelsError, NotificationChannels};
+pub use chat_config::{ChatConfig, TelegramChatId};
 pub use condition::{AlertCondition, ConditionError, MoveDirection, TriggerPolicy};
 pub use email::{Email, EmailError};
 pub use input::{FieldError, Input};

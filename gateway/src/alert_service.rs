@@ -13,10 +13,12 @@ use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// What the caller's account can receive: a phone for `sms`, a webhook for `webhook`.
+/// What the caller's account can receive: a phone for `sms`, a webhook for `webhook`, a
+/// configuration for each chat channel.
 pub struct Account {
     has_phone: bool,
     has_webhook: bool,
+    chat_channels: Vec<Channel>,
 }
 
 impl Account {
@@ -31,19 +33,25 @@ impl Account {
         } else {
             true
         };
+        let chat_channels = if channels.iter().any(|c| c.is_chat()) {
+            state.store.db().chat_channel_kinds(user.id).await?
+        } else {
+            Vec::new()
+        };
         Ok(Account {
             has_phone: user.phone.is_some(),
             has_webhook,
+            chat_channels,
         })
     }
 }
 
 /// A channel the alert names that the account has no recipient for: the alert is saved all
 /// the same, and its deliveries on that channel are recorded as `skipped` until the account
-/// has one (a phone, `PUT /auth/me/webhook`).
+/// has one (a phone, `PUT /auth/me/webhook`, `PUT /auth/me/channels/{kind}`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelWarning {
-    /// `sms` or `webhook`.
+    /// `sms`, `webhook`, `telegram`, `slack`, `discord` or `ntfy`.
     channel: &'static str,
     /// e.g. "no phone number on the account".
     detail: &'static str,
@@ -59,6 +67,7 @@ impl Account {
                 Channel::Email => false,
                 Channel::Sms => !self.has_phone,
                 Channel::Webhook => !self.has_webhook,
+                chat => !self.chat_channels.contains(chat),
             })
             .filter_map(|channel| {
                 Some(ChannelWarning {

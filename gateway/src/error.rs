@@ -48,6 +48,12 @@ pub enum ApiError {
     },
     #[error("service overloaded")]
     Overloaded,
+    /// An outside service refused what the gateway asked on the caller's behalf.
+    #[error("{0}")]
+    BadGateway(String),
+    /// No answer in time from the service behind the gateway.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// More requests in flight from the caller's address than allowed.
     #[error("too many requests from one address")]
     AddressBusy,
@@ -117,6 +123,8 @@ impl ApiError {
             }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::AddressBusy => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -129,9 +137,11 @@ impl ApiError {
 
     fn detail(&self) -> Value {
         match self {
-            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Unprocessable(m) => {
-                json!(m)
-            }
+            ApiError::BadRequest(m)
+            | ApiError::NotFound(m)
+            | ApiError::Unprocessable(m)
+            | ApiError::BadGateway(m)
+            | ApiError::GatewayTimeout(m) => json!(m),
             ApiError::NotAuthenticated => json!("Not authenticated"),
             ApiError::InvalidToken => json!("Could not validate credentials"),
             ApiError::IncorrectLogin => json!("Incorrect email or password"),

@@ -5,6 +5,7 @@ mod alert_service;
 mod auth;
 mod backtest_slots;
 mod caller;
+mod channel_tests;
 mod error;
 mod extract;
 mod feeds;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use shared::bus::{BusMessage, Consumer, Delivery, Handler, OutboxRelay, Subscription, Topic};
 use shared::context::ServiceContext;
-use shared::events::{AlertChange, AlertChangeKind, DeliveryEvent, PriceTick, TriggerEvent};
+use shared::events::{
+    AlertChange, AlertChangeKind, ChannelTestResult, DeliveryEvent, PriceTick, TriggerEvent,
+};
 use shared::metrics::service_registry;
 use shared::storage::OutboxTable;
 use tokio::net::TcpListener;
@@ -15,6 +17,7 @@ use crate::alert_cache::AlertCache;
 use crate::alert_service::relay_alert_changes;
 use crate::auth::{secret, JwtKeys, Passwords};
 use crate::backtest_slots::BacktestSlots;
+use crate::channel_tests::ChannelTestWaiters;
 use crate::feeds::FeedPolling;
 use crate::live::{self, ForwardTicks, Hub, PushDeliveries, SocketLimits};
 use crate::metrics::GatewayMetrics;
@@ -39,6 +42,8 @@ pub struct Application {
     fires: Box<dyn Subscription>,
     /// Settled deliveries, pushed to their user's sockets.
     deliveries: Box<dyn Subscription>,
+    /// The notifier's answers to channel test requests (this replica's among them).
+    channel_test_results: Box<dyn Subscription>,
 }
 
 impl Application {
@@ -75,7 +80,17 @@ impl Application {
             .bus
             .subscribe_latest(Topic::DeliveryEvents, &group)
             .await?;
-        for subscription in [&mut ticks, &mut alert_changes, &mut fires, &mut deliveries] {
+        let mut channel_test_results = context
+            .bus
+            .subscribe_latest(Topic::ChannelTestResults, &group)
+            .await?;
+        for subscription in [
+            &mut ticks,
+            &mut alert_changes,
+            &mut fires,
+            &mut deliveries,
+            &mut channel_test_results,
+        ] {
             subscription.report_metrics_to(&consumer_metrics);
         }
         let live = Hub::new(metrics.live.clone());
@@ -113,6 +128,7 @@ impl Application {
                 context.settings.history.max_concurrent_backtests_per_user,
             ),
             feeds: FeedPolling::from_settings(&context.settings.ingestor),
+            channel_tests: ChannelTestWaiters::default(),
         };
         let listener = TcpListener::bind(SocketAddr::new(settings.host, settings.port))
             .await
@@ -124,6 +140,7 @@ impl Application {
             alert_changes,
             fires,
             deliveries,
+            channel_test_results,
         })
     }
 
@@ -139,6 +156,7 @@ impl Application {
             alert_changes,
             fires,
             deliveries,
+            channel_test_results,
         } = self;
         let malformed = &state.metrics.malformed_messages;
         let forward = ForwardTicks(state.live.clone());
@@ -156,6 +174,10 @@ impl Application {
         let push = PushDeliveries(state.live.clone());
         tokio::spawn(
             Consumer::<DeliveryEvent>::new(deliveries, malformed, shutdown.clone()).run(push),
+        );
+        tokio::spawn(
+            Consumer::<ChannelTestResult>::new(channel_test_results, malformed, shutdown.clone())
+                .run(state.channel_tests.clone()),
         );
         tokio::spawn(live::recheck_users(
             state.clone(),

@@ -7,6 +7,7 @@ use shared::config::GatewaySettings;
 use crate::alert_cache::AlertCache;
 use crate::auth::{JwtKeys, Passwords, UserCache};
 use crate::backtest_slots::BacktestSlots;
+use crate::channel_tests::ChannelTestWaiters;
 use crate::feeds::FeedPolling;
 use crate::live::{Hub, SocketLimits};
 use crate::metrics::GatewayMetrics;
@@ -42,4 +43,6 @@ pub struct AppState {
     pub backtests: BacktestSlots,
     /// How often each price feed polls (explain's `feed_stale`).
     pub feeds: FeedPolling,
+    /// This replica's channel test requests waiting for the notifier's answer.
+    pub channel_tests: ChannelTestWaiters,
 }

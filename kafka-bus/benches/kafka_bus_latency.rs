@@ -33,6 +33,8 @@ fn settings(
         alert_changes_topic: format!("bench-alert-changes-{unique}"),
         notifications_topic: format!("bench-notifications-{unique}"),
         delivery_events_topic: format!("bench-delivery-events-{unique}"),
+        channel_tests_topic: format!("bench-channel-tests-{unique}"),
+        channel_test_results_topic: format!("bench-channel-test-results-{unique}"),
         partitions: PARTITIONS,
         replication_factor: 3,
         session_timeout: Duration::from_secs(6),
@@ -108,6 +110,8 @@ fn main() {
             &settings.alert_changes_topic,
             &settings.notifications_topic,
             &settings.delivery_events_topic,
+            &settings.channel_tests_topic,
+            &settings.channel_test_results_topic,
         ] {
             mock.create_topic(topic, PARTITIONS, 3).expect("topic");
         }

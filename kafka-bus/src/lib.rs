@@ -199,6 +199,8 @@ fn topic_name(settings: &KafkaSettings, topic: Topic) -> &str {
         Topic::AlertChanges => &settings.alert_changes_topic,
         Topic::Notifications => &settings.notifications_topic,
         Topic::DeliveryEvents => &settings.delivery_events_topic,
+        Topic::ChannelTests => &settings.channel_tests_topic,
+        Topic::ChannelTestResults => &settings.channel_test_results_topic,
     }
 }
 

@@ -82,6 +82,18 @@ mod tests {
     }
 
     #[test]
+    fn chat_messages_carry_the_template_as_is_cut_to_the_service_limit() {
+        let slack = outgoing(Channel::Slack, TRICKY).short_text(usize::MAX);
+        assert_eq!(
+            slack,
+            "<b>BTC</b> & \"150.25\" USD\nabove 100/ at 2026-11-23 07:00:00 UTC #42 \\ done"
+        );
+        let long = "{{symbol}} at {{time}}; ".repeat(80);
+        let discord = outgoing(Channel::Discord, &long).short_text(2000);
+        assert!(discord.chars().count() <= 2000 && discord.ends_with('…'));
+    }
+
+    #[test]
     fn a_long_template_is_cut_to_the_sms_limit_between_words() {
         let long = "{{symbol}} at {{time}}; ".repeat(80);
         let full = outgoing(Channel::Email, &long).text_body();

@@ -31,7 +31,7 @@ type Key = (UserId, Channel);
 const KEYS_PER_SCAN: i64 = 256;
 /// Shortest pause between scans, so a burst of wake-ups costs few queries.
 const MIN_SCAN_PAUSE: Duration = Duration::from_millis(10);
-/// How often users whose budget is full again are dropped from the limiter's memory.
+/// How often users whose budget is full again are dropped from the budget table.
 const LIMITER_CLEANUP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Dispatcher {
@@ -46,17 +46,6 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Spends the rate-limit budget already used in the current period, so a restart does not
-    /// grant a fresh one.
-    pub async fn restore_rate_limits(&self) -> StorageResult<()> {
-        let period = chrono::Duration::from_std(self.limiter.period())
-            .unwrap_or_else(|_| chrono::Duration::minutes(1));
-        for (user_id, channel, sent) in self.db.recent_sends(now() - period).await? {
-            self.limiter.spend(user_id, channel, sent);
-        }
-        Ok(())
-    }
-
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut in_flight: HashSet<Key> = HashSet::new();
         let mut tasks: JoinSet<Key> = JoinSet::new();
@@ -68,7 +57,9 @@ impl Dispatcher {
                 pause = Some(self.poll_interval());
             }
             if last_cleanup.elapsed() >= LIMITER_CLEANUP_EVERY {
-                self.limiter.forget_idle();
+                if let Err(e) = self.limiter.forget_idle().await {
+                    tracing::warn!(error = %e, "could not drop idle rate-limit budgets");
+                }
                 last_cleanup = Instant::now();
             }
             let pause = match pause {
@@ -99,14 +90,14 @@ impl Dispatcher {
         tasks: &mut JoinSet<Key>,
     ) -> StorageResult<()> {
         let at = now();
-        let interrupted = self.db.expire_interrupted_sms(at).await?;
-        if interrupted > 0 {
+        for (channel, interrupted) in self.db.expire_interrupted_sends(at).await? {
             tracing::warn!(
+                channel = channel.as_str(),
                 deliveries = interrupted,
-                "sms deliveries interrupted mid-send are now unknown"
+                "deliveries interrupted mid-send are now unknown (the channel has no idempotency)"
             );
             self.metrics
-                .settled(Channel::Sms, SentStatus::Error, interrupted);
+                .settled(channel, SentStatus::Error, interrupted);
         }
         let room = self.settings.max_concurrent_sends.max(1);
         if tasks.len() >= room {
@@ -177,25 +168,36 @@ impl Dispatcher {
         for group in retries.into_values() {
             self.attempt(channel, group).await?;
         }
+        // A budget slot taken for a message another replica claimed first is given back.
+        let refund = || async {
+            self.limiter.refund(user_id, channel).await?;
+            StorageResult::Ok(())
+        };
 
         if fresh.iter().any(|d| d.status == DeliveryStatus::Deferred) {
             // A queue of held-back deliveries exists: newcomers join it, and it goes out as
             // one digest as soon as the budget allows.
-            match self.limiter.check(user_id, channel) {
+            match self.limiter.check(user_id, channel).await? {
                 Ok(()) => {
                     let batch: Vec<OpenDelivery> = fresh
                         .into_iter()
                         .take(self.settings.digest_max_items)
                         .collect();
-                    self.attempt(channel, batch).await?;
+                    if !self.attempt(channel, batch).await? {
+                        refund().await?;
+                    }
                 }
                 Err(wait) => self.defer(channel, &fresh, wait).await?,
             }
             return Ok(());
         }
         for (index, delivery) in fresh.iter().enumerate() {
-            match self.limiter.check(user_id, channel) {
-                Ok(()) => self.attempt(channel, vec![delivery.clone()]).await?,
+            match self.limiter.check(user_id, channel).await? {
+                Ok(()) => {
+                    if !self.attempt(channel, vec![delivery.clone()]).await? {
+                        refund().await?;
+                    }
+                }
                 Err(wait) => {
                     self.defer(channel, &fresh[index..], wait).await?;
                     break;
@@ -235,10 +237,15 @@ impl Dispatcher {
     }
 
     /// Claims `deliveries`, sends them as one message (a digest when more than one) and
-    /// settles each with the outcome.
-    async fn attempt(&self, channel: Channel, deliveries: Vec<OpenDelivery>) -> StorageResult<()> {
+    /// settles each with the outcome. `false` when none could be claimed (another replica
+    /// took them, or they were settled meanwhile): nothing was sent.
+    async fn attempt(
+        &self,
+        channel: Channel,
+        deliveries: Vec<OpenDelivery>,
+    ) -> StorageResult<bool> {
         let digest_id = match deliveries.as_slice() {
-            [] => return Ok(()),
+            [] => return Ok(false),
             [single] => single.digest_id.clone(),
             [first, ..] => Some(
                 first
@@ -286,12 +293,12 @@ impl Dispatcher {
             }
         }
         if claimed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let id = match (&digest_id, claimed.as_slice()) {
             (Some(digest), _) => digest.parse().unwrap_or_else(|_| Uuid::now_v7()),
             (None, [first, ..]) => first.event_id,
-            (None, []) => return Ok(()),
+            (None, []) => return Ok(false),
         };
         let outgoing = Outgoing {
             id,
@@ -303,7 +310,8 @@ impl Dispatcher {
         self.metrics
             .observe_latency(channel, started.elapsed().as_secs_f64());
         self.record_outcome(channel, &claimed, &outgoing, outcome)
-            .await
+            .await?;
+        Ok(true)
     }
 }
 

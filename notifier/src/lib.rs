@@ -1,5 +1,6 @@
-//! The notifier service: turns trigger events into emails, SMS and signed webhooks, each
-//! delivered exactly once per (event, channel), rate-limited per user with digests.
+//! The notifier service: turns trigger events into emails, SMS, signed webhooks and chat
+//! messages (Telegram, Slack, Discord, ntfy), each delivered exactly once per (event,
+//! channel), rate-limited per user with digests.
 //!
 //! How a trigger event travels:
 //! 1. `consumer` inserts one `deliveries` row per channel (insert-if-absent on
@@ -10,17 +11,19 @@
 //!    attempt and sends it; past the limit, rows become `deferred` and later go out together
 //!    as one digest that settles each of them.
 //! 3. `settle` records the outcome: `sent`, `failed` (permanent, or retry budget spent — kept
-//!    as a dead letter), `unknown` (Twilio timeout: never resent) or back to `pending` with
-//!    exponential backoff.
+//!    as a dead letter), `unknown` (no answer from a service without idempotency: never
+//!    resent) or back to `pending` with exponential backoff (no sooner than a 429 asked).
 //!
 //! Deliveries due while their user's quiet hours hold (`quiet`) are held until the window
 //! ends and then sent as one digest, unless their alert is `urgent`.
 //!
 //! A kill mid-send leaves a claim that expires after `claim_timeout`: emails and
-//! webhooks are then resent under the same Message-ID / `X-Pricealert-Event` id, an SMS is
-//! marked `unknown`. The rate limiter lives in memory and is re-primed from the table's recent
-//! sends at start; with several notifier replicas each applies the limit on its own.
+//! webhooks are then resent under the same Message-ID / `X-Pricealert-Event` id; an SMS or a
+//! chat message (no idempotency key on those services) is marked `unknown`. The rate limit's
+//! budget lives in the database (`delivery_budgets`), so it holds across restarts and across
+//! notifier replicas.
 
+mod channel_tests;
 mod channels;
 mod consumer;
 mod custom_message;

@@ -130,6 +130,12 @@ impl Outgoing {
     }
 
     pub fn sms_body(&self) -> String {
+        self.short_text(SMS_MAX_CHARS)
+    }
+
+    /// The text of an SMS or a chat message: the alert's own message, or a one-line summary
+    /// (a digest lists its alerts), cut to `max_chars` between words.
+    pub fn short_text(&self, max_chars: usize) -> String {
         let mut body = match self.events.as_slice() {
             [event] if event.options.message().is_some() => {
                 custom_message::render(event, &time_text(event)).unwrap_or_default()
@@ -160,7 +166,7 @@ impl Outgoing {
                 format!("pricealert: {} alerts: {}", events.len(), items.join("; "))
             }
         };
-        truncate_sms(&mut body);
+        truncate(&mut body, max_chars);
         body
     }
 
@@ -234,13 +240,13 @@ fn time_text(event: &TriggerEvent) -> String {
     event.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// Cuts `body` to Twilio's limit, at the last space of the final stretch when there is one
-/// (a word is not split), and marks the cut with an ellipsis.
-pub(crate) fn truncate_sms(body: &mut String) {
-    if body.chars().count() <= SMS_MAX_CHARS {
+/// Cuts `body` to `max_chars` (Twilio's or a chat service's limit), at the last space of the
+/// final stretch when there is one (a word is not split), and marks the cut with an ellipsis.
+pub(crate) fn truncate(body: &mut String, max_chars: usize) {
+    if body.chars().count() <= max_chars {
         return;
     }
-    let kept: String = body.chars().take(SMS_MAX_CHARS - 1).collect();
+    let kept: String = body.chars().take(max_chars.saturating_sub(1)).collect();
     let word_start = kept
         .char_indices()
         .rev()

@@ -124,7 +124,11 @@ impl NotifierMetrics {
                 "Resends of a message an interrupted attempt may have delivered (the notifier \
                  stopped, or the provider did not answer, after handing it over)",
             ),
-            malformed: MalformedMessages::register(registry, "notifier", &[Topic::Notifications]),
+            malformed: MalformedMessages::register(
+                registry,
+                "notifier",
+                &[Topic::Notifications, Topic::ChannelTests],
+            ),
         }
     }
 

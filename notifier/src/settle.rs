@@ -68,7 +68,9 @@ impl Dispatcher {
                     "notification outcome unknown; not resending");
                 (Settlement::Unknown { error }, Some(SentStatus::Error))
             }
-            SendOutcome::Retryable(error) | SendOutcome::MaybeDelivered(error)
+            SendOutcome::Retryable(error)
+            | SendOutcome::MaybeDelivered(error)
+            | SendOutcome::Throttled { error, .. }
                 if attempts >= i64::from(self.settings.retry.max_attempts) =>
             {
                 let error = format!("gave up after {attempts} attempts: {error}");
@@ -77,10 +79,19 @@ impl Dispatcher {
                 (Settlement::Failed { error }, Some(SentStatus::Failed))
             }
             SendOutcome::Retryable(error) => {
-                self.retry(channel, outgoing, count, attempts, error, false)
+                self.retry(channel, outgoing, count, attempts, error, false, None)
             }
+            SendOutcome::Throttled { error, retry_after } => self.retry(
+                channel,
+                outgoing,
+                count,
+                attempts,
+                error,
+                false,
+                Some(retry_after),
+            ),
             SendOutcome::MaybeDelivered(error) => {
-                self.retry(channel, outgoing, count, attempts, error, true)
+                self.retry(channel, outgoing, count, attempts, error, true, None)
             }
         };
         self.settle(channel, claimed, &settlement).await?;
@@ -91,7 +102,9 @@ impl Dispatcher {
     }
 
     /// Schedules another attempt; `in_doubt` when this one may have delivered the message
-    /// (the next is then counted as a possible duplicate).
+    /// (the next is then counted as a possible duplicate); `not_before` when the service
+    /// said how long to wait (the backoff applies when it is longer).
+    #[allow(clippy::too_many_arguments)]
     fn retry(
         &self,
         channel: Channel,
@@ -100,8 +113,13 @@ impl Dispatcher {
         attempts: i64,
         error: String,
         in_doubt: bool,
+        not_before: Option<std::time::Duration>,
     ) -> (Settlement, Option<SentStatus>) {
-        let next_attempt_at = self.next_attempt_at(attempts);
+        let backoff = self.next_attempt_at(attempts);
+        let asked = not_before
+            .and_then(|wait| chrono::Duration::from_std(wait).ok())
+            .map(|wait| now() + wait);
+        let next_attempt_at = asked.map_or(backoff, |asked| asked.max(backoff));
         tracing::info!(channel = channel.as_str(), message_id = %outgoing.id, error,
             attempts, %next_attempt_at, in_doubt, "notification will be retried");
         self.metrics.retried(channel, count);

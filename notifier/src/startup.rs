@@ -3,11 +3,12 @@ use std::sync::Arc;
 
 use shared::bus::{Consumer, Subscription, Topic};
 use shared::context::ServiceContext;
-use shared::events::TriggerEvent;
+use shared::events::{ChannelTestRequest, TriggerEvent};
 use shared::metrics::{ops_router, service_registry, OpsServer};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::channel_tests::SendChannelTests;
 use crate::channels::Senders;
 use crate::consumer::RecordDeliveries;
 use crate::dispatcher::Dispatcher;
@@ -22,6 +23,8 @@ pub struct Application {
     ops: OpsServer,
     trigger_events: Box<dyn Subscription>,
     record: RecordDeliveries,
+    channel_tests: Box<dyn Subscription>,
+    send_tests: SendChannelTests,
     metrics: NotifierMetrics,
     dispatcher: Arc<Dispatcher>,
 }
@@ -34,12 +37,25 @@ impl Application {
         let registry = service_registry("notifier");
         let metrics = NotifierMetrics::new(&registry);
         let senders = Arc::new(Senders::from_settings(&settings)?);
-        let limiter = Arc::new(DeliveryRateLimiter::new(&settings.rate_limit)?);
+        let limiter = Arc::new(DeliveryRateLimiter::new(
+            &settings.rate_limit,
+            Store::new(context.db.clone()),
+        )?);
         let mut trigger_events = context
             .bus
             .subscribe(Topic::Notifications, &context.consumer_group("notifier"))
             .await?;
-        trigger_events.report_metrics_to(&shared::bus::ConsumerMetrics::register(&registry));
+        let consumer_metrics = shared::bus::ConsumerMetrics::register(&registry);
+        trigger_events.report_metrics_to(&consumer_metrics);
+        // A test request is worth answering only while its gateway waits: start at the end.
+        let mut channel_tests = context
+            .bus
+            .subscribe_latest(
+                Topic::ChannelTests,
+                &context.consumer_group("notifier-channel-tests"),
+            )
+            .await?;
+        channel_tests.report_metrics_to(&consumer_metrics);
         let wake = Arc::new(Notify::new());
         let router = ops_router(registry).merge(stats::router(StatsState {
             db: Store::new(context.db.clone()),
@@ -56,6 +72,12 @@ impl Application {
             record: RecordDeliveries {
                 db: Store::new(context.db.clone()),
                 wake: Arc::clone(&wake),
+            },
+            channel_tests,
+            send_tests: SendChannelTests {
+                db: Store::new(context.db.clone()),
+                senders: Arc::clone(&senders),
+                bus: context.bus.clone(),
             },
             metrics: metrics.clone(),
             dispatcher: Arc::new(Dispatcher {
@@ -81,15 +103,22 @@ impl Application {
             ops,
             trigger_events,
             record,
+            channel_tests,
+            send_tests,
             metrics,
             dispatcher,
         } = self;
-        dispatcher.restore_rate_limits().await?;
         let consumer =
             Consumer::<TriggerEvent>::new(trigger_events, &metrics.malformed, shutdown.clone());
-        let (served, (), ()) = tokio::join!(
+        let tests = Consumer::<ChannelTestRequest>::new(
+            channel_tests,
+            &metrics.malformed,
+            shutdown.clone(),
+        );
+        let (served, (), (), ()) = tokio::join!(
             ops.run(shutdown.clone()),
             consumer.run(record),
+            tests.run(send_tests),
             dispatcher.run(shutdown.clone()),
         );
         served.map_err(NotifierError::Serve)

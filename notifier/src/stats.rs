@@ -59,6 +59,14 @@ async fn stats(State(state): State<StatsState>) -> Response {
                 "configured": state.senders.configured(Channel::Webhook),
                 "allow_private_addresses": settings.webhook.allow_private_addresses,
             },
+            "telegram": {
+                "configured": state.senders.configured(Channel::Telegram),
+                "max_messages_per_second": settings.telegram.max_messages_per_second,
+                "per_chat_interval_seconds": settings.telegram.per_chat_interval.as_secs_f64(),
+            },
+            "slack": { "configured": state.senders.configured(Channel::Slack) },
+            "discord": { "configured": state.senders.configured(Channel::Discord) },
+            "ntfy": { "configured": state.senders.configured(Channel::Ntfy) },
         },
         "rate_limit": {
             "max_per_period": settings.rate_limit.max_per_period,

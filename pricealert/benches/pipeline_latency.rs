@@ -134,6 +134,8 @@ impl Pipeline {
                 ("KAFKA_NOTIFICATIONS_TOPIC", "notifications"),
                 ("KAFKA_ALERT_CHANGES_TOPIC", "alert-changes"),
                 ("KAFKA_DELIVERY_EVENTS_TOPIC", "delivery-events"),
+                ("KAFKA_CHANNEL_TESTS_TOPIC", "channel-tests"),
+                ("KAFKA_CHANNEL_TEST_RESULTS_TOPIC", "channel-test-results"),
             ] {
                 let topic = format!("{topic}-{run}");
                 mock.create_topic(&topic, 3, 1)

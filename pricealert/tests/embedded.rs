@@ -2,7 +2,8 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -184,5 +185,97 @@ async fn an_alert_fired_by_the_real_pipeline_is_explained_from_what_the_evaluato
     );
     assert_eq!(explained["distance"], 0, "the condition holds");
     assert_eq!(explained["deliveries"][0]["channel"], "email");
+    product.stop();
+}
+
+/// A Slack incoming webhook on loopback: answers each request with the next of `script`
+/// (status, Slack's documented body from shared/fixtures/services/slack) and counts them.
+async fn fake_slack(script: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/services/slack");
+    let answers: Vec<(u16, String)> = script
+        .into_iter()
+        .map(|(status, name)| {
+            let body = std::fs::read_to_string(fixtures.join(name)).expect("a Slack fixture");
+            (status, body)
+        })
+        .collect();
+    let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let recorded = received.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let (answers, recorded) = (answers.clone(), recorded.clone());
+        async move {
+            let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            recorded.lock().expect("lock").push(json);
+            let (status, body) = answers
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or((200, "ok".to_owned()));
+            let status = axum::http::StatusCode::from_u16(status).expect("status");
+            (status, [("content-type", "text/plain;charset=utf-8")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the fake Slack");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (
+        format!("http://127.0.0.1:{port}/services/T000/B000/XXXX"),
+        received,
+    )
+}
+
+/// `POST /auth/me/channels/{kind}/test`: the gateway asks the notifier over the bus, the
+/// notifier posts to the user's Slack webhook, and the gateway answers with the outcome.
+#[tokio::test]
+async fn a_chat_channel_test_message_is_sent_by_the_notifier_and_its_outcome_answered() {
+    let (hook, received) = fake_slack(vec![
+        (200, "webhook_response_200_ok.txt"),
+        (410, "webhook_error_410_channel_is_archived.txt"),
+    ])
+    .await;
+    let product = Product::start(&[("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true".to_owned())]).await;
+    let gateway = product.gateway_url();
+    let client = reqwest::Client::new();
+    let token = support::scaled::register(&client, &gateway, "test@example.com", None).await;
+    let test_url = format!("{gateway}/auth/me/channels/slack/test");
+    let post_test = || client.post(&test_url).bearer_auth(&token).send();
+
+    let unconfigured = post_test().await.expect("POST test");
+    assert_eq!(unconfigured.status(), 404);
+    let set = client
+        .put(format!("{gateway}/auth/me/channels/slack"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "webhook_url": hook }))
+        .send()
+        .await
+        .expect("PUT slack");
+    assert_eq!(set.status(), 200);
+
+    let sent = post_test().await.expect("POST test");
+    assert_eq!(sent.status(), 200, "{}", product.log_tail());
+    let body: Value = sent.json().await.expect("JSON");
+    assert_eq!(body, serde_json::json!({ "status": "sent" }));
+    {
+        let received = received.lock().expect("lock");
+        assert_eq!(received.len(), 1, "one test message");
+        assert!(received[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("test message")));
+    }
+
+    let refused = post_test().await.expect("POST test");
+    assert_eq!(refused.status(), 502);
+    let body: Value = refused.json().await.expect("JSON");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("channel_is_archived")),
+        "{body}"
+    );
+    assert_eq!(received.lock().expect("lock").len(), 2, "never resent");
     product.stop();
 }

@@ -426,6 +426,14 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
             "KAFKA_DELIVERY_EVENTS_TOPIC",
             format!("delivery-events-{suffix}"),
         ),
+        (
+            "KAFKA_CHANNEL_TESTS_TOPIC",
+            format!("channel-tests-{suffix}"),
+        ),
+        (
+            "KAFKA_CHANNEL_TEST_RESULTS_TOPIC",
+            format!("channel-test-results-{suffix}"),
+        ),
     ];
     let cluster = MockCluster::new(3).expect("start the mock Kafka cluster");
     for (_, topic) in &topics {

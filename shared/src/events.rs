@@ -116,9 +116,49 @@ pub struct DeliveryEvent {
     pub event_id: Uuid,
     pub user_id: UserId,
     pub alert_id: AlertId,
-    /// `email`, `sms` or `webhook`.
+    /// `email`, `sms`, `webhook`, `telegram`, `slack`, `discord` or `ntfy`.
     pub channel: String,
     /// The delivery history's status: `sent`, `failed`, `unknown` or `skipped`.
     pub status: String,
     pub settled_at: DateTime<Utc>,
+}
+
+/// A gateway asks the notifier to send a test message on one of a user's chat channels
+/// (`POST /auth/me/channels/{kind}/test`); channel clients live only in the notifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTestRequest {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// Names the answer the asking gateway waits for.
+    pub request_id: Uuid,
+    pub user_id: UserId,
+    /// `telegram`, `slack`, `discord` or `ntfy`.
+    pub channel: String,
+}
+
+/// How a test send ended. Every gateway replica reads every result and answers the request
+/// it is waiting on, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTestResult {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    pub request_id: Uuid,
+    pub user_id: UserId,
+    pub channel: String,
+    pub outcome: ChannelTestOutcome,
+    /// What the service answered, when it did not accept the message.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelTestOutcome {
+    /// The service accepted the test message.
+    Sent,
+    /// The service refused it (or could not be reached).
+    Refused,
+    /// No answer after the request may have reached the service.
+    Unknown,
+    /// The user has no configuration for the channel (deleted meanwhile).
+    NotConfigured,
 }

@@ -122,6 +122,28 @@ pub async fn set_webhook(db: &Database, user: UserId, url: &str, secret: &str) {
     .expect("set a webhook");
 }
 
+/// Sets `user`'s configuration of chat `channel` (`{"chat_id"}`, `{"webhook_url"}`,
+/// `{"server","topic","token"?}`) as `PUT /auth/me/channels/{kind}` stores it.
+pub async fn set_chat_channel(
+    db: &Database,
+    user: UserId,
+    channel: Channel,
+    config: serde_json::Value,
+) {
+    const SQL: &str = "insert into user_channels (user_id, kind, config, created_at, updated_at) \
+        values ($1, $2, $3, $4, $4) on conflict (user_id, kind) do update \
+        set config = excluded.config, updated_at = excluded.updated_at";
+    on_pool!(db, pool => sqlx::query(SQL)
+        .bind(user)
+        .bind(channel.as_str())
+        .bind(config.to_string())
+        .bind(now())
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("set a chat channel");
+}
+
 /// A `pending` delivery of `event` on `channel`, as the notifier records one on receipt.
 pub async fn insert_delivery(
     db: &Database,

@@ -13,8 +13,8 @@ pub use faulty_bus::FaultyBus;
 pub use history::store_history;
 
 pub use fixtures::{
-    delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_webhook,
-    store_latest_price, write_alert, TestUser,
+    delete_alert, insert_alert, insert_delivery, insert_user, read_alert, set_chat_channel,
+    set_webhook, store_latest_price, write_alert, TestUser,
 };
 pub use polling::{eventually, eventually_within, Polled, PATIENCE};
 

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod backtest;
+pub mod channels;
 pub mod explain;
 pub mod history;
 pub mod notifications;
@@ -43,6 +44,8 @@ use crate::state::AppState;
         notifications::alert_notifications, notifications::put_webhook,
         notifications::get_webhook, notifications::delete_webhook,
         quiet_hours::put_quiet_hours, quiet_hours::get_quiet_hours, quiet_hours::delete_quiet_hours,
+        channels::put_channel, channels::get_channel, channels::delete_channel,
+        channels::test_channel,
         prices::list_prices, prices::symbols, prices::one_price, ws::upgrade,
         history::history, history::instruments, history::one_stats, history::all_stats,
         backtest::backtest,
@@ -51,6 +54,7 @@ use crate::state::AppState;
         auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
         alerts::AlertView, crate::alert_service::ChannelWarning, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
+        channels::ChannelView, channels::ChannelRequest, channels::ChannelTestView,
         crate::price_view::PriceView, prices::PricesView, prices::SymbolsView,
         history::HistoryView, history::CandleView, history::InstrumentView, history::StatsView,
         backtest::BacktestRequest, backtest::BacktestView, backtest::BacktestFire,
@@ -123,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(explain::router())
         .merge(notifications::router())
         .merge(quiet_hours::router())
+        .merge(channels::router())
         .merge(prices::router())
         .merge(history::router())
         .merge(backtest::router())

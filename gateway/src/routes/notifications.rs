@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryView {
     event_id: String,
-    /// `email`, `sms` or `webhook`.
+    /// `email`, `sms`, `webhook`, `telegram`, `slack`, `discord` or `ntfy`.
     channel: String,
     /// `pending`, `deferred`, `sent`, `failed` or `unknown`.
     status: String,

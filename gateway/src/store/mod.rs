@@ -27,6 +27,7 @@ macro_rules! enqueue_change {
 }
 
 mod alerts;
+mod channels;
 mod deliveries;
 mod explain;
 mod history;

@@ -4,6 +4,8 @@ mod alerts;
 mod auth;
 mod backtest;
 mod bus_errors;
+mod channel_tests;
+mod channels;
 mod errors;
 mod explain;
 mod helpers;

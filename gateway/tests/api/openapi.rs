@@ -83,10 +83,12 @@ async fn every_status_an_operation_answers_is_documented(engine: Engine) {
             }
             let concrete = template
                 .replace("{alert_id}", "999999")
-                .replace("{symbol}", "BTC");
+                .replace("{symbol}", "BTC")
+                .replace("{kind}", "slack");
             let wrong_parameter = template
                 .replace("{alert_id}", "%FF")
-                .replace("{symbol}", "%FF%FE");
+                .replace("{symbol}", "%FF%FE")
+                .replace("{kind}", "%FF");
             let has_body = operation.get("requestBody").is_some();
             let secured = operation.get("security").is_some();
             let mut seen = vec![

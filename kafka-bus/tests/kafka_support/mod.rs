@@ -30,6 +30,8 @@ impl TestCluster {
             alert_changes_topic: format!("alert-changes-{unique}"),
             notifications_topic: format!("notifications-{unique}"),
             delivery_events_topic: format!("delivery-events-{unique}"),
+            channel_tests_topic: format!("channel-tests-{unique}"),
+            channel_test_results_topic: format!("channel-test-results-{unique}"),
             consumer_group_prefix: format!("test-{unique}"),
             partitions,
             replication_factor: BROKERS,
@@ -45,6 +47,8 @@ impl TestCluster {
             &settings.alert_changes_topic,
             &settings.notifications_topic,
             &settings.delivery_events_topic,
+            &settings.channel_tests_topic,
+            &settings.channel_test_results_topic,
         ] {
             mock.create_topic(topic, partitions, BROKERS)
                 .expect("topic created");

@@ -1,10 +1,12 @@
-//! The three delivery channels and what an attempt on one of them can end in.
+//! The delivery channels and what an attempt on one of them can end in.
 
+pub mod chat;
 mod email;
 mod resolver;
 mod sms;
 mod webhook;
 
+pub use chat::ChatSenders;
 pub use email::EmailSender;
 pub use sms::SmsSender;
 pub use webhook::WebhookSender;
@@ -34,6 +36,12 @@ pub enum SendOutcome {
     },
     /// Nothing was delivered and trying again may work (throttled, 5xx, relay down).
     Retryable(String),
+    /// Nothing was delivered: the service is throttling and said how long to wait (a 429's
+    /// `retry_after`); retried no sooner than that.
+    Throttled {
+        error: String,
+        retry_after: std::time::Duration,
+    },
     /// No answer after the message may have been handed over (an SMTP server silent after
     /// the end of DATA, a webhook timing out): retried, and the retry counted as a possible
     /// duplicate (it carries the same Message-ID / event header).
@@ -49,12 +57,13 @@ pub enum SendOutcome {
     Skipped(String),
 }
 
-/// The configured senders. Email and SMS need settings; webhooks are always available
-/// (each user brings their own URL).
+/// The configured senders. Email, SMS and Telegram need settings; webhooks, Slack, Discord
+/// and ntfy are always available (each user brings their own URL).
 pub struct Senders {
     pub email: Option<EmailSender>,
     pub sms: Option<SmsSender>,
     pub webhook: WebhookSender,
+    pub chat: ChatSenders,
 }
 
 impl Senders {
@@ -63,6 +72,7 @@ impl Senders {
             email: EmailSender::from_settings(&settings.smtp)?,
             sms: SmsSender::from_settings(&settings.twilio)?,
             webhook: WebhookSender::from_settings(&settings.webhook)?,
+            chat: ChatSenders::from_settings(settings)?,
         })
     }
 
@@ -70,7 +80,8 @@ impl Senders {
         match channel {
             Channel::Email => self.email.is_some(),
             Channel::Sms => self.sms.is_some(),
-            Channel::Webhook => true,
+            Channel::Telegram => self.chat.telegram.is_some(),
+            Channel::Webhook | Channel::Slack | Channel::Discord | Channel::Ntfy => true,
         }
     }
 
@@ -93,6 +104,9 @@ impl Senders {
                 None => SendOutcome::Permanent("SMS is not configured (TWILIO_*)".to_owned()),
             },
             Channel::Webhook => self.webhook.send(db, outgoing).await,
+            Channel::Telegram | Channel::Slack | Channel::Discord | Channel::Ntfy => {
+                self.chat.send(db, outgoing).await
+            }
         }
     }
 }

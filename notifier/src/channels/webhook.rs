@@ -119,7 +119,7 @@ fn classify(status: reqwest::StatusCode) -> SendOutcome {
     }
 }
 
-fn is_forbidden_target(error: &reqwest::Error) -> bool {
+pub(super) fn is_forbidden_target(error: &reqwest::Error) -> bool {
     let mut source = error.source();
     while let Some(cause) = source {
         if cause.is::<ForbiddenTarget>() {

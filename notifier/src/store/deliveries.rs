@@ -111,13 +111,25 @@ pub(super) struct OpenRow {
 pub(super) const OPEN_COLUMNS: &str =
     "event_id, channel, alert_id, user_id, status, attempts, digest_id, \
     payload, next_attempt_at, created_at, possible_duplicates";
-/// Rows a sender may take: open, and not claimed by a send in flight. An SMS whose claim
-/// expired is not taken again: it is settled as `unknown` instead (see `expire_interrupted_sms`).
-pub(super) const CLAIMABLE: &str = "status in ('pending', 'deferred') \
-    and (claimed_until is null or (claimed_until < $now and channel <> 'sms'))";
-
+/// Rows a sender may take: open, and not claimed by a send in flight. A row of a channel
+/// without idempotency (SMS, the chat services) whose claim expired is not taken again: it is
+/// settled as `unknown` instead (see `expire_interrupted_sends`).
 pub(super) fn claimable(now_placeholder: &str) -> String {
-    CLAIMABLE.replace("$now", now_placeholder)
+    format!(
+        "status in ('pending', 'deferred') and (claimed_until is null or \
+         (claimed_until < {now_placeholder} and channel not in ({})))",
+        channels_without_idempotency()
+    )
+}
+
+/// `'sms', 'telegram', …`: the channels whose interrupted sends must not be repeated.
+pub(super) fn channels_without_idempotency() -> String {
+    Channel::ALL
+        .iter()
+        .filter(|channel| !channel.has_idempotency())
+        .map(|channel| format!("'{}'", channel.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl TryFrom<OpenRow> for OpenDelivery {

@@ -2,6 +2,7 @@
 //! due) and the phones that replied STOP. A user's webhook is the kernel's
 //! `Database::webhook`, on [`Store::db`].
 
+mod budgets;
 mod deliveries;
 mod queue;
 

@@ -6,7 +6,9 @@ use shared::domain::{Channel, UserId};
 use shared::on_pool;
 use shared::storage::{parse_channel, DeliveryStatus, StorageResult};
 
-use super::deliveries::{claimable, OpenDelivery, OpenRow, OPEN_COLUMNS};
+use super::deliveries::{
+    channels_without_idempotency, claimable, OpenDelivery, OpenRow, OPEN_COLUMNS,
+};
 use super::Store;
 
 impl Store {
@@ -67,18 +69,34 @@ impl Store {
         rows.into_iter().map(OpenDelivery::try_from).collect()
     }
 
-    /// SMS deliveries whose sender stopped mid-send become `unknown`: Twilio has no
-    /// idempotency key, so resending could text the user twice. Returns how many.
-    pub async fn expire_interrupted_sms(&self, at: DateTime<Utc>) -> StorageResult<u64> {
-        const SQL: &str = "update deliveries set status = 'unknown', claimed_until = null, \
+    /// Deliveries whose sender stopped mid-send on a channel without idempotency (SMS, the
+    /// chat services) become `unknown`: Twilio, Telegram, Slack, Discord and ntfy take no
+    /// idempotency key, so resending could notify the user twice. Returns how many, per
+    /// channel.
+    pub async fn expire_interrupted_sends(
+        &self,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Vec<(Channel, u64)>> {
+        let sql = format!(
+            "update deliveries set status = 'unknown', claimed_until = null, \
              last_error = 'the notifier stopped while sending; the outcome is unknown', \
-             updated_at = $1 where channel = 'sms' and status in ('pending', 'deferred') \
-             and claimed_until < $1";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+             updated_at = $1 where channel in ({}) and status in ('pending', 'deferred') \
+             and claimed_until < $1 returning channel",
+            channels_without_idempotency()
+        );
+        let channels: Vec<String> = on_pool!(&self.db, pool => sqlx::query_scalar(&sql)
             .bind(at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+            .fetch_all(pool)
+            .await)?;
+        let mut counts: Vec<(Channel, u64)> = Vec::new();
+        for name in channels {
+            let channel = parse_channel(&name)?;
+            match counts.iter_mut().find(|(c, _)| *c == channel) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((channel, 1)),
+            }
+        }
+        Ok(counts)
     }
 
     /// Messages sent since `since` per (user, channel), a digest counting once: what the

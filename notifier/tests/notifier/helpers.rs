@@ -1,6 +1,8 @@
 //! Test harness: `TestNotifier` runs the real service on its own database and bus; the fakes
 //! for the outside world (SMTP, Twilio, webhook receivers) are real servers on loopback.
 
+pub mod chat_scenarios;
+pub mod chat_service;
 pub mod smtp;
 pub mod tls;
 pub mod twilio;

@@ -4,6 +4,11 @@
 
 mod helpers;
 
+mod budget;
+mod chat_discord;
+mod chat_ntfy;
+mod chat_slack;
+mod chat_telegram;
 mod delivery;
 mod email;
 mod ops;

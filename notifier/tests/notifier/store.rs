@@ -114,7 +114,9 @@ async fn a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was_on_pos
     a_delivery_is_recorded_once_and_a_redelivery_leaves_it_as_it_was(Engine::Postgres).await;
 }
 
-async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine) {
+async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(
+    engine: Engine,
+) {
     let test = fresh_database(engine).await;
     let store = Store::new(test.db.clone());
     let db = &store;
@@ -126,8 +128,11 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine)
     db.record_delivery(&new_delivery(event, Channel::Sms, 1, carol))
         .await
         .expect("sms");
+    db.record_delivery(&new_delivery(event, Channel::Slack, 1, carol))
+        .await
+        .expect("slack");
     let at = now();
-    assert_eq!(db.due_delivery_keys(at, 10).await.expect("due").len(), 2);
+    assert_eq!(db.due_delivery_keys(at, 10).await.expect("due").len(), 3);
 
     let short = at + Duration::milliseconds(1);
     assert!(db
@@ -138,6 +143,10 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine)
         .claim_delivery(event, Channel::Sms, None, short)
         .await
         .expect("claim"));
+    assert!(db
+        .claim_delivery(event, Channel::Slack, None, short)
+        .await
+        .expect("claim"));
     assert!(
         !db.claim_delivery(event, Channel::Sms, None, short)
             .await
@@ -145,9 +154,12 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine)
         "held"
     );
 
-    // Both claims expire: the email may be taken again, the SMS is settled as unknown.
+    // The claims expire: the email may be taken again; the SMS and the Slack message (no
+    // idempotency key on either service) are settled as unknown.
     let later = at + Duration::seconds(1);
-    assert_eq!(db.expire_interrupted_sms(later).await.expect("expire"), 1);
+    let mut expired = db.expire_interrupted_sends(later).await.expect("expire");
+    expired.sort();
+    assert_eq!(expired, vec![(Channel::Sms, 1), (Channel::Slack, 1)]);
     assert!(db
         .claim_delivery(event, Channel::Email, None, later + Duration::seconds(60))
         .await
@@ -163,6 +175,11 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine)
         .expect("sms");
     assert_eq!(email.attempts, 2);
     assert_eq!(sms.status, DeliveryStatus::Unknown);
+    let slack = records
+        .iter()
+        .find(|d| d.channel == Channel::Slack)
+        .expect("slack");
+    assert_eq!(slack.status, DeliveryStatus::Unknown);
     assert!(
         !db.claim_delivery(event, Channel::Sms, None, later)
             .await
@@ -172,13 +189,16 @@ async fn claims_are_exclusive_and_interrupted_sms_become_unknown(engine: Engine)
 }
 
 #[tokio::test]
-async fn claims_are_exclusive_and_interrupted_sms_become_unknown_on_sqlite() {
-    claims_are_exclusive_and_interrupted_sms_become_unknown(Engine::Sqlite).await;
+async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown_on_sqlite() {
+    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Sqlite)
+        .await;
 }
 
 #[tokio::test]
-async fn claims_are_exclusive_and_interrupted_sms_become_unknown_on_postgres() {
-    claims_are_exclusive_and_interrupted_sms_become_unknown(Engine::Postgres).await;
+async fn claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown_on_postgres()
+{
+    claims_are_exclusive_and_interrupted_sends_without_idempotency_become_unknown(Engine::Postgres)
+        .await;
 }
 
 async fn deferred_deliveries_wait_and_recent_sends_count_a_digest_once(engine: Engine) {

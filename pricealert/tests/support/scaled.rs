@@ -57,6 +57,11 @@ impl Scaled {
                 "KAFKA_DELIVERY_EVENTS_TOPIC",
                 format!("delivery-events-{run}"),
             ),
+            ("KAFKA_CHANNEL_TESTS_TOPIC", format!("channel-tests-{run}")),
+            (
+                "KAFKA_CHANNEL_TEST_RESULTS_TOPIC",
+                format!("channel-test-results-{run}"),
+            ),
         ];
         for (_, topic) in &topics {
             cluster
@@ -128,6 +133,8 @@ impl Scaled {
             notifications_topic: value("KAFKA_NOTIFICATIONS_TOPIC"),
             alert_changes_topic: value("KAFKA_ALERT_CHANGES_TOPIC"),
             delivery_events_topic: value("KAFKA_DELIVERY_EVENTS_TOPIC"),
+            channel_tests_topic: value("KAFKA_CHANNEL_TESTS_TOPIC"),
+            channel_test_results_topic: value("KAFKA_CHANNEL_TEST_RESULTS_TOPIC"),
             consumer_group_prefix: value("KAFKA_CONSUMER_GROUP_PREFIX"),
             fetch_wait_max: std::time::Duration::from_millis(10),
             linger: std::time::Duration::from_millis(1),

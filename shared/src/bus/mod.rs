@@ -1,4 +1,4 @@
-//! The event bus: four topics, keyed messages, consumer groups, commit after the effect.
+//! The event bus: six topics, keyed messages, consumer groups, commit after the effect.
 //!
 //! Two transports implement [`EventBus`]: [`InProcessBus`] for the embedded default and Kafka
 //! (crate `kafka-bus`) for the scaled deployment. Payloads are JSON bytes on both, so malformed-message handling
@@ -41,14 +41,22 @@ pub enum Topic {
     Notifications,
     /// `DeliveryEvent`s keyed by user id: how each delivery of a fire settled (for live views).
     DeliveryEvents,
+    /// `ChannelTestRequest`s keyed by user id: a gateway asks the notifier to send a test
+    /// message on a user's chat channel.
+    ChannelTests,
+    /// `ChannelTestResult`s keyed by user id: how each test send ended; every gateway replica
+    /// reads them all and answers the requests it is waiting on.
+    ChannelTestResults,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 4] = [
+    pub const ALL: [Topic; 6] = [
         Topic::PriceEvents,
         Topic::AlertChanges,
         Topic::Notifications,
         Topic::DeliveryEvents,
+        Topic::ChannelTests,
+        Topic::ChannelTestResults,
     ];
 
     /// The default topic name (Kafka settings may rename them).
@@ -58,6 +66,8 @@ impl Topic {
             Topic::AlertChanges => "alert-changes",
             Topic::Notifications => "notifications",
             Topic::DeliveryEvents => "delivery-events",
+            Topic::ChannelTests => "channel-tests",
+            Topic::ChannelTestResults => "channel-test-results",
         }
     }
 

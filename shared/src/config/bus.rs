@@ -39,6 +39,10 @@ pub struct KafkaSettings {
     pub alert_changes_topic: String,
     /// `DeliveryEvent`s keyed by user id (`KAFKA_DELIVERY_EVENTS_TOPIC`).
     pub delivery_events_topic: String,
+    /// `ChannelTestRequest`s keyed by user id (`KAFKA_CHANNEL_TESTS_TOPIC`).
+    pub channel_tests_topic: String,
+    /// `ChannelTestResult`s keyed by user id (`KAFKA_CHANNEL_TEST_RESULTS_TOPIC`).
+    pub channel_test_results_topic: String,
     /// Consumer groups are named `{prefix}-{service}` (`KAFKA_CONSUMER_GROUP_PREFIX`).
     pub consumer_group_prefix: String,
     /// Partitions of each topic created at start (`KAFKA_PARTITIONS`); existing topics are kept.
@@ -73,6 +77,8 @@ impl Default for KafkaSettings {
             notifications_topic: Topic::Notifications.default_name().to_owned(),
             alert_changes_topic: Topic::AlertChanges.default_name().to_owned(),
             delivery_events_topic: Topic::DeliveryEvents.default_name().to_owned(),
+            channel_tests_topic: Topic::ChannelTests.default_name().to_owned(),
+            channel_test_results_topic: Topic::ChannelTestResults.default_name().to_owned(),
             consumer_group_prefix: "price-alert".to_owned(),
             partitions: 6,
             replication_factor: 1,
@@ -109,11 +115,13 @@ impl KafkaSettings {
             &self.alert_changes_topic,
             &self.notifications_topic,
             &self.delivery_events_topic,
+            &self.channel_tests_topic,
+            &self.channel_test_results_topic,
         ];
         let distinct: std::collections::BTreeSet<&String> = topics.iter().copied().collect();
         if topics.iter().any(|t| t.trim().is_empty()) || distinct.len() != topics.len() {
             return Err(ConfigError::Invalid(
-                "the four Kafka topic names must be set and distinct".to_owned(),
+                "the Kafka topic names must be set and distinct".to_owned(),
             ));
         }
         // librdkafka takes its times as a C `int` of milliseconds.

@@ -15,6 +15,7 @@ pub(super) const SECRET_PATHS: &[&str] = &[
     "gateway.jwt_secret",
     "notifier.smtp.password",
     "notifier.twilio.auth_token",
+    "notifier.telegram.bot_token",
     "ingestor.coingecko.api_key",
 ];
 
@@ -99,6 +100,7 @@ mod tests {
         settings.gateway.jwt_secret = secret();
         settings.notifier.smtp.password = secret();
         settings.notifier.twilio.auth_token = secret();
+        settings.notifier.telegram.bot_token = secret();
         settings.ingestor.coingecko.api_key = secret();
         let tree = toml::Value::try_from(&settings).expect("serialises");
         let mut found = Vec::new();

@@ -39,6 +39,6 @@ pub use ingestor::{
 pub use log::LogSettings;
 pub use notifier::{
     FromAddress, NotifierRateLimitSettings, NotifierRetrySettings, NotifierSettings, SmtpSettings,
-    SmtpTls, TwilioSettings, WebhookSettings,
+    SmtpTls, TelegramSettings, TwilioSettings, WebhookSettings,
 };
 pub use settings::Settings;

@@ -1,4 +1,6 @@
-//! The notifier: its channels (email, SMS, webhooks) and its delivery policy.
+//! The notifier: its channels (email, SMS, webhooks, chat services) and its delivery policy.
+//! Slack, Discord and ntfy targets are the users' own URLs: they follow the webhook settings
+//! (time-out, private addresses).
 
 use std::time::Duration;
 
@@ -8,9 +10,11 @@ use super::{fields, ConfigError};
 
 mod sms;
 mod smtp;
+mod telegram;
 
 pub use sms::TwilioSettings;
 pub use smtp::{FromAddress, SmtpSettings, SmtpTls};
+pub use telegram::TelegramSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -19,6 +23,7 @@ pub struct NotifierSettings {
     pub smtp: SmtpSettings,
     pub twilio: TwilioSettings,
     pub webhook: WebhookSettings,
+    pub telegram: TelegramSettings,
     pub rate_limit: NotifierRateLimitSettings,
     pub retry: NotifierRetrySettings,
     /// How long one attempt may hold a delivery. Longer than any send timeout: a claim that
@@ -42,6 +47,7 @@ impl Default for NotifierSettings {
             smtp: SmtpSettings::default(),
             twilio: TwilioSettings::default(),
             webhook: WebhookSettings::default(),
+            telegram: TelegramSettings::default(),
             rate_limit: NotifierRateLimitSettings::default(),
             retry: NotifierRetrySettings::default(),
             claim_timeout: Duration::from_secs(120),
@@ -119,7 +125,10 @@ impl NotifierSettings {
                     .to_owned(),
             ));
         }
-        if self.twilio.timeout.is_zero() || self.webhook.timeout.is_zero() {
+        if self.twilio.timeout.is_zero()
+            || self.webhook.timeout.is_zero()
+            || self.telegram.timeout.is_zero()
+        {
             return Err(ConfigError::Invalid(
                 "notifier timeouts must be longer than 0".to_owned(),
             ));
@@ -128,7 +137,12 @@ impl NotifierSettings {
             .smtp
             .timeout
             .max(self.twilio.timeout)
-            .max(self.webhook.timeout);
+            .max(self.webhook.timeout)
+            // Only a configured bot sends: settings valid before Telegram existed stay valid.
+            .max(match self.telegram.bot_token {
+                Some(_) => self.telegram.timeout + self.telegram.per_chat_interval,
+                None => Duration::ZERO,
+            });
         if self.claim_timeout <= longest_send {
             return Err(ConfigError::Invalid(
                 "notifier.claim_timeout must be longer than every send timeout".to_owned(),
@@ -144,6 +158,15 @@ impl NotifierSettings {
                     .to_owned(),
             ));
         }
+        if self.telegram.max_messages_per_second == 0 {
+            return Err(ConfigError::Invalid(
+                "notifier.telegram.max_messages_per_second must be at least 1".to_owned(),
+            ));
+        }
+        fields::check_http_url(
+            "notifier.telegram.api_base_url",
+            &self.telegram.api_base_url,
+        )?;
         fields::check_http_url("notifier.twilio.base_url", &self.twilio.base_url)
     }
 }

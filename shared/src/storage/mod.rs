@@ -31,7 +31,9 @@ pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
 pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
-pub use shared_reads::{LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord};
+pub use shared_reads::{
+    ChatChannelRecord, LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord,
+};
 pub use write_tx::BeginWrite;
 
 #[derive(Debug, thiserror::Error)]

@@ -46,6 +46,7 @@ fn every_documented_name_reaches_a_setting() {
         ("TWILIO_ACCOUNT_SID", "AC123".to_owned()),
         ("TWILIO_AUTH_TOKEN", "token".to_owned()),
         ("TWILIO_PHONE_NUMBER", "+14155552671".to_owned()),
+        ("TELEGRAM_BOT_TOKEN", "123456:ABC-DEF".to_owned()),
         ("COINGECKO_BASE_URL", "http://127.0.0.1:9".to_owned()),
         ("COINGECKO_API_KEY", "key".to_owned()),
         ("CORS_ORIGINS", "https://a.example".to_owned()),

@@ -169,3 +169,28 @@ fn kafka_settings_come_from_the_documented_environment() {
         Err(ConfigError::Invalid(_))
     ));
 }
+
+/// The Telegram time-out bounds the claim only once a bot is configured: a short claim time-out
+/// that was valid before Telegram existed stays valid.
+#[test]
+fn a_telegram_send_must_fit_in_the_claim_only_when_a_bot_is_configured() {
+    let short_claim = [
+        ("SMTP_TIMEOUT_SECONDS", "3"),
+        ("TWILIO_TIMEOUT_SECONDS", "3"),
+        ("WEBHOOK_TIMEOUT_SECONDS", "3"),
+    ];
+    let file = crate::settings_file("[notifier]\nclaim_timeout = \"8s\"\n");
+    assert!(Settings::load(Some(&file), &env(&short_claim)).is_ok());
+    let mut with_bot = short_claim.to_vec();
+    with_bot.push(("TELEGRAM_BOT_TOKEN", "123456:ABC"));
+    assert!(matches!(
+        Settings::load(Some(&file), &env(&with_bot)),
+        Err(ConfigError::Invalid(_))
+    ));
+    with_bot.push(("TELEGRAM_TIMEOUT_SECONDS", "5"));
+    let loaded = Settings::load(Some(&file), &env(&with_bot)).expect("5 s + 1 s fit in 8 s");
+    assert_eq!(
+        loaded.notifier.telegram.api_base_url,
+        "https://api.telegram.org"
+    );
+}

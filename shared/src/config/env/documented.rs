@@ -93,6 +93,11 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "KAFKA_DELIVERY_EVENTS_TOPIC",
         "bus.kafka.delivery_events_topic",
     ),
+    EnvName::new("KAFKA_CHANNEL_TESTS_TOPIC", "bus.kafka.channel_tests_topic"),
+    EnvName::new(
+        "KAFKA_CHANNEL_TEST_RESULTS_TOPIC",
+        "bus.kafka.channel_test_results_topic",
+    ),
     EnvName::new(
         "KAFKA_CONSUMER_GROUP_PREFIX",
         "bus.kafka.consumer_group_prefix",
@@ -137,6 +142,23 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
     EnvName::duration(
         "TWILIO_TIMEOUT_SECONDS",
         "notifier.twilio.timeout",
+        FractionalSeconds,
+    ),
+    // notifier: Telegram
+    EnvName::optional("TELEGRAM_BOT_TOKEN", "notifier.telegram.bot_token"),
+    EnvName::new("TELEGRAM_API_BASE_URL", "notifier.telegram.api_base_url"),
+    EnvName::duration(
+        "TELEGRAM_TIMEOUT_SECONDS",
+        "notifier.telegram.timeout",
+        FractionalSeconds,
+    ),
+    EnvName::new(
+        "TELEGRAM_MAX_MESSAGES_PER_SECOND",
+        "notifier.telegram.max_messages_per_second",
+    ),
+    EnvName::duration(
+        "TELEGRAM_PER_CHAT_INTERVAL_SECONDS",
+        "notifier.telegram.per_chat_interval",
         FractionalSeconds,
     ),
     // notifier: webhooks and delivery policy
