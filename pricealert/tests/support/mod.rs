@@ -32,7 +32,26 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// A port that was free a moment ago, for processes that must be told their port up front.
+///
+/// Drawn at random below the kernel's ephemeral range and checked free: a port from the
+/// ephemeral range (what binding port 0 gives) could be handed to some process's outgoing
+/// connection in the seconds before the child binds it (an evaluator binds its ops port only
+/// after connecting to Kafka and loading its index), which failed a kill test with "address in
+/// use" under load; ports below the range are never given out that way.
 pub fn free_port() -> u16 {
+    use rand::Rng;
+    let lowest_ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let below = lowest_ephemeral.saturating_sub(1).max(10_001);
+    let mut rng = rand::thread_rng();
+    for _ in 0..1_000 {
+        let port = rng.gen_range(10_000..below);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
