@@ -223,6 +223,43 @@ async fn a_backtest_falls_back_to_minute_candles_walked_open_extremes_close(engi
     assert_eq!(fires_of(&answer), vec![(minute + 20, "99".to_owned())]);
 }
 
+/// The recorder packs closed days of minute candles into one row each: a backtest over them
+/// walks exactly what it walked over the rows.
+async fn a_backtest_over_packed_days_fires_as_over_their_rows(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let token = app.user_token("packs@example.com").await;
+    let now = chrono::Utc::now().timestamp();
+    let start = now - 4 * 86_400;
+    // A point every 7 minutes, zig-zagging around 100 with a period of 13 points.
+    let points: Vec<(i64, Price)> = (0..(4 * 86_400 / 420))
+        .map(|i| (start + i * 420, p(&format!("{}.5", 94 + (i % 13)))))
+        .collect();
+    store_history(&app.db, "BTC", "coingecko", &points, false).await;
+    let body = json!({"symbol": "BTC", "condition": "crosses", "target_price": 100,
+        "from": iso(start), "to": iso(now)});
+    let over_rows = backtest(&app, &token, body.clone()).await;
+    assert_eq!(over_rows["resolution"], "1m");
+    assert!(
+        over_rows["count"].as_u64() > Some(10),
+        "{}",
+        over_rows["count"]
+    );
+    let key = shared::storage::SeriesKey {
+        symbol: "BTC",
+        series: "coingecko",
+    };
+    let today = now.div_euclid(86_400) * 86_400;
+    let mut packed = 0;
+    let mut day = start.div_euclid(86_400) * 86_400;
+    while day < today {
+        packed += usize::from(app.db.pack_minutes_of_day(key, day).await.expect("pack"));
+        day += 86_400;
+    }
+    assert!(packed >= 4, "{packed} days packed");
+    let over_packs = backtest(&app, &token, body).await;
+    assert_eq!(over_packs, over_rows);
+}
+
 async fn bad_backtests_are_refused_with_a_json_detail(engine: Engine) {
     let app = spawn_app(engine).await;
     let body = json!({"symbol": "BTC", "condition": "above", "target_price": 1});
@@ -276,5 +313,6 @@ on_both_engines!(
     a_backtest_honours_rearm_hysteresis,
     a_percent_move_backtest_never_fires_before_its_window_fills,
     a_backtest_falls_back_to_minute_candles_walked_open_extremes_close,
+    a_backtest_over_packed_days_fires_as_over_their_rows,
     bad_backtests_are_refused_with_a_json_detail,
 );
