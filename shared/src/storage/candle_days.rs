@@ -8,10 +8,10 @@
 //! ([`DAY_LOCK_SQL`]), so a pack is never built from rows a concurrent write is changing. On
 //! SQLite write transactions are serialised.
 
+use super::shared_reads::{candle_of, CandleRow};
 use super::{BeginWrite, Database, SeriesKey, StorageError, StorageResult};
 use crate::domain::history::pack::{day_of, pack_day, unpack_day, DAY_SECONDS};
 use crate::domain::history::{Candle, Resolution};
-use crate::domain::Price;
 use crate::on_pool;
 
 /// Takes the advisory lock of one series' day for the rest of the transaction (PostgreSQL);
@@ -29,8 +29,6 @@ const DAY_CANDLES_SQL: &str = "select bucket, open, high, low, close, first_seco
 const INSERT_PACK_SQL: &str = "insert into price_candle_days (symbol, series, day, candles) \
      values ($1, $2, $3, $4) on conflict (symbol, series, day) \
      do update set candles = excluded.candles";
-
-type CandleRow = (i64, Price, Price, Price, Price, i64, i64, i64);
 
 /// The day number the advisory lock is keyed on (days since the epoch fit an `int`).
 pub fn lock_day(day: i64) -> i32 {
@@ -124,19 +122,5 @@ impl Database {
     ) -> StorageResult<Vec<Candle>> {
         self.candles(key, Resolution::Minute, range, i64::MAX, false)
             .await
-    }
-}
-
-fn candle_of(row: CandleRow) -> Candle {
-    let (start, open, high, low, close, first_second, last_second, ticks) = row;
-    Candle {
-        start,
-        open,
-        high,
-        low,
-        close,
-        first_second,
-        last_second,
-        ticks,
     }
 }

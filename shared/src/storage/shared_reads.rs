@@ -156,9 +156,9 @@ impl Database {
 
 /// A stored candle's columns, in the order the query selects them: read by position, since
 /// a by-name lookup of eight columns per row was a tenth of a long history read.
-type CandleRow = (i64, Price, Price, Price, Price, i64, i64, i64);
+pub(super) type CandleRow = (i64, Price, Price, Price, Price, i64, i64, i64);
 
-fn candle_of(
+pub(super) fn candle_of(
     (start, open, high, low, close, first_second, last_second, ticks): CandleRow,
 ) -> Candle {
     Candle {
