@@ -42,7 +42,7 @@ pub struct PasswordChange {
     current_password: Input<String>,
     /// 8 to 128 characters.
     #[serde(default)]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
     new_password: Input<String>,
 }
 
