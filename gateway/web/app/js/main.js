@@ -72,9 +72,15 @@ function showSession() {
 
 reauth.install();
 showSession();
+let wasSignedIn = session.signedIn();
 window.addEventListener('session', () => {
   showSession();
-  route();
+  // Only a change between signed in and out redraws the screen: a new token for the same
+  // user (signing in again after a 401, a password change) keeps the page and its forms.
+  if (session.signedIn() !== wasSignedIn) {
+    wasSignedIn = session.signedIn();
+    route();
+  }
 });
 window.addEventListener('hashchange', route);
 document.getElementById('sign-out').addEventListener('click', () => {
