@@ -32,10 +32,20 @@ fn assert_strict_policy(response: &Response, path: &str) {
         "base-uri 'none'",
         "form-action 'self'",
     ] {
-        assert!(policy.contains(directive), "{path}: {directive} missing from {policy:?}");
+        assert!(
+            policy.contains(directive),
+            "{path}: {directive} missing from {policy:?}"
+        );
     }
-    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"), "{policy}");
-    assert_eq!(header(response, &reqwest::header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+    assert!(
+        !policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"),
+        "{policy}"
+    );
+    assert_eq!(
+        header(response, &reqwest::header::X_CONTENT_TYPE_OPTIONS),
+        "nosniff",
+        "{path}"
+    );
 }
 
 /// The `src`/`href` values of the page: each must be one of the app's own paths.
@@ -61,14 +71,20 @@ async fn the_app_page_and_its_assets_are_served_with_a_strict_policy_and_validat
     assert_eq!(header(&page, &CONTENT_TYPE), "text/html; charset=utf-8");
     assert_strict_policy(&page, "/");
     let html = page.text().await.expect("the page");
-    assert!(!html.contains("<style") && !html.contains(" style="), "no inline styles");
+    assert!(
+        !html.contains("<style") && !html.contains(" style="),
+        "no inline styles"
+    );
     let assets: Vec<String> = references(&html)
         .into_iter()
         .filter(|r| !r.starts_with('#') && !r.starts_with("https://www.tradingview.com/"))
         .collect();
     assert!(assets.len() >= 3, "{assets:?}");
     for asset in &assets {
-        assert!(asset.starts_with("/app/"), "only the app's own files: {asset}");
+        assert!(
+            asset.starts_with("/app/"),
+            "only the app's own files: {asset}"
+        );
     }
     // Scripts are only external modules of the app: an inline one would break under the policy.
     for (at, _) in html.match_indices("<script") {
@@ -78,7 +94,10 @@ async fn the_app_page_and_its_assets_are_served_with_a_strict_policy_and_validat
 
     let module = fetch(&app, "/app/js/main.js").await;
     assert_eq!(module.status(), StatusCode::OK);
-    assert_eq!(header(&module, &CONTENT_TYPE), "text/javascript; charset=utf-8");
+    assert_eq!(
+        header(&module, &CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
     assert_strict_policy(&module, "/app/js/main.js");
     let etag = header(&module, &ETAG).to_owned();
     assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
@@ -91,7 +110,10 @@ async fn the_app_page_and_its_assets_are_served_with_a_strict_policy_and_validat
     )
     .await;
     assert_eq!(chart.status(), StatusCode::OK);
-    assert_eq!(header(&chart, &CONTENT_TYPE), "text/javascript; charset=utf-8");
+    assert_eq!(
+        header(&chart, &CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
 
     let revalidated = app
         .client

@@ -59,6 +59,7 @@ export async function myAlerts(main) {
       if (!confirming) {
         confirming = true;
         remove.textContent = 'Confirm delete';
+        remove.setAttribute('aria-label', `Confirm delete of alert ${label}`);
         return;
       }
       try {
@@ -90,7 +91,7 @@ export async function myAlerts(main) {
         } }, alert.active ? 'Pause' : 'Resume'),
         h('a', { class: 'button', 'data-action': 'edit', href: `#/i/${encodeURIComponent(alert.symbol)}/edit/${alert.id}`, 'aria-label': `Edit alert ${label}` }, 'Edit'),
         h('button', { type: 'button', 'data-action': 'details', 'aria-expanded': String(open.has(alert.id)), 'aria-controls': detailBox.id,
-          'aria-label': `Deliveries and status of alert ${label}`, onclick: (event) => {
+          'aria-label': `Details of alert ${label}: deliveries, status, snooze`, onclick: (event) => {
             if (open.has(alert.id)) {
               open.delete(alert.id);
               detailBox.hidden = true;

@@ -1,0 +1,56 @@
+//! The web app in a real browser: headless Chromium through chromedriver against the real
+//! binary with the simulated price source, doing what a person does, with an accessibility
+//! check (axe-core, vendored for tests only) and the page budgets printed (not asserted, so a
+//! busy machine cannot fail the suite). A failed step writes a screenshot to
+//! `$CARGO_TARGET_TMPDIR/browser-screenshots/` (named in the failure message).
+//!
+//! `PRICEALERT_SCREENSHOTS_DIR=docs/screenshots cargo test -p pricealert --test browser` also
+//! writes the README's screenshots (the board; the instrument page with an alert line).
+
+mod support;
+
+#[path = "browser/driver.rs"]
+mod driver;
+#[path = "browser/journey.rs"]
+mod journey;
+
+use std::path::PathBuf;
+
+use driver::Browser;
+use support::product::Product;
+
+/// 5 ticks per symbol per second, the rate the board's long-task budget is measured at.
+const TICK_INTERVAL_MS: &str = "200";
+
+fn failure_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots")
+}
+
+#[tokio::test]
+async fn a_person_signs_up_watches_prices_sets_an_alert_sees_it_fire_and_manages_it() {
+    let product = Product::start(&[("SIMULATED_INTERVAL_MS", TICK_INTERVAL_MS.to_owned())]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = journey::whole_journey(&browser, &product.gateway_url()).await;
+    if let Err(failure) = outcome {
+        let shot = browser.screenshot(&failure_dir(), "journey-failure").await;
+        let log = product.log_tail();
+        browser.close().await;
+        panic!("{failure}\nscreenshot: {shot:?}\npricealert log:\n{log}");
+    }
+    browser.close().await;
+    product.stop();
+}
+
+#[tokio::test]
+async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
+    let product = Product::start(&[]).await;
+    let browser = Browser::start(375, 800).await;
+    let outcome = journey::narrow_screen(&browser, &product.gateway_url()).await;
+    if let Err(failure) = outcome {
+        let shot = browser.screenshot(&failure_dir(), "narrow-failure").await;
+        browser.close().await;
+        panic!("{failure}\nscreenshot: {shot:?}");
+    }
+    browser.close().await;
+    product.stop();
+}

@@ -1,0 +1,347 @@
+//! The steps of the browser test, each failing with a sentence saying what was not seen.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::driver::{Browser, Step};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The resources the page loaded, their bytes on the wire, the hosts they came from and
+/// when the board was usable (the app's `pricealert:usable` mark, ms after navigation).
+const LOAD_FIGURES: &str = "
+    const nav = performance.getEntriesByType('navigation')[0];
+    const resources = performance.getEntriesByType('resource');
+    const usable = performance.getEntriesByName('pricealert:usable')[0];
+    return {
+      bytes: nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
+      usable_ms: usable ? usable.startTime : null,
+      hosts: [...new Set([nav, ...resources].map((r) => new URL(r.name).host))],
+    };";
+
+/// For `seconds`, the board's long tasks and how many price cells changed.
+const BOARD_UNDER_LOAD: &str = "
+    const done = arguments[arguments.length - 1];
+    const tasks = [];
+    const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) tasks.push(e.duration); });
+    observer.observe({ type: 'longtask' });
+    let updates = 0;
+    const cells = new MutationObserver((changes) => { updates += changes.length; });
+    cells.observe(document.querySelector('.board-grid'), { subtree: true, characterData: true, childList: true });
+    setTimeout(() => {
+      observer.disconnect();
+      cells.disconnect();
+      done({ long_tasks: tasks.length, longest_ms: Math.max(0, ...tasks), updates });
+    }, 5000);";
+
+fn hosts_are_only(figures: &Value, host: &str) -> Step<()> {
+    let hosts = figures["hosts"].as_array().cloned().unwrap_or_default();
+    if hosts.iter().all(|h| h.as_str() == Some(host)) && !hosts.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("requests to another host than {host}: {hosts:?}"))
+    }
+}
+
+async fn no_serious_violations(browser: &Browser, screen: &str) -> Step<()> {
+    let violations = browser.accessibility_violations().await?;
+    if violations.is_empty() {
+        println!("axe-core on {screen}: no serious or critical violations");
+        Ok(())
+    } else {
+        Err(format!("axe-core on {screen}:\n{}", violations.join("\n")))
+    }
+}
+
+async fn board_cell(browser: &Browser, symbol: &str) -> Step<String> {
+    let css = format!("td.price[data-symbol=\"{symbol}\"]");
+    browser
+        .until(
+            &format!("{symbol} priced on the board"),
+            &format!(
+                "const e = document.querySelector({}); return e ? e.textContent : null;",
+                json!(css)
+            ),
+            |v| v.as_str().filter(|t| *t != "—").map(str::to_owned),
+        )
+        .await
+}
+
+async fn token(browser: &Browser) -> Step<Option<String>> {
+    let stored = browser
+        .run("return localStorage.getItem('pricealert.session');")
+        .await?;
+    Ok(stored
+        .as_str()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|s| s["token"].as_str().map(str::to_owned)))
+}
+
+async fn rest(gateway: &str, token: &str, path: &str) -> Step<Value> {
+    reqwest::Client::new()
+        .get(format!("{gateway}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("GET {path}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("GET {path}: {e}"))
+}
+
+async fn shoot_for_readme(browser: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("PRICEALERT_SCREENSHOTS_DIR") {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(dir);
+        let written = browser.screenshot(&dir, name).await;
+        println!("screenshot for the README: {written:?}");
+    }
+}
+
+pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
+    let host = gateway.trim_start_matches("http://").to_owned();
+
+    // The board before signing in: first load, grouped, each price in its own currency.
+    browser.goto(&format!("{gateway}/")).await?;
+    browser.find("body[data-board-ready]").await?;
+    let figures = browser.run(LOAD_FIGURES).await?;
+    println!(
+        "budget: first load {} bytes transferred (target ≤ 300 KB), usable after {} ms (target ≤ 1 s)",
+        figures["bytes"], figures["usable_ms"]
+    );
+    hosts_are_only(&figures, &host)?;
+    let groups = browser
+        .run("return [...document.querySelectorAll('.board-grid h2')].map((h) => h.textContent);")
+        .await?;
+    if groups != json!(["Crypto", "Indices", "Commodities", "Stocks"]) {
+        return Err(format!("asset classes on the board: {groups}"));
+    }
+    let rows = browser
+        .run("return document.querySelectorAll('td.price[data-symbol]').length;")
+        .await?;
+    if rows != json!(55) {
+        return Err(format!("{rows} instruments on the board, not 55"));
+    }
+    let nifty = board_cell(browser, "NIFTY50").await?;
+    let btc = board_cell(browser, "BTC").await?;
+    if !nifty.starts_with('₹') || !btc.starts_with('$') {
+        return Err(format!(
+            "currencies: NIFTY50 {nifty:?} (₹ expected), BTC {btc:?} ($ expected)"
+        ));
+    }
+    browser.text_contains("td.change", "%").await?;
+    let ticking = browser
+        .client
+        .execute_async(BOARD_UNDER_LOAD, Vec::new())
+        .await
+        .map_err(|e| format!("board under load: {e}"))?;
+    println!(
+        "budget: board with 55 symbols ticking 5×/s for 5 s: {} long tasks, longest {} ms (target: none over 50 ms), {} cell updates",
+        ticking["long_tasks"], ticking["longest_ms"], ticking["updates"]
+    );
+    if ticking["updates"].as_u64().unwrap_or(0) == 0 {
+        return Err(format!("no price moved on the board in 5 s: {ticking}"));
+    }
+    let btc_later = board_cell(browser, "BTC").await?;
+    if btc_later == btc {
+        browser
+            .until(
+                "BTC to tick on the board",
+                "return document.querySelector('td.price[data-symbol=\"BTC\"]').textContent;",
+                |v| v.as_str().filter(|t| *t != btc).map(str::to_owned),
+            )
+            .await?;
+    }
+    shoot_for_readme(browser, "board").await;
+    no_serious_violations(browser, "the board").await?;
+
+    // Sign up: a 422 is shown as text, then the account is made and signed in.
+    let email = format!("browser-{}@example.com", std::process::id());
+    browser.click("a[href='#/signup']").await?;
+    browser.type_into("input[name=email]", &email).await?;
+    browser.type_into("input[name=password]", "short").await?;
+    browser.click("form button[type=submit]").await?;
+    browser
+        .text_contains(
+            "#auth-error",
+            "password: String should have at least 8 characters",
+        )
+        .await?;
+    browser.type_into("input[name=password]", PASSWORD).await?;
+    browser.click("form button[type=submit]").await?;
+    browser.find("body[data-session=in]").await?;
+    browser.find("body[data-board-ready]").await?;
+
+    // A reload keeps the session.
+    browser
+        .client
+        .refresh()
+        .await
+        .map_err(|e| format!("reload: {e}"))?;
+    browser.find("body[data-session=in]").await?;
+    browser.find("body[data-board-ready]").await?;
+    let access = token(browser)
+        .await?
+        .ok_or("no session stored after signing up")?;
+
+    // BTC: a chart with candles, then an `above` alert just under the price, previewed first.
+    browser.click("a[href='#/i/BTC']").await?;
+    browser.until("candles on the BTC chart", "const c = document.querySelector('#chart'); return c && Number(c.dataset.candles || 0);",
+        |v| v.as_u64().filter(|n| *n >= 1)).await?;
+    let price = browser.until("a live BTC price", "const e = document.querySelector('#live-price'); return e && e.dataset.price ? Number(e.dataset.price) : null;",
+        Value::as_f64).await?;
+    let target = format!("{:.2}", price * 0.98);
+    browser.find("select[name=condition]").await?;
+    browser
+        .type_into("input[name=target_price]", &target)
+        .await?;
+    let preview = browser
+        .text_contains("#backtest-preview", "Would have fired")
+        .await?;
+    if !preview.contains("in the last 7 days") {
+        return Err(format!("backtest preview: {preview}"));
+    }
+    browser.find("#chart[data-markers]").await?;
+    browser.find("#chart[data-levels='1']").await?;
+    no_serious_violations(browser, "the alert editor").await?;
+    browser.click("#save-alert").await?;
+    browser.text_contains("#toasts", "saved").await?;
+    let alerts = rest(gateway, &access, "/alerts").await?;
+    let alert_id = alerts[0]["id"]
+        .as_i64()
+        .ok_or(format!("no alert stored: {alerts}"))?;
+    if alerts[0]["condition"] != "above"
+        || alerts[0]["target_price"].to_string()
+            != target.trim_end_matches('0').trim_end_matches('.')
+    {
+        return Err(format!("stored alert {alerts} for target {target}"));
+    }
+    browser.find("#chart[data-levels='1']").await?;
+    shoot_for_readme(browser, "instrument").await;
+
+    // The fire arrives live: a toast and the badge.
+    browser
+        .text_contains(
+            "#toasts .toast.fire",
+            &format!("Alert #{alert_id} fired: BTC above"),
+        )
+        .await?;
+    browser.text_contains("#badge:not([hidden])", "1").await?;
+
+    // My alerts: the fire counted and its delivery in the history.
+    browser.click("#nav-alerts").await?;
+    let item = format!("li.alert[data-alert='{alert_id}']");
+    browser
+        .text_contains(&format!("{item} .triggered"), "fired 1×")
+        .await?;
+    browser
+        .click(&format!("{item} button[data-action=details]"))
+        .await?;
+    browser
+        .text_contains(&format!("{item} table.deliveries tbody"), "email")
+        .await?;
+    no_serious_violations(browser, "my alerts").await?;
+
+    // Toggle, edit, delete.
+    browser
+        .click(&format!("{item} button[data-action=toggle]"))
+        .await?;
+    browser
+        .find(&format!("{item} .state[data-state=paused]"))
+        .await?;
+    if rest(gateway, &access, &format!("/alerts/{alert_id}")).await?["active"] != json!(false) {
+        return Err("paused in the page but still active on the server".to_owned());
+    }
+    browser
+        .click(&format!("{item} a[data-action=edit]"))
+        .await?;
+    browser
+        .text_contains("#editor-title", &format!("Edit alert #{alert_id}"))
+        .await?;
+    let new_target = format!("{:.2}", price * 1.5);
+    browser
+        .type_into("input[name=target_price]", &new_target)
+        .await?;
+    browser.click("#save-alert").await?;
+    browser.find(&format!("{item} .what")).await?;
+    let stored = rest(gateway, &access, &format!("/alerts/{alert_id}")).await?;
+    if stored["target_price"].as_f64().map(|p| format!("{p:.2}")) != Some(new_target.clone()) {
+        return Err(format!(
+            "after the edit the server holds {stored}, not {new_target}"
+        ));
+    }
+    let shown = browser
+        .text_contains(&format!("{item} .what"), "BTC above")
+        .await?;
+    let digits: String = shown.chars().filter(char::is_ascii_digit).collect();
+    if !digits.contains(&new_target.replace('.', "")) {
+        return Err(format!(
+            "the list shows {shown:?} after editing to {new_target}"
+        ));
+    }
+    browser
+        .click(&format!("{item} button[data-action=delete]"))
+        .await?;
+    browser
+        .text_contains(&format!("{item} button[data-action=delete]"), "Confirm")
+        .await?;
+    browser
+        .click(&format!("{item} button[data-action=delete]"))
+        .await?;
+    browser.text_contains("#alert-list", "No alerts").await?;
+    if rest(gateway, &access, "/alerts").await? != json!([]) {
+        return Err("deleted in the page but still on the server".to_owned());
+    }
+
+    // Sign out forgets the token; a wrong password is refused in words; the right one works.
+    browser.click("#sign-out").await?;
+    browser.find("body[data-session=out]").await?;
+    if token(browser).await?.is_some() {
+        return Err("the token is still stored after signing out".to_owned());
+    }
+    browser.click("#nav-signin").await?;
+    browser.type_into("input[name=email]", &email).await?;
+    browser
+        .type_into("input[name=password]", "not the password")
+        .await?;
+    browser.click("form button[type=submit]").await?;
+    browser
+        .text_contains("#auth-error", "Incorrect email or password")
+        .await?;
+    browser.find("body[data-session=out]").await?;
+    browser.type_into("input[name=password]", PASSWORD).await?;
+    browser.click("form button[type=submit]").await?;
+    browser.find("body[data-session=in]").await?;
+
+    let figures = browser.run(LOAD_FIGURES).await?;
+    hosts_are_only(&figures, &host)
+}
+
+/// The board at 375 px: nothing wider than the screen, every control focusable and labelled.
+pub async fn narrow_screen(browser: &Browser, gateway: &str) -> Step<()> {
+    browser.goto(&format!("{gateway}/")).await?;
+    browser.find("body[data-board-ready]").await?;
+    let widths = browser
+        .run("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .await?;
+    if widths[0].as_i64() > widths[1].as_i64() {
+        return Err(format!(
+            "the board scrolls sideways at 375 px: content {} px, window {} px",
+            widths[0], widths[1]
+        ));
+    }
+    let unreachable = browser
+        .run(
+            "return [...document.querySelectorAll('a[href], button, input, select')]
+           .filter((e) => e.offsetParent !== null && e.tabIndex < 0).map((e) => e.outerHTML);",
+        )
+        .await?;
+    if unreachable != json!([]) {
+        return Err(format!(
+            "controls out of the keyboard's reach: {unreachable}"
+        ));
+    }
+    no_serious_violations(browser, "the board at 375 px").await
+}
