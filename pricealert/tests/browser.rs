@@ -42,6 +42,24 @@ async fn a_person_signs_up_watches_prices_sets_an_alert_sees_it_fire_and_manages
 }
 
 #[tokio::test]
+async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edited() {
+    // Tokens that expire while the test edits an alert.
+    let product = Product::start(&[("PRICEALERT__GATEWAY__TOKEN_TTL", "10s".to_owned())]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = journey::expired_session(&browser, &product.gateway_url()).await;
+    if let Err(failure) = outcome {
+        let shot = browser
+            .screenshot(&failure_dir(), "expired-session-failure")
+            .await;
+        let log = product.log_tail();
+        browser.close().await;
+        panic!("{failure}\nscreenshot: {shot:?}\npricealert log:\n{log}");
+    }
+    browser.close().await;
+    product.stop();
+}
+
+#[tokio::test]
 async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(375, 800).await;

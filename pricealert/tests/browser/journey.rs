@@ -319,6 +319,92 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
     hosts_are_only(&figures, &host)
 }
 
+/// Signs up through the page and waits for the board, signed in.
+async fn sign_up(browser: &Browser, gateway: &str, email: &str) -> Step<()> {
+    browser.goto(&format!("{gateway}/#/signup")).await?;
+    browser.type_into("input[name=email]", email).await?;
+    browser.type_into("input[name=password]", PASSWORD).await?;
+    browser.click("form button[type=submit]").await?;
+    browser.find("body[data-session=in]").await?;
+    browser.find("body[data-board-ready]").await.map(drop)
+}
+
+/// With tokens that live `ttl`: an alert half-edited when the session expires is saved after
+/// signing in again in the dialog, with what was typed.
+pub async fn expired_session(browser: &Browser, gateway: &str) -> Step<()> {
+    let email = format!("expiring-{}@example.com", std::process::id());
+    sign_up(browser, gateway, &email).await?;
+    let access = token(browser)
+        .await?
+        .ok_or("no session stored after signing up")?;
+    browser.click("a[href='#/i/ETH']").await?;
+    browser.find("select[name=condition]").await?;
+    browser.run("const s = document.querySelector('select[name=condition]'); s.value = 'below'; s.dispatchEvent(new Event('change', { bubbles: true })); return true;").await?;
+    browser
+        .type_into("input[name=target_price]", "1234.5")
+        .await?;
+    browser
+        .type_into("input[name=cooldown_minutes]", "17")
+        .await?;
+    // The token runs out on the server's clock.
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + crate::driver::STEP_TIMEOUT;
+    loop {
+        let status = client
+            .get(format!("{gateway}/auth/me"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .map_err(|e| format!("GET /auth/me: {e}"))?
+            .status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "the token was still accepted ({status}) after {:?}",
+                crate::driver::STEP_TIMEOUT
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    browser.click("#save-alert").await?;
+    browser.find("dialog#reauth[open]").await?;
+    let kept = browser.run("return [document.querySelector('select[name=condition]').value, document.querySelector('input[name=target_price]').value, document.querySelector('input[name=cooldown_minutes]').value];").await?;
+    if kept != json!(["below", "1234.5", "17"]) {
+        return Err(format!(
+            "the form being edited changed under the dialog: {kept}"
+        ));
+    }
+    no_serious_violations(browser, "the sign-in-again dialog").await?;
+    browser
+        .type_into("#reauth-password", "not the password")
+        .await?;
+    browser.click("#reauth-submit").await?;
+    browser
+        .text_contains("#reauth-error", "Incorrect email or password")
+        .await?;
+    browser.type_into("#reauth-password", PASSWORD).await?;
+    browser.click("#reauth-submit").await?;
+    browser.text_contains("#toasts", "saved").await?;
+    let renewed = token(browser)
+        .await?
+        .ok_or("no session after signing in again")?;
+    if renewed == access {
+        return Err("the expired token is still the one stored".to_owned());
+    }
+    let alerts = rest(gateway, &renewed, "/alerts").await?;
+    let saved = &alerts[0];
+    if saved["symbol"] != "ETH"
+        || saved["condition"] != "below"
+        || saved["target_price"].as_f64() != Some(1234.5)
+        || saved["cooldown_minutes"] != 17
+    {
+        return Err(format!("saved after signing in again: {alerts}"));
+    }
+    browser.find("dialog#reauth:not([open])").await.map(drop)
+}
+
 /// The board at 375 px: nothing wider than the screen, every control focusable and labelled.
 pub async fn narrow_screen(browser: &Browser, gateway: &str) -> Step<()> {
     browser.goto(&format!("{gateway}/")).await?;

@@ -18,6 +18,9 @@ const seconds = (iso) => Math.floor(Date.parse(iso) / 1000);
 export async function candleChart(container, instrument) {
   const lib = await load();
   const decimals = Number.isInteger(instrument.decimals) ? instrument.decimals : 2;
+  let bars = [];
+  let step = 60;
+  let lines = [];
   const chart = lib.createChart(container, {
     autoSize: true,
     layout: { attributionLogo: false, background: { type: lib.ColorType.Solid, color: '#ffffff' }, textColor: '#1f2933' },
@@ -28,11 +31,22 @@ export async function candleChart(container, instrument) {
   const series = chart.addSeries(lib.CandlestickSeries, {
     upColor: '#0a7d38', downColor: '#c62828', wickUpColor: '#0a7d38', wickDownColor: '#c62828', borderVisible: false,
     priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals },
+    // Price lines do not count in the price scale by themselves: an alert level far from
+    // the candles would sit off the chart.
+    autoscaleInfoProvider: (original) => {
+      const scale = original();
+      const prices = lines.map((line) => line.options().price);
+      if (!scale || prices.length === 0) return scale;
+      return {
+        ...scale,
+        priceRange: {
+          minValue: Math.min(scale.priceRange.minValue, ...prices),
+          maxValue: Math.max(scale.priceRange.maxValue, ...prices),
+        },
+      };
+    },
   });
   const markers = lib.createSeriesMarkers(series, []);
-  let bars = [];
-  let step = 60;
-  let lines = [];
 
   const describe = () => {
     const last = bars[bars.length - 1];
