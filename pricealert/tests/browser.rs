@@ -26,30 +26,11 @@ fn failure_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots")
 }
 
-#[tokio::test]
-async fn a_person_signs_up_watches_prices_sets_an_alert_sees_it_fire_and_manages_it() {
-    let product = Product::start(&[("SIMULATED_INTERVAL_MS", TICK_INTERVAL_MS.to_owned())]).await;
-    let browser = Browser::start(1280, 1000).await;
-    let outcome = journey::whole_journey(&browser, &product.gateway_url()).await;
-    if let Err(failure) = outcome {
-        let shot = browser.screenshot(&failure_dir(), "journey-failure").await;
-        let log = product.log_tail();
-        browser.close().await;
-        panic!("{failure}\nscreenshot: {shot:?}\npricealert log:\n{log}");
-    }
-    browser.close().await;
-    product.stop();
-}
-
-#[tokio::test]
-async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edited() {
-    // Tokens that expire while the test edits an alert.
-    let product = Product::start(&[("PRICEALERT__GATEWAY__TOKEN_TTL", "10s".to_owned())]).await;
-    let browser = Browser::start(1280, 1000).await;
-    let outcome = journey::expired_session(&browser, &product.gateway_url()).await;
+/// Ends the run: on a failed step a screenshot (its path in the panic) and the product's log.
+async fn finish(browser: Browser, product: Product, outcome: driver::Step<()>, name: &str) {
     if let Err(failure) = outcome {
         let shot = browser
-            .screenshot(&failure_dir(), "expired-session-failure")
+            .screenshot(&failure_dir(), &format!("{name}-failure"))
             .await;
         let log = product.log_tail();
         browser.close().await;
@@ -60,15 +41,26 @@ async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edit
 }
 
 #[tokio::test]
+async fn a_person_signs_up_watches_prices_sets_an_alert_sees_it_fire_and_manages_it() {
+    let product = Product::start(&[("SIMULATED_INTERVAL_MS", TICK_INTERVAL_MS.to_owned())]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = journey::whole_journey(&browser, &product.gateway_url()).await;
+    finish(browser, product, outcome, "journey").await;
+}
+
+#[tokio::test]
+async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edited() {
+    // Tokens that expire while the test edits an alert.
+    let product = Product::start(&[("PRICEALERT__GATEWAY__TOKEN_TTL", "10s".to_owned())]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = journey::expired_session(&browser, &product.gateway_url()).await;
+    finish(browser, product, outcome, "expired-session").await;
+}
+
+#[tokio::test]
 async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(375, 800).await;
     let outcome = journey::narrow_screen(&browser, &product.gateway_url()).await;
-    if let Err(failure) = outcome {
-        let shot = browser.screenshot(&failure_dir(), "narrow-failure").await;
-        browser.close().await;
-        panic!("{failure}\nscreenshot: {shot:?}");
-    }
-    browser.close().await;
-    product.stop();
+    finish(browser, product, outcome, "narrow").await;
 }

@@ -213,8 +213,10 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
         .as_i64()
         .ok_or(format!("no alert stored: {alerts}"))?;
     if alerts[0]["condition"] != "above"
-        || alerts[0]["target_price"].to_string()
-            != target.trim_end_matches('0').trim_end_matches('.')
+        || alerts[0]["target_price"]
+            .as_f64()
+            .map(|p| format!("{p:.2}"))
+            != Some(target.clone())
     {
         return Err(format!("stored alert {alerts} for target {target}"));
     }
