@@ -1,5 +1,7 @@
 //! HS256 access tokens: `sub` = user id as a string, `exp`, `iat`, `iss`, `aud`, algorithm pinned;
-//! an `nbf` (not before), when a token carries one, is checked too.
+//! an `nbf` (not before), when a token carries one, is checked too. `gen` is the account's token
+//! generation when the token was issued (absent in tokens from before it existed: 0); the caller
+//! refuses a token whose generation is not the account's current one.
 
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -13,6 +15,18 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+    #[serde(default)]
+    pub gen: i64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user_id: UserId,
+    /// The account's token generation when the token was issued.
+    pub generation: i64,
+    /// `exp`, seconds since the epoch: a long-lived WebSocket stops trusting the token then.
+    pub expires_at: i64,
 }
 
 #[derive(Clone)]
@@ -45,7 +59,8 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user_id: UserId) -> anyhow::Result<String> {
+    /// A token for `user_id` in the account's current token `generation`.
+    pub fn issue(&self, user_id: UserId, generation: i64) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -53,6 +68,7 @@ impl JwtKeys {
             exp: now + self.ttl_seconds,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            gen: generation,
         };
         Ok(encode(
             &Header::new(Algorithm::HS256),
@@ -61,16 +77,15 @@ impl JwtKeys {
         )?)
     }
 
-    /// The user id of a valid token, `None` for anything else (bad signature, expired, wrong
-    /// audience or issuer, another algorithm, a non-numeric subject).
-    pub fn verify(&self, token: &str) -> Option<UserId> {
-        self.verify_until(token).map(|(user_id, _)| user_id)
-    }
-
-    /// Like [`JwtKeys::verify`], with the token's `exp` (seconds since the epoch): a
-    /// long-lived WebSocket stops trusting the token then.
-    pub fn verify_until(&self, token: &str) -> Option<(UserId, i64)> {
+    /// What a valid token says, `None` for anything else (bad signature, expired, wrong
+    /// audience or issuer, another algorithm, a non-numeric subject). Whether the account still
+    /// accepts its generation is the caller's to check against the stored user.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Some((data.claims.sub.parse().ok()?, data.claims.exp))
+        Some(Verified {
+            user_id: data.claims.sub.parse().ok()?,
+            generation: data.claims.gen,
+            expires_at: data.claims.exp,
+        })
     }
 }

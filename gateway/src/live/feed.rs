@@ -55,9 +55,9 @@ impl Handler<DeliveryEvent> for PushDeliveries {
     }
 }
 
-/// Looks up the users of signed-in sockets every `every`: a user deleted (or deactivated)
-/// through any replica stops getting pushes here within that. A deletion through this
-/// replica ends them at once (`DELETE /auth/me`).
+/// Looks up the users of signed-in sockets every `every`: a user deleted (or deactivated), or
+/// a session ended by a password change, through any replica stops getting pushes here within
+/// that. Through this replica it ends at once (`DELETE /auth/me`, `POST /auth/me/password`).
 pub async fn recheck_users(state: AppState, every: Duration, shutdown: CancellationToken) {
     let mut ticker = tokio::time::interval(every.max(Duration::from_secs(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -67,8 +67,10 @@ pub async fn recheck_users(state: AppState, every: Duration, shutdown: Cancellat
             _ = ticker.tick() => {}
         }
         for user_id in state.live.signed_in_users() {
-            if let Ok(false) = auth::user_is_active(&state, user_id).await {
-                state.live.revoke_user(user_id);
+            match auth::token_generation(&state, user_id).await {
+                Ok(None) => state.live.revoke_user(user_id),
+                Ok(Some(generation)) => state.live.revoke_other_generations(user_id, generation),
+                Err(_) => {}
             }
         }
     }

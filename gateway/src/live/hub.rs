@@ -22,6 +22,8 @@ use super::outbox::Outbox;
 pub type SocketId = u64;
 
 type Sockets = HashMap<SocketId, Arc<Outbox>>;
+/// A user's signed-in sockets, each with the token generation it signed in with.
+type UserSockets = HashMap<SocketId, (Arc<Outbox>, i64)>;
 
 #[derive(Default)]
 struct Routes {
@@ -37,7 +39,7 @@ pub struct Hub {
 
 struct Inner {
     routes: RwLock<Routes>,
-    users: RwLock<HashMap<UserId, Sockets>>,
+    users: RwLock<HashMap<UserId, UserSockets>>,
     next_id: AtomicU64,
     /// Ticks not yet fanned out: the newest frame per symbol.
     incoming: Mutex<Vec<(Arc<str>, Utf8Bytes)>>,
@@ -152,13 +154,14 @@ impl Hub {
         }
     }
 
-    /// From now on `user_id`'s alerts and deliveries reach this socket too.
-    pub fn sign_in(&self, id: SocketId, outbox: &Arc<Outbox>, user_id: UserId) {
+    /// From now on `user_id`'s alerts and deliveries reach this socket too, while the account
+    /// stays in token `generation`.
+    pub fn sign_in(&self, id: SocketId, outbox: &Arc<Outbox>, user_id: UserId, generation: i64) {
         let mut users = self.write_users();
         users
             .entry(user_id)
             .or_default()
-            .insert(id, Arc::clone(outbox));
+            .insert(id, (Arc::clone(outbox), generation));
     }
 
     pub fn sign_out(&self, id: SocketId, user_id: UserId) {
@@ -181,7 +184,7 @@ impl Hub {
         let Some(sockets) = users.get(&user_id) else {
             return 0;
         };
-        for outbox in sockets.values() {
+        for (outbox, _) in sockets.values() {
             if !outbox.offer_event(frame.clone()) {
                 self.inner.metrics.events_dropped.inc();
             }
@@ -192,8 +195,27 @@ impl Hub {
     /// Ends the authenticated part of every socket of `user_id` (the account is gone).
     pub fn revoke_user(&self, user_id: UserId) {
         let sockets = self.write_users().remove(&user_id).unwrap_or_default();
-        for outbox in sockets.values() {
+        for (outbox, _) in sockets.values() {
             outbox.revoke();
+        }
+    }
+
+    /// Ends the authenticated part of `user_id`'s sockets signed in with a token generation
+    /// other than `generation`, the account's current one (its password changed).
+    pub fn revoke_other_generations(&self, user_id: UserId, generation: i64) {
+        let mut users = self.write_users();
+        let Some(sockets) = users.get_mut(&user_id) else {
+            return;
+        };
+        sockets.retain(|_, (outbox, signed_in)| {
+            let current = *signed_in == generation;
+            if !current {
+                outbox.revoke();
+            }
+            current
+        });
+        if sockets.is_empty() {
+            users.remove(&user_id);
         }
     }
 
@@ -214,7 +236,7 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write_users(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<UserId, Sockets>> {
+    fn write_users(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<UserId, UserSockets>> {
         self.inner
             .users
             .write()

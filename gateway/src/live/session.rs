@@ -169,6 +169,7 @@ impl Session {
                 signed @ Signed {
                     user_id,
                     expires_at,
+                    ..
                 },
             ) => {
                 self.registration.sign_in(signed);

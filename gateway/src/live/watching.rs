@@ -98,7 +98,8 @@ impl Registration {
     /// Signs the socket in as `signed.user_id` (replacing whoever it was signed in as).
     pub fn sign_in(&mut self, signed: Signed) {
         self.sign_out();
-        self.hub.sign_in(self.id, &self.outbox, signed.user_id);
+        self.hub
+            .sign_in(self.id, &self.outbox, signed.user_id, signed.generation);
         self.hub.metrics().anonymous_sockets.dec();
         self.hub.metrics().authenticated_sockets.inc();
         self.signed = Some(signed);

@@ -90,15 +90,45 @@ pub struct TokenView {
     expires_in: i64,
 }
 
+impl TokenView {
+    /// A new access token for `user`, in the account's current token generation.
+    pub(super) fn issue(state: &AppState, user: &UserRecord) -> anyhow::Result<TokenView> {
+        Ok(TokenView {
+            access_token: state.jwt.issue(user.id, user.token_generation)?,
+            token_type: "bearer",
+            expires_in: state.jwt.ttl_seconds,
+        })
+    }
+}
+
 const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 128;
 
-fn password_field(errors: &mut InputErrors, input: &Input<String>) -> Option<String> {
-    let password = errors.required("password", input)?;
+/// An optional phone number, normalised to E.164; absent, `null` and `""` all mean none.
+pub(super) fn phone_field(errors: &mut InputErrors, input: &Input<String>) -> Option<PhoneNumber> {
+    match errors.optional("phone", input) {
+        Some(Some(raw)) if !raw.trim().is_empty() => match raw.parse::<PhoneNumber>() {
+            Ok(phone) => Some(phone),
+            Err(e) => {
+                errors.add("phone", input, Invalid::value(e));
+                None
+            }
+        },
+        _ => None,
+    }
+}
+
+/// A new password sent as `field`: 8 to 128 characters.
+pub(super) fn password_field(
+    errors: &mut InputErrors,
+    field: &str,
+    input: &Input<String>,
+) -> Option<String> {
+    let password = errors.required(field, input)?;
     let length = password.chars().count();
     if length < MIN_PASSWORD_CHARS {
         errors.add(
-            "password",
+            field,
             input,
             Invalid::new(
                 "string_too_short",
@@ -109,7 +139,7 @@ fn password_field(errors: &mut InputErrors, input: &Input<String>) -> Option<Str
     }
     if length > MAX_PASSWORD_CHARS {
         errors.add(
-            "password",
+            field,
             input,
             Invalid::new(
                 "string_too_long",
@@ -143,17 +173,8 @@ pub async fn register(
             })
             .ok()
     });
-    let password = password_field(&mut errors, &request.password);
-    let phone = match errors.optional("phone", &request.phone) {
-        Some(Some(raw)) if !raw.trim().is_empty() => match raw.parse::<PhoneNumber>() {
-            Ok(phone) => Some(phone),
-            Err(e) => {
-                errors.add("phone", &request.phone, Invalid::value(e));
-                None
-            }
-        },
-        _ => None,
-    };
+    let password = password_field(&mut errors, "password", &request.password);
+    let phone = phone_field(&mut errors, &request.phone);
     errors.finish().map_err(ApiError::invalid_body)?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Unprocessable("Invalid registration".to_owned()));
@@ -209,11 +230,7 @@ pub async fn login(
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.passwords.verify(password, stored).await?;
     match user {
-        Some(user) if verified => Ok(Json(TokenView {
-            access_token: state.jwt.issue(user.id)?,
-            token_type: "bearer",
-            expires_in: state.jwt.ttl_seconds,
-        })),
+        Some(user) if verified => Ok(Json(TokenView::issue(&state, &user)?)),
         _ => {
             state.metrics.login_failures.inc();
             Err(ApiError::IncorrectLogin)

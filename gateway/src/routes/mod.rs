@@ -1,5 +1,6 @@
 //! The gateway's routes, assembled once with their cross-cutting layers.
 
+pub mod account;
 pub mod alerts;
 pub mod auth;
 pub mod backtest;
@@ -39,6 +40,7 @@ use crate::state::AppState;
     info(title = "pricealert", description = "Price alerts over REST and WebSocket. Errors are JSON `{\"detail\": ...}`."),
     paths(
         auth::register, auth::login, auth::me, auth::delete_me,
+        account::patch_me, account::change_password,
         alerts::list_alerts, alerts::create_alert, alerts::get_alert, alerts::patch_alert,
         alerts::delete_alert, alerts::toggle_alert, snooze::snooze_alert, snooze::unsnooze_alert,
         explain::explain_alert,
@@ -53,6 +55,7 @@ use crate::state::AppState;
     ),
     components(schemas(
         auth::UserView, auth::RegisterRequest, auth::LoginRequest, auth::TokenView,
+        account::AccountPatch, account::PasswordChange,
         alerts::AlertView, crate::alert_service::ChannelWarning, shared::domain::alert::NewAlertInput, shared::domain::alert::AlertPatchInput,
         notifications::DeliveryView, notifications::WebhookView, notifications::WebhookRequest,
         channels::ChannelView, channels::ChannelRequest, channels::ChannelTestView,
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
     let per_address = PerAddress::new(settings.max_in_flight_requests_per_address);
     let api = Router::new()
         .merge(auth::router())
+        .merge(account::router())
         .merge(alerts::router())
         .merge(snooze::router())
         .merge(explain::router())

@@ -17,9 +17,12 @@ pub struct UserRecord {
     pub phone: Option<String>,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    /// The generation of access tokens the account accepts (a password change bumps it).
+    pub token_generation: i64,
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, phone, is_active, created_at";
+const USER_COLUMNS: &str =
+    "id, email, password_hash, phone, is_active, created_at, token_generation";
 
 impl Store {
     /// Creates a user; `Conflict` when the email (case-insensitively) is taken.
@@ -62,6 +65,51 @@ impl Store {
         Ok(
             on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// Sets or clears the phone number; the updated user, `None` when it no longer exists.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn set_phone(
+        &self,
+        id: UserId,
+        phone: Option<&PhoneNumber>,
+    ) -> StorageResult<Option<UserRecord>> {
+        let sql = format!(
+            "update users set phone = $1, updated_at = $2 where id = $3 returning {USER_COLUMNS}"
+        );
+        Ok(
+            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(phone.map(PhoneNumber::as_str))
+            .bind(now())
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// Replaces the password hash and moves the account to the next token generation, only if
+    /// the stored hash is still `current_hash` (a concurrent change wins once, never twice).
+    /// The updated user, `None` when the account or its old hash is gone.
+    #[tracing::instrument(skip_all, fields(user_id = id))]
+    pub async fn change_password(
+        &self,
+        id: UserId,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> StorageResult<Option<UserRecord>> {
+        let sql = format!(
+            "update users set password_hash = $1, token_generation = token_generation + 1, \
+             updated_at = $2 where id = $3 and password_hash = $4 returning {USER_COLUMNS}"
+        );
+        Ok(
+            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            .bind(new_hash)
+            .bind(now())
+            .bind(id)
+            .bind(current_hash)
             .fetch_optional(pool)
             .await)?,
         )

@@ -1,5 +1,6 @@
 //! Black-box tests of the gateway: the real app on port 0, PostgreSQL and SQLite.
 
+mod account;
 mod alerts;
 mod auth;
 mod backtest;
