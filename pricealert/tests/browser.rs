@@ -58,6 +58,14 @@ async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edit
 }
 
 #[tokio::test]
+async fn account_changes_the_phone_and_the_password_which_ends_the_other_sessions() {
+    let product = Product::start(&[]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = journey::account(&browser, &product.gateway_url()).await;
+    finish(browser, product, outcome, "account").await;
+}
+
+#[tokio::test]
 async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(375, 800).await;

@@ -407,6 +407,115 @@ pub async fn expired_session(browser: &Browser, gateway: &str) -> Step<()> {
     browser.find("dialog#reauth:not([open])").await.map(drop)
 }
 
+/// Account: the phone (a bad one refused in words), the password (a wrong current one refused;
+/// the change ends the other sessions and keeps this one); then quiet hours.
+pub async fn account(browser: &Browser, gateway: &str) -> Step<()> {
+    let email = format!("account-{}@example.com", std::process::id());
+    sign_up(browser, gateway, &email).await?;
+    let other_session: Value = reqwest::Client::new()
+        .post(format!("{gateway}/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("a second session: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("a second session: {e}"))?;
+    let other = other_session["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+
+    browser.click("#nav-account").await?;
+    browser.type_into("input[name=phone]", "12").await?;
+    browser
+        .click("form[aria-labelledby=acct-phone-number] button[type=submit]")
+        .await?;
+    browser
+        .text_contains("form[aria-labelledby=acct-phone-number] .error", "phone")
+        .await?;
+    browser
+        .type_into("input[name=phone]", "+1 415 555 2671")
+        .await?;
+    browser
+        .click("form[aria-labelledby=acct-phone-number] button[type=submit]")
+        .await?;
+    browser
+        .text_contains(
+            "form[aria-labelledby=acct-phone-number] .done",
+            "+14155552671",
+        )
+        .await?;
+    no_serious_violations(browser, "the account page").await?;
+
+    browser
+        .type_into("input[name=current_password]", "not the password")
+        .await?;
+    browser
+        .type_into("input[name=new_password]", "a brand new passphrase")
+        .await?;
+    browser
+        .click("form[aria-labelledby=acct-password] button[type=submit]")
+        .await?;
+    browser
+        .text_contains("form[aria-labelledby=acct-password] .error", "password")
+        .await?;
+    browser
+        .type_into("input[name=current_password]", PASSWORD)
+        .await?;
+    browser
+        .type_into("input[name=new_password]", "a brand new passphrase")
+        .await?;
+    browser
+        .click("form[aria-labelledby=acct-password] button[type=submit]")
+        .await?;
+    browser
+        .text_contains(
+            "form[aria-labelledby=acct-password] .done",
+            "Password changed",
+        )
+        .await?;
+    let mine = token(browser)
+        .await?
+        .ok_or("signed out by the password change")?;
+    let me = rest(gateway, &mine, "/auth/me").await?;
+    if me["phone"] != "+14155552671" {
+        return Err(format!("after the change this session reads {me}"));
+    }
+    let refused = reqwest::Client::new()
+        .get(format!("{gateway}/auth/me"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .map_err(|e| format!("GET /auth/me: {e}"))?
+        .status();
+    if refused != reqwest::StatusCode::UNAUTHORIZED {
+        return Err(format!(
+            "the other session still works after the password change: {refused}"
+        ));
+    }
+
+    browser.click("a[href='#/settings']").await?;
+    browser
+        .type_into("input[name=timezone]", "Europe/Berlin")
+        .await?;
+    browser
+        .click("form[aria-labelledby=quiet-title] button[type=submit]")
+        .await?;
+    browser
+        .text_contains("form[aria-labelledby=quiet-title]", "(Europe/Berlin)")
+        .await?;
+    if browser
+        .run("return document.querySelector('dialog#reauth').open;")
+        .await?
+        != json!(false)
+    {
+        return Err("asked to sign in again after changing the password here".to_owned());
+    }
+    no_serious_violations(browser, "the notification settings").await
+}
+
 /// The board at 375 px: nothing wider than the screen, every control focusable and labelled.
 pub async fn narrow_screen(browser: &Browser, gateway: &str) -> Step<()> {
     browser.goto(&format!("{gateway}/")).await?;

@@ -53,7 +53,7 @@ export async function account(main) {
 
   main.append(
     h('p', {}, `Signed in as ${me.email}.`),
-    section('Phone number', field('Phone (for SMS)', phone, 'International format, e.g. +15551234567; empty removes it'), 'Save phone', async () => {
+    section('Phone number', field('Phone (for SMS)', phone, 'International format, e.g. +14155552671; empty removes it'), 'Save phone', async () => {
       const saved = await authed.patch('/auth/me', { phone: phone.value.trim() || null });
       phone.value = saved.phone || '';
       return saved.phone ? `Saved: ${saved.phone}` : 'Phone removed.';

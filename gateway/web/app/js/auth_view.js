@@ -48,7 +48,7 @@ export function signUp(main) {
     [
       field('Email', email),
       field('Password', password, '8 to 128 characters'),
-      field('Phone (optional, for SMS alerts)', phone, 'International format, e.g. +15551234567'),
+      field('Phone (optional, for SMS alerts)', phone, 'International format, e.g. +14155552671'),
     ],
     async () => {
       await api('POST', '/auth/register', {
