@@ -56,6 +56,14 @@ impl Browser {
                 ],
             },
         });
+        // A desktop window is never narrower than Chromium's minimum (about 500 px): a phone's
+        // width is emulated instead.
+        let mut capabilities = capabilities;
+        if width < 500 {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true},
+            });
+        }
         let capabilities = match capabilities {
             Value::Object(map) => map,
             _ => unreachable!("built as an object"),

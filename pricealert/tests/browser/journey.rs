@@ -389,6 +389,10 @@ pub async fn expired_session(browser: &Browser, gateway: &str) -> Step<()> {
     browser.type_into("#reauth-password", PASSWORD).await?;
     browser.click("#reauth-submit").await?;
     browser.text_contains("#toasts", "saved").await?;
+    // The same page carried on (signing in again did not redraw it under the save).
+    browser
+        .text_contains("main", "Saved. See my alerts")
+        .await?;
     let renewed = token(browser)
         .await?
         .ok_or("no session after signing in again")?;
@@ -521,11 +525,18 @@ pub async fn narrow_screen(browser: &Browser, gateway: &str) -> Step<()> {
     browser.goto(&format!("{gateway}/")).await?;
     browser.find("body[data-board-ready]").await?;
     let widths = browser
-        .run("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .run("return [document.documentElement.scrollWidth, screen.width];")
         .await?;
+    println!(
+        "at 375 px: content {} px wide, screen {} px",
+        widths[0], widths[1]
+    );
+    if widths[1] != json!(375) {
+        return Err(format!("the screen is {} px wide, not 375", widths[1]));
+    }
     if widths[0].as_i64() > widths[1].as_i64() {
         return Err(format!(
-            "the board scrolls sideways at 375 px: content {} px, window {} px",
+            "the board scrolls sideways at 375 px: content {} px, screen {} px",
             widths[0], widths[1]
         ));
     }
