@@ -72,3 +72,23 @@ async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
     let outcome = journey::narrow_screen(&browser, &product.gateway_url()).await;
     finish(browser, product, outcome, "narrow").await;
 }
+
+#[tokio::test]
+async fn the_header_says_offline_when_the_live_connection_is_lost() {
+    let product = Product::start(&[]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let gateway = product.gateway_url();
+    let before = journey::live_status(&browser, &gateway, None).await;
+    // The server goes away for good: the page keeps retrying and says so.
+    product.stop();
+    let after = match before {
+        Ok(()) => journey::live_status(&browser, &gateway, Some("offline — retrying in")).await,
+        failed => failed,
+    };
+    if let Err(failure) = after {
+        let shot = browser.screenshot(&failure_dir(), "offline-failure").await;
+        browser.close().await;
+        panic!("{failure}\nscreenshot: {shot:?}");
+    }
+    browser.close().await;
+}

@@ -245,6 +245,29 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
         .text_contains(&format!("{item} table.deliveries tbody"), "email")
         .await?;
     no_serious_violations(browser, "my alerts").await?;
+    // "Why hasn't this fired?": it just fired, so it is cooling down; then a snooze.
+    browser
+        .text_contains(&format!("{item} .details dl"), "cooling down")
+        .await?;
+    browser
+        .run(&format!(
+            "const input = document.querySelector(\"{item} input[name=snooze_until]\");
+             input.value = '2030-01-01T12:00'; return true;"
+        ))
+        .await?;
+    browser
+        .click(&format!("{item} form button[type=submit]"))
+        .await?;
+    browser
+        .text_contains(&format!("{item} .state"), "snoozed until")
+        .await?;
+    let snoozed = rest(gateway, &access, &format!("/alerts/{alert_id}")).await?;
+    if !snoozed["snoozed_until"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("2030-01-01"))
+    {
+        return Err(format!("snoozed in the page, not on the server: {snoozed}"));
+    }
 
     // Toggle, edit, delete.
     browser
@@ -518,6 +541,24 @@ pub async fn account(browser: &Browser, gateway: &str) -> Step<()> {
         return Err("asked to sign in again after changing the password here".to_owned());
     }
     no_serious_violations(browser, "the notification settings").await
+}
+
+/// The header's live status: `live` on the board (`offline` `None`), or the offline text.
+pub async fn live_status(browser: &Browser, gateway: &str, offline: Option<&str>) -> Step<()> {
+    match offline {
+        None => {
+            browser.goto(&format!("{gateway}/")).await?;
+            browser.find("body[data-board-ready]").await?;
+            browser
+                .text_contains("#live-status[data-state=live]", "live")
+                .await
+                .map(drop)
+        }
+        Some(text) => browser
+            .text_contains("#live-status[data-state=offline]", text)
+            .await
+            .map(drop),
+    }
 }
 
 /// The board at 375 px: nothing wider than the screen, every control focusable and labelled.

@@ -71,8 +71,8 @@ export async function myAlerts(main) {
         error.textContent = failure.message;
       }
     });
-    const state = alert.snoozed_until && Date.parse(alert.snoozed_until) > Date.now()
-      ? `snoozed until ${format.time(alert.snoozed_until)}` : alert.active ? 'active' : 'paused';
+    const snoozed = alert.snoozed_until && Date.parse(alert.snoozed_until) > Date.now();
+    const state = !alert.active ? 'paused' : snoozed ? `snoozed until ${format.time(alert.snoozed_until)}` : 'active';
     return h('li', { class: `alert ${alert.active ? 'on' : 'off'}`, 'data-alert': alert.id },
       h('div', { class: 'summary' },
         h('a', { class: 'what', href: `#/i/${encodeURIComponent(alert.symbol)}` }, label),
