@@ -540,6 +540,24 @@ pub async fn account(browser: &Browser, gateway: &str) -> Step<()> {
     {
         return Err("asked to sign in again after changing the password here".to_owned());
     }
+    // A chat channel: saved and shown masked; "send test" shows the server's answer in words
+    // (no bot token is configured here, so Telegram is refused).
+    browser.type_into("input[name=chat_id]", "12345").await?;
+    browser
+        .click("form[aria-labelledby=ch-telegram] button[type=submit]")
+        .await?;
+    browser
+        .text_contains("form[aria-labelledby=ch-telegram]", "Set (chat id: 12345)")
+        .await?;
+    browser
+        .click("form[aria-labelledby=ch-telegram] button.secondary")
+        .await?;
+    browser
+        .text_contains(
+            "form[aria-labelledby=ch-telegram] .error",
+            "telegram is not configured",
+        )
+        .await?;
     no_serious_violations(browser, "the notification settings").await
 }
 

@@ -19,8 +19,8 @@ function channelCard(kind, spec) {
   const show = async () => {
     try {
       const view = await authed.get(`/auth/me/channels/${kind}`);
-      const shown = Object.entries(view).filter(([k]) => !['kind', 'created_at', 'updated_at'].includes(k))
-        .map(([k, v]) => `${k}: ${v}`).join(', ');
+      // Secrets come back masked (a webhook URL shows only its scheme and host).
+      const shown = Object.entries(view.config || {}).map(([k, v]) => `${k.replaceAll('_', ' ')}: ${v}`).join(', ');
       now.textContent = `Set (${shown}).`;
     } catch {
       now.textContent = 'Not set.';
