@@ -13,6 +13,12 @@ mod support;
 mod driver;
 #[path = "browser/journey.rs"]
 mod journey;
+#[path = "browser/layout.rs"]
+mod layout;
+#[path = "browser/sessions.rs"]
+mod sessions;
+#[path = "browser/steps.rs"]
+mod steps;
 
 use std::path::PathBuf;
 
@@ -53,7 +59,7 @@ async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edit
     // Tokens that expire while the test edits an alert.
     let product = Product::start(&[("PRICEALERT__GATEWAY__TOKEN_TTL", "10s".to_owned())]).await;
     let browser = Browser::start(1280, 1000).await;
-    let outcome = journey::expired_session(&browser, &product.gateway_url()).await;
+    let outcome = sessions::expired_session(&browser, &product.gateway_url()).await;
     finish(browser, product, outcome, "expired-session").await;
 }
 
@@ -61,7 +67,7 @@ async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edit
 async fn account_changes_the_phone_and_the_password_which_ends_the_other_sessions() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(1280, 1000).await;
-    let outcome = journey::account(&browser, &product.gateway_url()).await;
+    let outcome = sessions::account(&browser, &product.gateway_url()).await;
     finish(browser, product, outcome, "account").await;
 }
 
@@ -69,7 +75,7 @@ async fn account_changes_the_phone_and_the_password_which_ends_the_other_session
 async fn the_board_fits_a_375_pixel_wide_screen_with_every_control_reachable() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(375, 800).await;
-    let outcome = journey::narrow_screen(&browser, &product.gateway_url()).await;
+    let outcome = layout::narrow_screen(&browser, &product.gateway_url()).await;
     finish(browser, product, outcome, "narrow").await;
 }
 
@@ -78,11 +84,11 @@ async fn the_header_says_offline_when_the_live_connection_is_lost() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(1280, 1000).await;
     let gateway = product.gateway_url();
-    let before = journey::live_status(&browser, &gateway, None).await;
+    let before = layout::live_status(&browser, &gateway, None).await;
     // The server goes away for good: the page keeps retrying and says so.
     product.stop();
     let after = match before {
-        Ok(()) => journey::live_status(&browser, &gateway, Some("offline — retrying in")).await,
+        Ok(()) => layout::live_status(&browser, &gateway, Some("offline — retrying in")).await,
         failed => failed,
     };
     if let Err(failure) = after {
