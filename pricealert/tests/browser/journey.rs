@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use crate::driver::{Browser, Step};
 use crate::steps::{
-    board_cell, hosts_are_only, no_serious_violations, rest, shoot_for_readme, token, PASSWORD,
+    board_cell, choose, hosts_are_only, no_serious_violations, preview_of, rest, shoot_for_readme,
+    token, PASSWORD,
 };
 
 /// The resources the page loaded, their bytes on the wire, the hosts they came from and
@@ -128,16 +129,29 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
     let price = browser.until("a live BTC price", "const e = document.querySelector('#live-price'); return e && e.dataset.price ? Number(e.dataset.price) : null;",
         Value::as_f64).await?;
     let target = format!("{:.2}", price * 0.98);
-    browser.find("select[name=condition]").await?;
+    // Every condition previews: a range draws both bounds, a percent move asks for its window.
+    choose(browser, "select[name=condition]", "range").await?;
+    browser
+        .type_into("input[name=target_price]", &format!("{:.2}", price * 0.9))
+        .await?;
+    browser
+        .type_into(
+            "input[name=target_price_high]",
+            &format!("{:.2}", price * 1.1),
+        )
+        .await?;
+    preview_of(browser, "range").await?;
+    browser.find("#chart[data-levels='2']").await?;
+    choose(browser, "select[name=condition]", "percent_move").await?;
+    browser.type_into("input[name=target_price]", "1").await?;
+    browser.type_into("input[name=window_minutes]", "5").await?;
+    preview_of(browser, "percent_move").await?;
+    browser.find("#chart[data-levels='0']").await?;
+    choose(browser, "select[name=condition]", "above").await?;
     browser
         .type_into("input[name=target_price]", &target)
         .await?;
-    let preview = browser
-        .text_contains("#backtest-preview", "Would have fired")
-        .await?;
-    if !preview.contains("in the last 7 days") {
-        return Err(format!("backtest preview: {preview}"));
-    }
+    preview_of(browser, "above").await?;
     browser.find("#chart[data-markers]").await?;
     browser.find("#chart[data-levels='1']").await?;
     no_serious_violations(browser, "the alert editor").await?;

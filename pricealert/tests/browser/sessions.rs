@@ -4,7 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::driver::{Browser, Step};
-use crate::steps::{fill_and_submit, no_serious_violations, rest, sign_up, token, PASSWORD};
+use crate::steps::{
+    choose, fill_and_submit, no_serious_violations, rest, sign_up, token, PASSWORD,
+};
 
 /// With tokens that live `ttl`: an alert half-edited when the session expires is saved after
 /// signing in again in the dialog, with what was typed.
@@ -16,7 +18,7 @@ pub async fn expired_session(browser: &Browser, gateway: &str) -> Step<()> {
         .ok_or("no session stored after signing up")?;
     browser.click("a[href='#/i/ETH']").await?;
     browser.find("select[name=condition]").await?;
-    browser.run("const s = document.querySelector('select[name=condition]'); s.value = 'below'; s.dispatchEvent(new Event('change', { bubbles: true })); return true;").await?;
+    choose(browser, "select[name=condition]", "below").await?;
     browser
         .type_into("input[name=target_price]", "1234.5")
         .await?;

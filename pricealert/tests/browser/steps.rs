@@ -93,3 +93,35 @@ pub async fn fill_and_submit(browser: &Browser, form: &str, fields: &[(&str, &st
     }
     browser.click(&format!("{form} button[type=submit]")).await
 }
+
+/// Chooses `value` in the `<select>` matching `css`, as a person picking it would.
+pub async fn choose(browser: &Browser, css: &str, value: &str) -> Step<()> {
+    browser.find(css).await?;
+    browser
+        .run(&format!(
+            "const s = document.querySelector({}); s.value = {}; \
+             s.dispatchEvent(new Event('change', {{ bubbles: true }})); return s.value;",
+            json!(css),
+            json!(value)
+        ))
+        .await
+        .and_then(|chosen| match chosen.as_str() {
+            Some(chosen) if chosen == value => Ok(()),
+            _ => Err(format!("{css} has no option {value}")),
+        })
+}
+
+/// Waits for the editor's backtest preview of `condition`; its text.
+pub async fn preview_of(browser: &Browser, condition: &str) -> Step<String> {
+    let preview = browser
+        .text_contains(
+            &format!("#backtest-preview[data-condition={condition}]"),
+            "Would have fired",
+        )
+        .await?;
+    if preview.contains("in the last 7 days") {
+        Ok(preview)
+    } else {
+        Err(format!("backtest preview of {condition}: {preview}"))
+    }
+}

@@ -106,6 +106,7 @@ export function alertEditor(instrument, existing, hooks) {
       const result = await authed.post('/backtest', json, { signal: previewAbort.signal });
       preview.textContent = `Would have fired ${result.count} ${result.count === 1 ? 'time' : 'times'} in the last 7 days.`;
       preview.dataset.count = String(result.count);
+      preview.dataset.condition = json.condition;
       hooks.fires(result.fires);
     } catch (failure) {
       if (failure.name === 'AbortError') return;
