@@ -21,13 +21,17 @@ export async function myAlerts(main) {
   const catalogue = await instruments().catch(() => new Map());
   const open = new Map(); // alert id → its detail box, kept open across refreshes
 
+  let latest = 0;
   const refresh = async () => {
+    // Typing in the filter starts a request per key: only the newest one may draw the list.
+    const mine = ++latest;
     const query = new URLSearchParams({ limit: '100' });
     if (symbol.value.trim()) query.set('symbol', symbol.value.trim());
     if (status.value) query.set('active', status.value);
     let alerts;
     try {
       alerts = await authed.get(`/alerts?${query}`);
+      if (mine !== latest) return;
       error.textContent = '';
     } catch (failure) {
       error.textContent = failure.message;

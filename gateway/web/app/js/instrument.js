@@ -48,8 +48,10 @@ export async function instrumentPage(main, symbol, editId) {
 
   const loadHistory = async () => {
     try {
-      const history = await get(`/prices/${encodeURIComponent(symbol)}/history?interval=${interval.value}&limit=300`);
-      chart.setCandles(history.candles, interval.value);
+      const asked = interval.value;
+      const history = await get(`/prices/${encodeURIComponent(symbol)}/history?interval=${asked}&limit=300`);
+      // Switched again while this answer was on its way: the newer request draws.
+      if (asked === interval.value) chart.setCandles(history.candles, asked);
     } catch (failure) {
       error.textContent = failure.message;
     }
