@@ -126,6 +126,14 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
     browser.click("a[href='#/i/BTC']").await?;
     browser.until("candles on the BTC chart", "const c = document.querySelector('#chart'); return c && Number(c.dataset.candles || 0);",
         |v| v.as_u64().filter(|n| *n >= 1)).await?;
+    choose(browser, "select[name=interval]", "1h").await?;
+    browser
+        .find("#chart[data-interval='1h'][data-candles]")
+        .await?;
+    choose(browser, "select[name=interval]", "1m").await?;
+    browser
+        .find("#chart[data-interval='1m'][data-candles]")
+        .await?;
     let price = browser.until("a live BTC price", "const e = document.querySelector('#live-price'); return e && e.dataset.price ? Number(e.dataset.price) : null;",
         Value::as_f64).await?;
     let target = format!("{:.2}", price * 0.98);

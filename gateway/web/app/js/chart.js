@@ -59,6 +59,7 @@ export async function candleChart(container, instrument) {
   return {
     setCandles(candles, interval) {
       step = INTERVAL_SECONDS[interval] || 60;
+      container.dataset.interval = interval;
       bars = candles.map((c) => ({ time: seconds(c.t), open: c.open, high: c.high, low: c.low, close: c.close }));
       series.setData(bars);
       markers.setMarkers([]);
