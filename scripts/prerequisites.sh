@@ -22,9 +22,12 @@ declare -A PACKAGE_OF=(
     [prometheus]=prometheus
     [amtool]=prometheus-alertmanager
     [docker-compose]=docker-compose
+    [chromium]=chromium
+    [chromedriver]=chromium-driver
 )
-# Libraries the Rust build links (openssl for the SMTP test server, zlib for librdkafka).
-LIBRARY_PACKAGES=(libssl-dev zlib1g-dev)
+# Libraries the Rust build links (openssl for the SMTP test server, zlib for librdkafka), and
+# fonts for the browser test's headless Chromium (a recommendation only, so not pulled in here).
+LIBRARY_PACKAGES=(libssl-dev zlib1g-dev fonts-liberation)
 
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 

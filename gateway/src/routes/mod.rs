@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod prices;
 pub mod quiet_hours;
 pub mod snooze;
+pub mod web;
 pub mod ws;
 
 use std::time::Duration;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(limited)
         .merge(ws)
+        .merge(web::router().with_state(state.clone()))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -23,3 +23,4 @@ mod quiet_hours;
 mod raw_http;
 mod tokens;
 mod validation_golden;
+mod web;
