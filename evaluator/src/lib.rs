@@ -3,8 +3,10 @@
 
 pub mod clock;
 mod error;
+mod fault;
 mod metrics;
 mod processor;
+mod record;
 mod relay;
 mod startup;
 pub mod store;
