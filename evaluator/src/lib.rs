@@ -4,6 +4,7 @@
 pub mod clock;
 mod error;
 mod fault;
+mod last_prices;
 mod metrics;
 mod processor;
 mod record;

@@ -6,26 +6,15 @@
 //! would have been recorded as it was decided: any refusal writes nothing, and the caller
 //! decides the batch again tick by tick (see [`crate::batch`]).
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use matching::Rearmed;
 use shared::domain::{Alert, Price, RearmWait, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
 use shared::storage::{now, AlertRow, BeginWrite, StorageError, StorageResult};
 
-use crate::store::{FireCandidate, FireOutcome, Store, TickRecord};
-
-/// A tick as the engine decided it, to be recorded.
-#[derive(Debug, Clone, Copy)]
-pub struct DecidedTick<'a> {
-    pub tick: &'a PriceTick,
-    /// The symbol's last price before this tick, as the engine had it.
-    pub previous: Option<Price>,
-    pub candidates: &'a [FireCandidate],
-    pub rearmed: &'a [Rearmed],
-}
+use crate::last_prices::{batch_last_prices_sql, storage_time, symbol_runs};
+use crate::store::{DecidedTick, FireCandidate, FireOutcome, Store, TickRecord};
 
 /// What writing some decided ticks did (nothing was written unless `Recorded`).
 enum Written {
@@ -41,46 +30,6 @@ enum Written {
     AlertChanged,
     /// (Batches only) storage rejected a candidate.
     Rejected,
-}
-
-/// One symbol's ticks in a batch: its first and its last.
-struct SymbolRun<'a> {
-    first: DecidedTick<'a>,
-    last: DecidedTick<'a>,
-}
-
-/// Each symbol's first and last tick, in order of first appearance; `None` unless every
-/// symbol's ticks are strictly later one after the other (at storage precision), which writing
-/// the last price once per symbol assumes (per tick, a tick not later than its predecessor
-/// would be refused as already recorded).
-fn symbol_runs<'a>(ticks: &[DecidedTick<'a>]) -> Option<Vec<SymbolRun<'a>>> {
-    let mut runs: Vec<SymbolRun<'a>> = Vec::new();
-    let mut index: HashMap<&Symbol, usize> = HashMap::new();
-    for decided in ticks {
-        let symbol = &decided.tick.symbol;
-        match index.get(symbol) {
-            Some(&run) => {
-                let last = &mut runs[run].last;
-                if storage_time(decided.tick) <= storage_time(last.tick) {
-                    return None;
-                }
-                *last = *decided;
-            }
-            None => {
-                index.insert(symbol, runs.len());
-                runs.push(SymbolRun {
-                    first: *decided,
-                    last: *decided,
-                });
-            }
-        }
-    }
-    Some(runs)
-}
-
-/// The tick's `received_at` as storage keeps it (microseconds).
-fn storage_time(tick: &PriceTick) -> DateTime<Utc> {
-    tick.received_at.trunc_subsecs(6)
 }
 
 /// An alert as the fire transaction re-reads it, with its owner's contact and standing.
@@ -192,6 +141,10 @@ const LAST_PRICE_SQL: &str = "insert into evaluator_last_prices \
     where evaluator_last_prices.received_at < $6 \
     and evaluator_last_prices.price = $5";
 
+/// Symbols per multi-row last-price statement: 5 parameters each, well under SQLite's and
+/// PostgreSQL's limits.
+const LAST_PRICES_PER_STATEMENT: usize = 1_000;
+
 const STORED_LAST_PRICE_SQL: &str =
     "select price, received_at from evaluator_last_prices where symbol = $1";
 
@@ -276,7 +229,28 @@ impl Store {
         let written = now();
         on_pool!(self.database(), pool => async {
             let mut tx = pool.begin_write().await?;
-            for run in &runs {
+            if strict {
+                // A batch: every symbol's last price in one statement per chunk; any symbol
+                // refused refuses the batch (which one does not matter: it is replayed).
+                for chunk in runs.chunks(LAST_PRICES_PER_STATEMENT) {
+                    let sql = batch_last_prices_sql(chunk.len());
+                    let mut query = sqlx::query(&sql);
+                    for run in chunk {
+                        query = query
+                            .bind(run.last.tick.symbol.as_str())
+                            .bind(run.last.tick.price)
+                            .bind(storage_time(run.last.tick))
+                            .bind(storage_time(run.first.tick))
+                            .bind(run.first.previous);
+                    }
+                    let moved = query.bind(written).execute(&mut *tx).await?.rows_affected();
+                    if moved != chunk.len() as u64 {
+                        tx.rollback().await?;
+                        return Ok(Written::AlertChanged);
+                    }
+                }
+            }
+            for run in runs.iter().filter(|_| !strict) {
                 let first_at = storage_time(run.first.tick);
                 let moved = sqlx::query(LAST_PRICE_SQL)
                     .bind(run.last.tick.symbol.as_str())

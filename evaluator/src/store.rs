@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
+use matching::Rearmed;
 use shared::domain::{Alert, AlertId, Price, RearmWait, Symbol};
-use shared::events::TriggerEvent;
+use shared::events::{PriceTick, TriggerEvent};
 use shared::on_pool;
 pub use shared::storage::OutboxMessage;
 use shared::storage::{
@@ -25,6 +26,16 @@ pub struct FireCandidate {
     pub version: i64,
     /// With re-arm hysteresis: the wait the fire starts (stored with it).
     pub rearm_wait: Option<RearmWait>,
+}
+
+/// A tick as the engine decided it, to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct DecidedTick<'a> {
+    pub tick: &'a PriceTick,
+    /// The symbol's last price before this tick, as the engine had it.
+    pub previous: Option<Price>,
+    pub candidates: &'a [FireCandidate],
+    pub rearmed: &'a [Rearmed],
 }
 
 /// What the fire transaction did with one candidate.

@@ -38,7 +38,7 @@ use shared::events::{PriceTick, TriggerEvent};
 use shared::storage::StorageError;
 
 use super::{Decision, Processor};
-use crate::record::DecidedTick;
+use crate::store::DecidedTick;
 use matching::IndexedAlert;
 
 impl Processor {
