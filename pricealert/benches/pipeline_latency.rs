@@ -496,7 +496,7 @@ async fn measure(mode: &str, options: &Options, run: Run) {
         &client,
         LATENCY_BASE,
         options.samples,
-        &[btc.clone()],
+        std::slice::from_ref(&btc),
     )
     .await;
     create_alerts(&pipeline, &client, THROUGHPUT_BASE, fires, &firing).await;
