@@ -3,8 +3,11 @@
 
 pub mod clock;
 mod error;
+mod fault;
+mod last_prices;
 mod metrics;
 mod processor;
+mod record;
 mod relay;
 mod startup;
 pub mod store;

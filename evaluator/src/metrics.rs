@@ -24,6 +24,10 @@ pub struct EvaluatorMetrics {
     /// Alerts the periodic re-read found newer in storage than in the index (lost or late
     /// change messages).
     pub alerts_repaired: IntCounter,
+    /// Ticks recorded per batch transaction (see `processor::batch`).
+    pub batch_ticks: Histogram,
+    /// Batches storage refused, decided and recorded again tick by tick.
+    pub batches_replayed: IntCounter,
     catalogue: std::sync::Arc<Catalogue>,
 }
 
@@ -107,7 +111,30 @@ impl EvaluatorMetrics {
             )
             .expect("valid metric definition"),
         );
+        let batch_ticks = register(
+            registry,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "evaluator_batch_ticks",
+                    "Ticks recorded together in one transaction (a batch)",
+                )
+                .buckets(vec![
+                    1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0,
+                ]),
+            )
+            .expect("valid metric definition"),
+        );
+        let batches_replayed = register(
+            registry,
+            IntCounter::new(
+                "evaluator_batches_replayed_total",
+                "Batches storage refused (a redelivery, a stale previous price or alert version, a rejected fire), then decided and recorded again tick by tick",
+            )
+            .expect("valid metric definition"),
+        );
         EvaluatorMetrics {
+            batch_ticks,
+            batches_replayed,
             prices_evaluated,
             ticks_superseded,
             alerts_triggered,

@@ -3,6 +3,9 @@
 //! A tick is first decided in memory ([`Processor::decide`]), then recorded in one
 //! transaction ([`Processor::record`]); alerts the transaction rejects are re-read from
 //! storage so the index converges on what is stored even if a change message was lost.
+//! Batches of ticks are decided the same way and recorded in one transaction ([`batch`]).
+
+mod batch;
 
 use std::time::Instant;
 

@@ -2,13 +2,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::bus::{Consumer, Delivery, Stopped, Subscription, Topic};
+use shared::bus::{Batching, Consumer, Delivery, Stopped, Subscription, Topic};
 use shared::context::ServiceContext;
 use shared::events::{AlertChange, PriceTick};
 use shared::metrics::{ops_router, service_registry, OpsServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
+use crate::fault::PauseAfterCommit;
 use crate::metrics::EvaluatorMetrics;
 use crate::processor::Processor;
 use crate::relay::OutboxRelay;
@@ -47,6 +48,9 @@ struct Worker {
     repair_every: Duration,
     /// When the last re-read (or the initial load) started.
     repaired_until: chrono::DateTime<chrono::Utc>,
+    /// How ticks are grouped into one transaction and one offset commit.
+    batching: Batching,
+    pause_after_commit: PauseAfterCommit,
 }
 
 impl Application {
@@ -104,6 +108,11 @@ impl Application {
                 outbox_dirty: true,
                 repair_every: settings.alert_resync,
                 repaired_until: loading_started,
+                batching: Batching {
+                    max_messages: settings.batch_max_ticks,
+                    max_wait: settings.batch_max_wait,
+                },
+                pause_after_commit: PauseAfterCommit::new(settings.test_pause_after_commit.clone()),
             },
             prices,
             changes,
@@ -164,7 +173,7 @@ impl Worker {
                     Ok(())
                 }
                 tick = feeds.prices.next() => match tick {
-                    Ok(tick) => self.on_tick(&mut feeds, tick).await,
+                    Ok(tick) => self.on_ticks(&mut feeds, tick).await,
                     Err(stopped) => Err(stopped),
                 },
                 _ = retry.tick(), if self.outbox_dirty => {
@@ -195,30 +204,24 @@ impl Worker {
         Ok(())
     }
 
-    /// Evaluates and records one tick, then commits it.
-    async fn on_tick(
+    /// Takes a batch of ticks starting with `first`, evaluates and records it (one
+    /// transaction; see `processor::batch`), then commits it.
+    async fn on_ticks(
         &mut self,
         feeds: &mut Feeds,
-        tick: Delivery<PriceTick>,
+        first: Delivery<PriceTick>,
     ) -> Result<(), Stopped> {
+        let batch = feeds.prices.batch_from(first, self.batching).await?;
         self.drain_changes(&mut feeds.changes).await?;
-        let mut recording = feeds.prices.backoff("recording a tick");
-        let events = loop {
-            let decision = self.processor.decide(&tick.event);
-            let recorded = loop {
-                match self.processor.record(&tick.event, &decision).await {
-                    Ok(recorded) => break recorded,
-                    Err(error) => recording.retry_after(&error).await?,
-                }
-            };
-            // `None`: decided on a stale previous price; the engine now has storage's.
-            if let Some(events) = recorded {
-                break events;
-            }
-        };
+        let ticks: Vec<&PriceTick> = batch.deliveries.iter().map(|d| &d.event).collect();
+        let mut recording = feeds.prices.backoff("recording ticks");
+        let events = self.processor.process_batch(&ticks, &mut recording).await?;
         recording.succeeded();
-        // The tick's effect is durable: its message may be committed.
-        feeds.prices.commit(&tick).await?;
+        if !events.is_empty() {
+            self.pause_after_commit.reached().await;
+        }
+        // The batch's effects are durable: its messages may be committed.
+        feeds.prices.commit_batch(&batch).await?;
         if !events.is_empty() {
             self.outbox_dirty = true;
         }

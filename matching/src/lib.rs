@@ -9,6 +9,7 @@
 
 mod book;
 mod build;
+mod checkpoint;
 pub mod explain;
 mod key;
 mod keyset;
@@ -71,6 +72,9 @@ pub struct Engine {
     rearmed: Vec<Rearmed>,
     expired: usize,
     fired: Vec<u32>,
+    /// While a batch is open: each symbol it evaluated, with its last price before the batch
+    /// (see [`checkpoint`]).
+    checkpoint: Option<Vec<(SymbolId, Option<LastPrice>)>>,
 }
 
 impl Engine {
@@ -232,6 +236,14 @@ impl Engine {
         let Some(book) = self.books.get_mut(symbol as usize) else {
             return;
         };
+        if let Some(marks) = self
+            .checkpoint
+            .as_mut()
+            .filter(|_| !book.windows.is_marked())
+        {
+            book.windows.mark();
+            marks.push((symbol, book.last));
+        }
         let (floor, ceil) = floor_ceil_keys(price);
         while let Some(timer) = book.due_timer(at) {
             let slot = &mut self.slots[timer.slot as usize];

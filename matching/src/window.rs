@@ -51,6 +51,18 @@ pub struct Windows {
     /// are not exact.
     unsafe_until: Micros,
     pub groups: Vec<Group>,
+    /// The history as it was before the ticks of an uncommitted batch (see [`Windows::mark`]).
+    mark: Option<Mark>,
+}
+
+/// Enough to take a history back to an earlier moment: while a mark is held nothing is
+/// drained from `points`, so truncating them and restoring the cursor is exact.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    len: usize,
+    head: usize,
+    base: u64,
+    unsafe_until: Micros,
 }
 
 /// The alerts of one symbol sharing a window length, keyed by percent.
@@ -174,6 +186,44 @@ impl Windows {
             safe_key: i128::MAX as u128 / horizon as u128,
             unsafe_until: Micros::MIN,
             groups: Vec::new(),
+            mark: None,
+        }
+    }
+
+    /// Whether a mark is held.
+    pub fn is_marked(&self) -> bool {
+        self.mark.is_some()
+    }
+
+    /// Remembers the history as it is now, so [`Windows::rollback`] can forget every tick
+    /// pushed after it (a batch whose record storage refused is decided again tick by tick:
+    /// the same ticks pushed twice would count twice in the averages).
+    pub fn mark(&mut self) {
+        self.mark = Some(Mark {
+            len: self.points.len(),
+            head: self.head,
+            base: self.base,
+            unsafe_until: self.unsafe_until,
+        });
+    }
+
+    /// Keeps what was pushed since the mark.
+    pub fn unmark(&mut self) {
+        self.mark = None;
+    }
+
+    /// Takes the history back to the mark. Group cursors go back to the oldest point kept:
+    /// they only ever move forward, and a cursor past the true start would skip history.
+    pub fn rollback(&mut self) {
+        let Some(mark) = self.mark.take() else {
+            return;
+        };
+        self.points.truncate(mark.len);
+        self.head = mark.head;
+        self.base = mark.base;
+        self.unsafe_until = mark.unsafe_until;
+        for group in &mut self.groups {
+            group.start = group.start.min(self.base);
         }
     }
 
@@ -206,8 +256,9 @@ impl Windows {
             self.head += 1;
             self.base += 1;
         }
-        // Dropped entries are removed once they are the larger part: amortised O(1).
-        if self.head * 2 >= self.points.len() {
+        // Dropped entries are removed once they are the larger part: amortised O(1). Not while
+        // a mark is held: a rollback may need them back.
+        if self.head * 2 >= self.points.len() && self.mark.is_none() {
             self.points.drain(..self.head);
             self.head = 0;
         }

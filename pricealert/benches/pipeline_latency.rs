@@ -12,10 +12,19 @@
 //!   and every email has arrived.
 //!
 //! `cargo bench -p pricealert --bench pipeline_latency -- [embedded|kafka] [--samples N]
-//! [--ticks N] [--quick-ack] [--recording]`; `KAFKA_*` settings in the environment (e.g.
+//! [--ticks N] [--quick-ack] [--recording] [--instruments N] [--fire-every N]
+//! [--batch-ticks A,B,…]`; `KAFKA_*` settings in the environment (e.g.
 //! `KAFKA_FETCH_WAIT_MAX_MS=1`) tune the Kafka run. `--recording` runs each mode twice in the
 //! same process: first without, then with the ingestor's price history recorder consuming
 //! every tick in its own group (its cost on the pipeline, before/after).
+//!
+//! Scale (issue 19): `--instruments N` grows the catalogue to N instruments (the 55 plus
+//! synthetic ones) and spreads the throughput run's alerts over every tenth of them, so 10 %
+//! of the instruments fire now and then (one tick in `--fire-every`); `--batch-ticks 1,1000`
+//! runs each mode once per `EVALUATOR_BATCH_MAX_TICKS` in the same process (1 = every tick its
+//! own transaction, as before group commit). Each symbol's ticks are published in order (one
+//! publishing lane per symbol), as the ingestor does, and the throughput run also reports the
+//! tick → email latency of its firing ticks, i.e. under that load.
 
 #[path = "../tests/support/smtp.rs"]
 #[allow(dead_code)]
@@ -29,7 +38,7 @@ use chrono::Utc;
 use rdkafka::mocking::MockCluster;
 use serde_json::{json, Value};
 use shared::bus::{publish_json, Topic};
-use shared::catalogue::Catalogue;
+use shared::catalogue::{default_instruments, AssetClass, Instrument, ProviderKind};
 use shared::config::Settings;
 use shared::context::ServiceContext;
 use shared::domain::{Price, Symbol};
@@ -54,6 +63,12 @@ struct Options {
     ticks: usize,
     /// Each mode without, then with, the price history recorder.
     recording: bool,
+    /// Catalogue size; 0 keeps the default 55.
+    instruments: usize,
+    /// One throughput tick in this many fires an alert.
+    fire_every: usize,
+    /// `EVALUATOR_BATCH_MAX_TICKS` of each run of a mode; empty: the shipped default once.
+    batch_ticks: Vec<usize>,
 }
 
 fn options() -> Options {
@@ -63,6 +78,9 @@ fn options() -> Options {
         samples: 500,
         ticks: 20_000,
         recording: false,
+        instruments: 0,
+        fire_every: FIRE_EVERY,
+        batch_ticks: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -71,6 +89,16 @@ fn options() -> Options {
             "--ticks" => options.ticks = number(args.next()),
             "--quick-ack" => options.quick_ack = true,
             "--recording" => options.recording = true,
+            "--instruments" => options.instruments = number(args.next()),
+            "--fire-every" => options.fire_every = number(args.next()).max(1),
+            "--batch-ticks" => {
+                options.batch_ticks = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|n| number(Some(n.to_owned())))
+                    .collect();
+            }
             "embedded" | "kafka" => options.modes.push(arg),
             // cargo bench passes `--bench`; a filter we do not know selects nothing new.
             _ => {}
@@ -84,7 +112,31 @@ fn options() -> Options {
 
 fn number(arg: Option<String>) -> usize {
     arg.and_then(|a| a.parse().ok())
-        .expect("a number after --samples / --ticks")
+        .expect("a number after --samples / --ticks / --instruments / --fire-every / --batch-ticks")
+}
+
+/// The default 55 and synthetic instruments `SYN0001`… up to `count` in all.
+fn instruments(count: usize) -> Vec<Instrument> {
+    let mut list = default_instruments();
+    let first = list.len();
+    for n in first..count.max(first) {
+        list.push(Instrument {
+            symbol: Symbol::from_str(&format!("SYN{n:04}")).expect("a synthetic symbol"),
+            provider: ProviderKind::Coingecko,
+            provider_id: format!("synthetic-{n}"),
+            asset_class: AssetClass::Crypto,
+            currency: "USD".to_owned(),
+        });
+    }
+    list
+}
+
+/// How one run of a mode is set up.
+#[derive(Clone, Copy)]
+struct Run {
+    recording: bool,
+    batch_ticks: Option<usize>,
+    instruments: usize,
 }
 
 /// The evaluator, notifier and gateway of one deployment, in this process.
@@ -100,7 +152,7 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    async fn start(mode: &str, smtp: &SmtpSink, recording: bool) -> Pipeline {
+    async fn start(mode: &str, smtp: &SmtpSink, run: Run) -> Pipeline {
         let data = TempDir::new("pa-bench-pipeline");
         let mut env: HashMap<String, String> = [
             ("PRICEALERT_DATA_DIR", data.0.display().to_string()),
@@ -123,6 +175,18 @@ impl Pipeline {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        // Batch tuning under test (e.g. EVALUATOR_BATCH_MAX_MS) from the bench's environment.
+        for (name, value) in std::env::vars() {
+            if name.starts_with("EVALUATOR_BATCH_") {
+                env.insert(name, value);
+            }
+        }
+        if let Some(batch_ticks) = run.batch_ticks {
+            env.insert(
+                "EVALUATOR_BATCH_MAX_TICKS".to_owned(),
+                batch_ticks.to_string(),
+            );
+        }
         let mut cluster = None;
         // The PostgreSQL database of a Kafka run, dropped when the run ends.
         let mut database = None;
@@ -163,7 +227,10 @@ impl Pipeline {
             database = Some(scratch);
             cluster = Some(mock);
         }
-        let settings = Settings::load(None, &env).expect("valid bench settings");
+        let mut settings = Settings::load(None, &env).expect("valid bench settings");
+        if run.instruments > 0 {
+            settings.ingestor.instruments = Some(instruments(run.instruments));
+        }
         let context = pricealert::connect(settings)
             .await
             .expect("connect storage and bus");
@@ -185,7 +252,7 @@ impl Pipeline {
                 .expect("start a service"),
             );
         }
-        if recording {
+        if run.recording {
             let registry = prometheus::Registry::new();
             let history = ingestor::history::History::build(&context, &registry, Vec::new())
                 .await
@@ -273,8 +340,15 @@ async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: 
     body
 }
 
-/// Registers a user and creates `count` BTC `above` alerts with thresholds `base`, `base + 1`, ….
-async fn create_alerts(pipeline: &Pipeline, client: &reqwest::Client, base: u32, count: usize) {
+/// Registers a user and creates `count` `above` alerts with thresholds `base`, `base + 1`, …,
+/// alert `i` on `symbols[i % symbols.len()]`.
+async fn create_alerts(
+    pipeline: &Pipeline,
+    client: &reqwest::Client,
+    base: u32,
+    count: usize,
+    symbols: &[Symbol],
+) {
     let email = format!("bench-{base}@example.com");
     post(
         client,
@@ -301,59 +375,148 @@ async fn create_alerts(pipeline: &Pipeline, client: &reqwest::Client, base: u32,
             client,
             format!("{}/alerts", pipeline.gateway),
             Some(&token),
-            json!({"symbol": "BTC", "condition": "above", "target_price": base + i as u32,
+            json!({"symbol": symbols[i % symbols.len()].as_str(), "condition": "above",
+                   "target_price": base + i as u32,
                    "notification_types": "email", "cooldown_minutes": 1440}),
         )
         .await;
     }
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
+/// Polls `done` every `every` (an email count: 200 µs; a scrape of the evaluator's metrics, a
+/// thousand symbols' counters, costs the pipeline CPU: 20 ms).
+async fn wait_for(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) {
     let deadline = Instant::now() + timeout;
     while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_micros(200)).await;
+        tokio::time::sleep(every).await;
     }
 }
+
+const POLL_EMAILS: Duration = Duration::from_micros(200);
+const POLL_METRICS: Duration = Duration::from_millis(20);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// p50, p90, p99 and max of sorted durations.
+fn distribution(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {}  p90 {}  p99 {}  max {}",
+        ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.90)),
+        ms(percentile(sorted, 0.99)),
+        ms(percentile(sorted, 1.0)),
+    )
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-async fn measure(mode: &str, options: &Options, recording: bool) {
+/// One throughput tick: its symbol, price, and the alert it fires (by throughput index).
+struct Planned {
+    symbol: Symbol,
+    price: String,
+    fires: Option<usize>,
+}
+
+/// The throughput run's ticks: round-robin over `symbols`, one in `fire_every` firing the next
+/// alert (alert `k` sits on `firing[k % firing.len()]`, thresholds rising, so each firing tick
+/// fires exactly one alert); firing symbols otherwise stay below every threshold.
+fn plan(options: &Options, symbols: &[Symbol], firing: &[Symbol], fires: usize) -> Vec<Planned> {
+    let mut fired = 0usize;
+    (0..options.ticks)
+        .map(|i| {
+            if i % options.fire_every == options.fire_every - 1 && fired < fires {
+                fired += 1;
+                let k = fired - 1;
+                return Planned {
+                    symbol: firing[k % firing.len()].clone(),
+                    price: format!("{}.5", THROUGHPUT_BASE as usize + k),
+                    fires: Some(k),
+                };
+            }
+            let symbol = symbols[i % symbols.len()].clone();
+            let price = if firing.contains(&symbol) {
+                "2".to_owned()
+            } else {
+                format!("{}.{}", 100 + i % 7, i % 10)
+            };
+            Planned {
+                symbol,
+                price,
+                fires: None,
+            }
+        })
+        .collect()
+}
+
+/// The throughput alert an email announces, from its subject's `(now PRICE …)`.
+fn throughput_alert(data: &str) -> Option<usize> {
+    let after = data.split_once("(now ")?.1;
+    let price: f64 = after.split_whitespace().next()?.parse().ok()?;
+    let k = price - 0.5 - f64::from(THROUGHPUT_BASE);
+    (k >= 0.0).then_some(k as usize)
+}
+
+async fn measure(mode: &str, options: &Options, run: Run) {
     println!(
-        "--- {mode}, price history recorder {}",
-        if recording { "on" } else { "off" }
+        "--- {mode}, price history recorder {}, EVALUATOR_BATCH_MAX_TICKS {}, {} instruments",
+        if run.recording { "on" } else { "off" },
+        run.batch_ticks
+            .map_or("default".to_owned(), |n| n.to_string()),
+        run.instruments.max(55),
     );
     let smtp = if options.quick_ack {
         SmtpSink::start_quick_ack().await
     } else {
         SmtpSink::start().await
     };
-    let pipeline = Pipeline::start(mode, &smtp, recording).await;
+    let pipeline = Pipeline::start(mode, &smtp, run).await;
     let client = reqwest::Client::new();
-    let fires = options.ticks / FIRE_EVERY;
-    create_alerts(&pipeline, &client, LATENCY_BASE, options.samples).await;
-    create_alerts(&pipeline, &client, THROUGHPUT_BASE, fires).await;
+    let btc = Symbol::from_str("BTC").expect("BTC");
+    let symbols: Vec<Symbol> = pipeline.context.catalogue.symbols().cloned().collect();
+    // Every tenth instrument of a grown catalogue has alerts; BTC alone in the default one.
+    let firing: Vec<Symbol> = if run.instruments > 0 {
+        symbols.iter().step_by(10).cloned().collect()
+    } else {
+        vec![btc.clone()]
+    };
+    let fires = options.ticks / options.fire_every;
+    create_alerts(
+        &pipeline,
+        &client,
+        LATENCY_BASE,
+        options.samples,
+        std::slice::from_ref(&btc),
+    )
+    .await;
+    create_alerts(&pipeline, &client, THROUGHPUT_BASE, fires, &firing).await;
     let alerts = (options.samples + fires) as f64;
     wait_for(
         "the evaluator to hold every alert",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
+        POLL_METRICS,
         async || pipeline.evaluator_counts(&client).await.1 >= alerts,
     )
     .await;
-    let btc = Symbol::from_str("BTC").expect("BTC");
 
     // Warm-up: a tick below every threshold (nothing fires), through the whole path.
     pipeline.publish(&btc, "1").await;
-    wait_for("the warm-up tick", Duration::from_secs(60), async || {
-        pipeline.evaluator_counts(&client).await.0 >= 1.0
-    })
+    wait_for(
+        "the warm-up tick",
+        Duration::from_secs(60),
+        POLL_METRICS,
+        async || pipeline.evaluator_counts(&client).await.0 >= 1.0,
+    )
     .await;
 
     let mut latencies = Vec::with_capacity(options.samples);
@@ -363,9 +526,12 @@ async fn measure(mode: &str, options: &Options, recording: bool) {
         tick_times.push(Utc::now());
         let sent = Instant::now();
         pipeline.publish(&btc, &price).await;
-        wait_for("an alert email", Duration::from_secs(30), async || {
-            smtp.count() > i
-        })
+        wait_for(
+            "an alert email",
+            Duration::from_secs(30),
+            POLL_EMAILS,
+            async || smtp.count() > i,
+        )
         .await;
         let received = smtp.received()[i].at;
         latencies.push(received.duration_since(sent));
@@ -373,55 +539,63 @@ async fn measure(mode: &str, options: &Options, recording: bool) {
     latencies.sort();
 
     let (evaluated_before, _) = pipeline.evaluator_counts(&client).await;
-    let symbols: Vec<Symbol> = Catalogue::default().symbols().cloned().collect();
     let emails_before = smtp.count();
+    let planned = plan(options, &symbols, &firing, fires);
+    let fired = planned.iter().filter(|p| p.fires.is_some()).count();
+    // One lane per symbol (symbols share lanes): each symbol's ticks go out in order, as the
+    // ingestor publishes them, `IN_FLIGHT` publishes at once.
+    let lane_of: HashMap<&Symbol, usize> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, symbol)| (symbol, i % IN_FLIGHT))
+        .collect();
+    let mut lanes: Vec<Vec<Planned>> = (0..IN_FLIGHT).map(|_| Vec::new()).collect();
+    for tick in planned {
+        lanes[lane_of[&tick.symbol]].push(tick);
+    }
     let started = Instant::now();
-    let mut fired = 0usize;
     let mut in_flight = tokio::task::JoinSet::new();
-    for i in 0..options.ticks {
-        let (symbol, price) = if i % FIRE_EVERY == FIRE_EVERY - 1 && fired < fires {
-            fired += 1;
-            (
-                btc.clone(),
-                format!("{}.5", THROUGHPUT_BASE as usize + fired - 1),
-            )
-        } else {
-            let symbol = symbols[i % symbols.len()].clone();
-            // BTC stays below every threshold unless it fires; others have no alerts.
-            let price = if symbol == btc {
-                "2".to_owned()
-            } else {
-                format!("{}.{}", 100 + i % 7, i % 10)
-            };
-            (symbol, price)
-        };
+    for lane in lanes {
         let bus = pipeline.context.bus.clone();
-        let now = Utc::now();
-        let tick = PriceTick {
-            schema_version: SCHEMA_VERSION,
-            symbol: symbol.clone(),
-            price: Price::from_str(&price).expect("a valid price"),
-            previous_price: None,
-            currency: "USD".to_owned(),
-            source: "bench".to_owned(),
-            timestamp: now,
-            received_at: now,
-        };
-        if in_flight.len() >= IN_FLIGHT {
-            in_flight.join_next().await;
-        }
         in_flight.spawn(async move {
-            publish_json(bus.as_ref(), Topic::PriceEvents, symbol.as_str(), &tick)
+            let mut sent = Vec::new();
+            for planned in lane {
+                let now = Utc::now();
+                let tick = PriceTick {
+                    schema_version: SCHEMA_VERSION,
+                    symbol: planned.symbol.clone(),
+                    price: Price::from_str(&planned.price).expect("a valid price"),
+                    previous_price: None,
+                    currency: "USD".to_owned(),
+                    source: "bench".to_owned(),
+                    timestamp: now,
+                    received_at: now,
+                };
+                if let Some(k) = planned.fires {
+                    sent.push((k, Instant::now()));
+                }
+                publish_json(
+                    bus.as_ref(),
+                    Topic::PriceEvents,
+                    planned.symbol.as_str(),
+                    &tick,
+                )
                 .await
                 .expect("publish a tick");
+            }
+            sent
         });
     }
-    while in_flight.join_next().await.is_some() {}
+    let mut sent_at: HashMap<usize, Instant> = HashMap::new();
+    while let Some(sent) = in_flight.join_next().await {
+        sent_at.extend(sent.expect("a publishing lane"));
+    }
     let published = started.elapsed();
     let target = evaluated_before + options.ticks as f64;
     wait_for(
         "every tick to be evaluated",
         Duration::from_secs(600),
+        POLL_METRICS,
         async || pipeline.evaluator_counts(&client).await.0 >= target,
     )
     .await;
@@ -429,10 +603,19 @@ async fn measure(mode: &str, options: &Options, recording: bool) {
     wait_for(
         "every throughput email",
         Duration::from_secs(600),
+        POLL_EMAILS,
         async || smtp.count() >= emails_before + fired,
     )
     .await;
     let emailed = started.elapsed();
+    let mut under_load: Vec<Duration> = smtp.received()[emails_before..]
+        .iter()
+        .filter_map(|email| {
+            let sent = sent_at.get(&throughput_alert(&email.data)?)?;
+            Some(email.at.duration_since(*sent))
+        })
+        .collect();
+    under_load.sort();
     // By now every latency sample's delivery has been settled too.
     let phases = phase_percentiles(&pipeline.context.db, &tick_times).await;
 
@@ -448,22 +631,28 @@ async fn measure(mode: &str, options: &Options, recording: bool) {
     };
     println!("## {label}; {sink}");
     println!(
-        "tick -> email at SMTP, {} sequential samples: p50 {}  p90 {}  p99 {}  max {}",
+        "tick -> email at SMTP, {} sequential samples: {}",
         latencies.len(),
-        ms(percentile(&latencies, 0.50)),
-        ms(percentile(&latencies, 0.90)),
-        ms(percentile(&latencies, 0.99)),
-        ms(percentile(&latencies, 1.0)),
+        distribution(&latencies)
     );
     println!(
-        "sustained: {} ticks ({fired} firing) published in {:.2} s, evaluated in {:.2} s = {:.0} ticks/s; \
-         all {fired} emails in {:.2} s",
+        "sustained: {} ticks over {} instruments ({fired} firing on {}) published in {:.2} s, \
+         evaluated in {:.2} s = {:.0} ticks/s; all {fired} emails in {:.2} s",
         options.ticks,
+        symbols.len(),
+        firing.len(),
         published.as_secs_f64(),
         evaluated.as_secs_f64(),
         options.ticks as f64 / evaluated.as_secs_f64(),
         emailed.as_secs_f64(),
     );
+    if !under_load.is_empty() {
+        println!(
+            "tick -> email under that load, {} firing ticks: {}",
+            under_load.len(),
+            distribution(&under_load)
+        );
+    }
     println!(
         "per phase of the latency samples, median (p99), from the database's timestamps: {phases}"
     );
@@ -520,10 +709,29 @@ fn main() {
         .build()
         .expect("a Tokio runtime");
     runtime.block_on(async {
+        let batches: Vec<Option<usize>> = match options.batch_ticks.as_slice() {
+            [] => vec![None],
+            sizes => sizes.iter().copied().map(Some).collect(),
+        };
         for mode in options.modes.clone() {
-            measure(&mode, &options, false).await;
-            if options.recording {
-                measure(&mode, &options, true).await;
+            for &batch_ticks in &batches {
+                let run = Run {
+                    recording: false,
+                    batch_ticks,
+                    instruments: options.instruments,
+                };
+                measure(&mode, &options, run).await;
+                if options.recording {
+                    measure(
+                        &mode,
+                        &options,
+                        Run {
+                            recording: true,
+                            ..run
+                        },
+                    )
+                    .await;
+                }
             }
         }
     });

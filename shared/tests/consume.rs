@@ -381,3 +381,37 @@ async fn the_building_block_reads_decoded_events_and_commits_past_malformed_ones
     shutdown.cancel();
     assert!(consumer.next().await.is_err(), "stopped at shutdown");
 }
+
+/// The evaluator's shape: the first event from `next` (in a `select!`), the rest of its batch
+/// from `batch_from`; a malformed message inside is folded into the batch's one commit.
+#[tokio::test]
+async fn a_batch_started_from_a_delivery_takes_the_rest_and_commits_once_after_it() {
+    let bus = FaultyBus::new(16);
+    let shutdown = CancellationToken::new();
+    let (mut consumer, malformed) = consumer(&bus, &shutdown).await;
+    publish(&bus, 0).await;
+    publish(&bus, 1).await;
+    publish_garbage(&bus).await;
+    publish(&bus, 3).await;
+    publish(&bus, 4).await;
+    let first = consumer.next().await.expect("a first event");
+    let batching = Batching {
+        max_messages: 4,
+        max_wait: Duration::from_secs(5),
+    };
+    let batch = consumer.batch_from(first, batching).await.expect("a batch");
+    let events: Vec<u32> = batch.deliveries.iter().map(|d| d.event.n).collect();
+    assert_eq!(
+        events,
+        vec![0, 1, 3],
+        "four messages, one of them malformed"
+    );
+    assert!(
+        bus.commits(TOPIC).is_empty(),
+        "nothing committed before the batch"
+    );
+    consumer.commit_batch(&batch).await.expect("commit");
+    assert_eq!(bus.commits(TOPIC), [at(3)]);
+    assert_eq!(malformed.value(TOPIC), 1);
+    shutdown.cancel();
+}

@@ -125,7 +125,7 @@ impl TestWorld {
             .await
     }
 
-    async fn spawn_with(
+    pub async fn spawn_with(
         &self,
         db: Database,
         bus: Arc<dyn EventBus>,

@@ -8,6 +8,7 @@
 mod support;
 
 mod alert_change_outbox;
+mod batch_commit;
 mod evaluator;
 mod notifier;
 mod two_notifiers;

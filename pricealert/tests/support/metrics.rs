@@ -117,6 +117,13 @@ pub const DOCUMENTED: &[Metric] = &[
         false,
     ),
     metric("evaluator_alerts_repaired_total", Counter, EVALUATOR, false),
+    metric("evaluator_batch_ticks", Histogram, EVALUATOR, false),
+    metric(
+        "evaluator_batches_replayed_total",
+        Counter,
+        EVALUATOR,
+        false,
+    ),
     metric(
         "evaluator_ticks_superseded_total",
         Counter,

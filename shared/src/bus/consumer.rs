@@ -160,11 +160,31 @@ impl<T: DeserializeOwned> Consumer<T> {
 
     /// Waits for a first message, then takes what arrives until `batching` says stop.
     pub async fn next_batch(&mut self, batching: Batching) -> Result<Batch<T>, Stopped> {
+        let first = self.receive().await?;
+        self.fill_batch(first, batching).await
+    }
+
+    /// A batch starting with `first`, a delivery [`Consumer::next`] gave out and nothing has
+    /// committed since: for a loop that waits on other things too (`next` is cancel-safe in a
+    /// `select!`, a half-taken batch is not), then takes the rest of the batch.
+    pub async fn batch_from(
+        &mut self,
+        first: Delivery<T>,
+        batching: Batching,
+    ) -> Result<Batch<T>, Stopped> {
+        self.fill_batch(Received::Event(first), batching).await
+    }
+
+    async fn fill_batch(
+        &mut self,
+        first: Received<T>,
+        batching: Batching,
+    ) -> Result<Batch<T>, Stopped> {
         let mut batch = Batch {
             deliveries: Vec::new(),
             taken: Vec::new(),
         };
-        batch.take(self.receive().await?);
+        batch.take(first);
         let deadline = Instant::now() + batching.max_wait;
         while batch.messages() < batching.max_messages {
             // `timeout_at` polls `receive` before its deadline: what is queued is taken even

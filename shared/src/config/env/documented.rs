@@ -84,6 +84,12 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "evaluator.alert_resync",
         Milliseconds,
     ),
+    EnvName::new("EVALUATOR_BATCH_MAX_TICKS", "evaluator.batch_max_ticks"),
+    EnvName::duration(
+        "EVALUATOR_BATCH_MAX_MS",
+        "evaluator.batch_max_wait",
+        Milliseconds,
+    ),
     // Kafka
     EnvName::optional("KAFKA_BOOTSTRAP_SERVERS", "bus.kafka.bootstrap_servers"),
     EnvName::new("KAFKA_PRICE_EVENTS_TOPIC", "bus.kafka.price_events_topic"),
