@@ -225,6 +225,7 @@ impl Pipeline {
             source: "bench".to_owned(),
             timestamp: now,
             received_at: now,
+            conversion: None,
         };
         publish_json(
             self.context.bus.as_ref(),
@@ -406,6 +407,7 @@ async fn measure(mode: &str, options: &Options, recording: bool) {
             source: "bench".to_owned(),
             timestamp: now,
             received_at: now,
+            conversion: None,
         };
         if in_flight.len() >= IN_FLIGHT {
             in_flight.join_next().await;

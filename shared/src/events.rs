@@ -24,12 +24,26 @@ pub struct PriceTick {
     pub price: Price,
     pub previous_price: Option<Price>,
     pub currency: String,
-    /// `coingecko`, `yahoo` or `simulated`.
+    /// `coingecko`, `yahoo`, `binance` or `simulated`.
     pub source: String,
     /// The provider's own time for the quote.
     pub timestamp: DateTime<Utc>,
     /// When pricealert received the quote; cooldowns and expiry are decided on this time.
     pub received_at: DateTime<Utc>,
+    /// Set when the provider quoted another currency and `price` is converted into `currency`
+    /// (absent from ticks of older versions and from unconverted ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<TickConversion>,
+}
+
+/// How a tick's price was converted: `provider_price` (in `from_currency`) times `rate`, the
+/// latest price of the instrument `rate_symbol`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickConversion {
+    pub from_currency: String,
+    pub provider_price: Price,
+    pub rate_symbol: Symbol,
+    pub rate: Price,
 }
 
 /// A change to the set of alerts. Keyed by symbol so it stays ordered with that symbol's ticks.

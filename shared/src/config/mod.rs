@@ -15,6 +15,7 @@ mod database;
 mod env;
 mod error;
 mod evaluator;
+mod feeds;
 mod fields;
 mod file;
 mod gateway;
@@ -30,6 +31,7 @@ pub use database::DatabaseSettings;
 pub use env::{EnvName, Unit, DOCUMENTED_ENV};
 pub use error::ConfigError;
 pub use evaluator::EvaluatorSettings;
+pub use feeds::{BinancePair, BinanceSettings, FailoverSettings, FEED_NAMES};
 pub use gateway::GatewaySettings;
 pub use history::HistorySettings;
 pub use ingestor::{
