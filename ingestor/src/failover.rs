@@ -40,8 +40,7 @@ impl Feed {
 }
 
 impl Failover {
-    /// `routes` are each instrument's providers in order of preference; an instrument with
-    /// one provider needs none. At start every provider counts as healthy, so the preferred
+    /// `routes` are each instrument's providers in order of preference. At start every provider counts as healthy, so the preferred
     /// one feeds unless it sends nothing within `stale_after`.
     pub fn new(
         routes: impl IntoIterator<Item = (Symbol, Vec<&'static str>)>,
@@ -52,9 +51,10 @@ impl Failover {
         let now = Instant::now();
         let routes = routes
             .into_iter()
+            // Every instrument shows who feeds it; only those with a choice need routing.
+            .inspect(|(symbol, sources)| metrics.set_feed(symbol.as_str(), sources, 0))
             .filter(|(_, sources)| sources.len() > 1)
             .map(|(symbol, sources)| {
-                metrics.set_feed(symbol.as_str(), &sources, 0);
                 let feeds = sources
                     .into_iter()
                     .map(|source| Feed {

@@ -102,7 +102,7 @@ impl IngestorMetrics {
                 IntGaugeVec::new(
                     Opts::new(
                         "ingestor_instrument_feed",
-                        "1 for the provider feeding an instrument with failover, 0 for its standbys",
+                        "1 for the provider feeding an instrument, 0 for its failover standbys",
                     ),
                     &["symbol", "source"],
                 )

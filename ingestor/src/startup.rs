@@ -114,6 +114,7 @@ impl Application {
             );
             Binance::new(
                 &settings.binance,
+                &settings.retry,
                 plan.binance.clone(),
                 http,
                 &sink,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::domain::TickConversion;
 use crate::domain::{
     Alert, AlertCondition, AlertId, AlertOptions, NotificationChannels, Price, Symbol, UserId,
 };
@@ -34,16 +35,6 @@ pub struct PriceTick {
     /// (absent from ticks of older versions and from unconverted ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<TickConversion>,
-}
-
-/// How a tick's price was converted: `provider_price` (in `from_currency`) times `rate`, the
-/// latest price of the instrument `rate_symbol`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TickConversion {
-    pub from_currency: String,
-    pub provider_price: Price,
-    pub rate_symbol: Symbol,
-    pub rate: Price,
 }
 
 /// A change to the set of alerts. Keyed by symbol so it stays ordered with that symbol's ticks.

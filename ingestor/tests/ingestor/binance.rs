@@ -24,7 +24,8 @@ pub fn pair(symbol: &str, pair: &str, quote_currency: &str) -> BinancePair {
 }
 
 /// BTC and USDT on CoinGecko (USD), BTC also on Binance (BTCUSDT, converted at USDT's
-/// price) and preferred there; fast reconnects, REST every 100 ms, CoinGecko every 100 ms.
+/// price) and preferred there; reconnects after 50–500 ms (the test settings' retry backoff),
+/// REST every 100 ms, CoinGecko every 100 ms.
 pub fn binance_settings(fake: &FakeProviders, standin: &BinanceStandIn) -> Settings {
     let mut settings = with_instruments(
         test_settings(fake),
@@ -38,8 +39,6 @@ pub fn binance_settings(fake: &FakeProviders, standin: &BinanceStandIn) -> Setti
     binance.rest_url = standin.rest_url.clone();
     binance.stream = "trade".to_owned();
     binance.rest_interval = Duration::from_millis(100);
-    binance.reconnect_backoff_base = Duration::from_millis(100);
-    binance.reconnect_backoff_max = Duration::from_millis(200);
     binance.pairs = Some(vec![pair("BTC", "BTCUSDT", "USDT")]);
     let failover = &mut settings.ingestor.failover;
     failover.order = BTreeMap::from([(

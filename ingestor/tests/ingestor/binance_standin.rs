@@ -275,6 +275,8 @@ async fn serve(
     mut commands: broadcast::Receiver<Command>,
     stop: CancellationToken,
 ) {
+    // The signature is tungstenite's callback's; its error is the HTTP answer itself.
+    #[allow(clippy::result_large_err)]
     let only_stream =
         |request: &Request, response: WsResponse| -> Result<WsResponse, ErrorResponse> {
             if request.uri().path() == "/stream" {

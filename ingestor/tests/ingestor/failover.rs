@@ -11,8 +11,16 @@ use tokio::time::Instant;
 
 use super::binance::{binance_settings, coingecko_now, next_from, subscribed};
 use super::binance_standin::{BinanceStandIn, RestAnswer, ERROR_429};
-use super::fake_providers::FakeProviders;
+use super::fake_providers::{Canned, FakeProviders};
 use super::helpers::*;
+
+/// CoinGecko's answer for bitcoin alone, dated `offset` seconds from now.
+fn coingecko_at(bitcoin: &str, offset: i64) -> Canned {
+    let at = chrono::Utc::now().timestamp() + offset;
+    Canned::json(format!(
+        r#"{{"bitcoin":{{"usd":{bitcoin},"last_updated_at":{at}}}}}"#
+    ))
+}
 
 const STREAM_EVERY: Duration = Duration::from_millis(50);
 
@@ -85,8 +93,17 @@ async fn streaming() -> (FakeProviders, BinanceStandIn, TestIngestor, Vec<PriceT
 async fn a_killed_primary_hands_over_at_once_and_takes_back_once_after_its_hold() {
     let (fake, standin, mut ingestor, mut ticks) = streaming().await;
 
+    // CoinGecko's quote a minute old: older than Binance's last trade, never published.
+    fake.script_coingecko(vec![], coingecko_at("50015", -60));
     standin.kill();
     let killed = Instant::now();
+    ingestor
+        .wait_for_metric(
+            "ingestor_skipped_quotes_total",
+            &[("source", "coingecko"), ("reason", "outdated")],
+            |v| v > 0.0,
+        )
+        .await;
     fake.script_coingecko(vec![], coingecko_now("50020", "1"));
     ticks.extend(until_source(&mut ingestor, "coingecko").await);
     let took = killed.elapsed();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{fields, ConfigError};
-use crate::domain::Symbol;
+use crate::catalogue::BinancePair;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -17,16 +17,12 @@ pub struct BinanceSettings {
     pub rest_url: String,
     /// `trade` (every trade) or `miniTicker` (each pair's last price once a second).
     pub stream: String,
+    /// REST polls while the stream is down (reconnects back off like `retry`'s retries).
     #[serde(with = "humantime_serde")]
     pub rest_interval: Duration,
     /// Binance closes every connection at 24 h; the client reconnects before that.
     #[serde(with = "humantime_serde")]
     pub max_connection_age: Duration,
-    /// Reconnect waits double from this up to `reconnect_backoff_max` while connecting fails.
-    #[serde(with = "humantime_serde")]
-    pub reconnect_backoff_base: Duration,
-    #[serde(with = "humantime_serde")]
-    pub reconnect_backoff_max: Duration,
     /// Replaces the built-in table (our symbol, Binance's pair, the pair's quote currency).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pairs: Option<Vec<BinancePair>>,
@@ -43,21 +39,10 @@ impl Default for BinanceSettings {
             stream: "miniTicker".to_owned(),
             rest_interval: Duration::from_secs(5),
             max_connection_age: Duration::from_secs(23 * 3600),
-            reconnect_backoff_base: Duration::from_secs(1),
-            reconnect_backoff_max: Duration::from_secs(60),
             pairs: None,
             conversions: BTreeMap::from([("USDT".to_owned(), "USDT".to_owned())]),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BinancePair {
-    pub symbol: Symbol,
-    /// Binance's pair, e.g. `BTCUSDT`.
-    pub pair: String,
-    pub quote_currency: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,8 +70,7 @@ impl Default for FailoverSettings {
     }
 }
 
-/// The provider names an order may list.
-pub const FEED_NAMES: [&str; 3] = ["binance", "coingecko", "yahoo"];
+const FEED_NAMES: [&str; 3] = ["binance", "coingecko", "yahoo"];
 
 pub(super) fn validate(
     binance: &BinanceSettings,
@@ -104,13 +88,10 @@ pub(super) fn validate(
     let durations = [
         binance.rest_interval,
         binance.max_connection_age,
-        binance.reconnect_backoff_base,
         failover.stale_after,
     ];
     if durations.iter().any(Duration::is_zero) {
-        return invalid(
-            "binance intervals and failover.stale_after must be longer than 0".to_owned(),
-        );
+        return invalid("binance intervals and failover.stale_after must be above 0".to_owned());
     }
     for (key, feeds) in &failover.order {
         if let Some(unknown) = feeds.iter().find(|f| !FEED_NAMES.contains(&f.as_str())) {

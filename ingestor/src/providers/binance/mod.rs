@@ -15,16 +15,14 @@ mod stream;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use shared::config::BinanceSettings;
-use shared::domain::Price;
+use shared::config::{BinanceSettings, RetrySettings};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::frames::{parse_frame, Frame};
 use self::pairs::PairRoute;
 use self::rest::Rest;
-use super::{checked_quote, Observation};
+use super::Observation;
 use crate::http::{Backoff, PoliteClient};
 use crate::sink::{CycleOutcome, Sink};
 use crate::IngestorError;
@@ -57,8 +55,10 @@ enum Ended {
 }
 
 impl Binance {
+    /// Reconnects back off like `retry`'s retries.
     pub fn new(
         settings: &BinanceSettings,
+        retry: &RetrySettings,
         routes: Vec<PairRoute>,
         http: PoliteClient,
         sink: &Sink,
@@ -79,8 +79,8 @@ impl Binance {
             max_connection_age: settings.max_connection_age,
             connect_timeout,
             backoff: Backoff {
-                base: settings.reconnect_backoff_base,
-                max: settings.reconnect_backoff_max,
+                base: retry.backoff_base,
+                max: retry.backoff_max,
             },
             routes,
             by_pair,
@@ -172,7 +172,7 @@ impl Binance {
                     };
                     let received_at = shared::storage::now();
                     let observation =
-                        quote_of(route, price, time.unwrap_or(received_at), received_at);
+                        route.observation(price, time.unwrap_or(received_at), received_at);
                     self.sink.accept(observation, &mut outcome).await;
                 }
                 Frame::ServerShutdown => {
@@ -225,30 +225,5 @@ impl Binance {
         if let Some(error) = outcome.first_failure {
             tracing::warn!(error = %error, "binance REST call failed");
         }
-    }
-}
-
-/// The observation for a price of `route`'s pair: in the pair's currency, to be converted
-/// when that is not the instrument's.
-fn quote_of(
-    route: &PairRoute,
-    price: Option<Price>,
-    timestamp: DateTime<Utc>,
-    received_at: DateTime<Utc>,
-) -> Observation {
-    let observation = checked_quote(
-        route.symbol.clone(),
-        price,
-        route.quote_currency.clone(),
-        timestamp,
-        received_at,
-    );
-    match (observation, &route.conversion) {
-        (Observation::Quote(quote), Some((via, into))) => Observation::Convert {
-            quote,
-            via: via.clone(),
-            into: into.clone(),
-        },
-        (observation, _) => observation,
     }
 }

@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use shared::catalogue::Catalogue;
 use shared::config::BinancePair;
-use shared::domain::Symbol;
+use shared::domain::{Price, Symbol};
+
+use crate::providers::{checked_quote, Observation};
 
 /// The built-in table: the default catalogue's coins that trade against USDT on Binance
 /// (USDT itself has no USDT pair; MATIC and XMR are delisted there).
@@ -38,6 +41,33 @@ pub struct PairRoute {
     /// When the pair's currency is not the instrument's: the instrument converting it, and
     /// the instrument's currency.
     pub conversion: Option<(Symbol, String)>,
+}
+
+impl PairRoute {
+    /// The observation for a price of the pair: in the pair's currency, to be converted when
+    /// that is not the instrument's.
+    pub fn observation(
+        &self,
+        price: Option<Price>,
+        timestamp: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+    ) -> Observation {
+        let observation = checked_quote(
+            self.symbol.clone(),
+            price,
+            self.quote_currency.clone(),
+            timestamp,
+            received_at,
+        );
+        match (observation, &self.conversion) {
+            (Observation::Quote(quote), Some((via, into))) => Observation::Convert {
+                quote,
+                via: via.clone(),
+                into: into.clone(),
+            },
+            (observation, _) => observation,
+        }
+    }
 }
 
 /// The pairs usable for the catalogue's instruments. A pair whose currency is neither the

@@ -9,7 +9,6 @@ use shared::domain::Price;
 
 use super::frames::parse_ticker_prices;
 use super::pairs::PairRoute;
-use super::quote_of;
 use crate::http::PoliteClient;
 use crate::providers::Observation;
 use crate::skip::SkipReason;
@@ -79,7 +78,7 @@ impl Rest {
             .iter()
             .map(|route| match prices.get(&route.pair) {
                 // The ticker has no time of its own: the answer's arrival is its time.
-                Some(price) => quote_of(route, *price, received_at, received_at),
+                Some(price) => route.observation(*price, received_at, received_at),
                 None => Observation::Skipped {
                     symbol: route.symbol.clone(),
                     reason: SkipReason::Missing,
