@@ -282,3 +282,25 @@ async fn while_the_stream_is_down_rest_supplies_prices_and_its_rate_limits_are_r
         "measured: next REST call {after_429:?} after a 429 (Retry-After 1), {after_418:?} after a 418 (Retry-After 2)"
     );
 }
+
+#[tokio::test]
+async fn a_connection_is_renewed_before_its_age_limit_without_a_gap_filled_by_rest() {
+    let fake = FakeProviders::start().await;
+    fake.script_coingecko(vec![], coingecko_now("50000", "1"));
+    let standin = BinanceStandIn::start().await;
+    let mut settings = binance_settings(&fake, &standin);
+    // Binance cuts at 24 h; the client renews at its `max_connection_age` (23 h by default).
+    settings.ingestor.binance.max_connection_age = Duration::from_millis(500);
+    let _ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
+
+    testkit::eventually_within(DEADLINE, "three connections subscribed in turn", || async {
+        let subscriptions = standin.subscriptions();
+        subscriptions.len() >= 3 && subscriptions.iter().all(|(_, s)| s == &["btcusdt@trade"])
+    })
+    .await;
+    assert!(
+        standin.open_connections() <= 1,
+        "the old connection is closed"
+    );
+    assert!(standin.rest_calls().is_empty(), "a renewal is no outage");
+}
