@@ -157,8 +157,11 @@ async fn a_rate_limited_primary_hands_over_and_is_not_called_before_retry_after(
     let took = limited_at.elapsed();
     assert!(took < Duration::from_millis(1_500), "{took:?}");
     eprintln!("measured: CoinGecko fed BTC {took:?} after Binance's 429");
-    // CoinGecko keeps feeding; Binance's REST is not asked again within Retry-After.
-    for cents in 1..=5 {
+    // CoinGecko keeps feeding for 2.5 s (Binance's REST budget would allow 2 calls in it);
+    // Binance's REST is not asked again within Retry-After.
+    let mut cents = 0;
+    while limited_at.elapsed() < Duration::from_millis(2_500) {
+        cents += 1;
         // A new price each time: the same price at the same whole second is not news.
         fake.script_coingecko(vec![], coingecko_now(&format!("50030.{cents}"), "1"));
         ticks.push(next_from(&mut ingestor, "BTC", "coingecko").await);
