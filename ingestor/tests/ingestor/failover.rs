@@ -164,7 +164,14 @@ async fn a_rate_limited_primary_hands_over_and_is_not_called_before_retry_after(
         cents += 1;
         // A new price each time: the same price at the same whole second is not news.
         fake.script_coingecko(vec![], coingecko_now(&format!("50030.{cents}"), "1"));
-        ticks.push(next_from(&mut ingestor, "BTC", "coingecko").await);
+        let tick = loop {
+            let tick = ingestor.next_tick().await;
+            if tick.symbol.as_str() == "BTC" {
+                break tick;
+            }
+        };
+        assert_eq!(tick.source, "coingecko", "Binance back within Retry-After");
+        ticks.push(tick);
     }
     let after = standin
         .rest_calls()
