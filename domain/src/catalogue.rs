@@ -46,6 +46,17 @@ pub struct Instrument {
     pub currency: String,
 }
 
+/// A Binance pair pricing one of our instruments (the ingestor's pair table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinancePair {
+    pub symbol: Symbol,
+    /// Binance's pair, e.g. `BTCUSDT`.
+    pub pair: String,
+    /// The currency the pair is quoted in, e.g. `USDT`.
+    pub quote_currency: String,
+}
+
 /// Symbols by lookup; cheap to clone behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct Catalogue {

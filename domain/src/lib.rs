@@ -26,7 +26,7 @@ pub use condition::{AlertCondition, ConditionError, MoveDirection, TriggerPolicy
 pub use email::{Email, EmailError};
 pub use input::{FieldError, Input};
 pub use phone::{PhoneError, PhoneNumber};
-pub use price::{Price, PriceError};
+pub use price::{Price, PriceError, TickConversion};
 pub use quiet_hours::{QuietHours, QuietHoursError, QuietHoursInput};
 pub use symbol::{Symbol, SymbolError};
 pub use template::{MessageTemplate, Placeholder, TemplateError};

@@ -21,6 +21,16 @@ pub enum PriceError {
     NotANumber(String),
 }
 
+/// How a price quoted in another currency was converted: `provider_price` (in
+/// `from_currency`) times `rate`, the latest price of the instrument `rate_symbol`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickConversion {
+    pub from_currency: String,
+    pub provider_price: Price,
+    pub rate_symbol: crate::Symbol,
+    pub rate: Price,
+}
+
 impl Price {
     pub const ZERO: Price = Price(Decimal::ZERO);
 

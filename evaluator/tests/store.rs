@@ -26,6 +26,7 @@ fn tick(price: &str, received_at: DateTime<Utc>) -> PriceTick {
         source: "simulated".into(),
         timestamp: received_at,
         received_at,
+        conversion: None,
     }
 }
 

@@ -17,6 +17,14 @@ pub enum IngestorError {
     RateLimited { retry_after: Duration },
     #[error("the provider answered HTTP {status}")]
     Status { status: u16 },
+    #[error("the provider refused the call (HTTP {status}, code {code}): {message}")]
+    Refused {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    #[error("the provider's stream failed: {0}")]
+    Stream(String),
     #[error("the provider does not know this instrument")]
     NotFound,
     #[error("the provider could not be reached: {0}")]

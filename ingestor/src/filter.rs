@@ -67,6 +67,11 @@ impl QuoteFilter {
         if quote.price == last.price && quote.timestamp == last.timestamp {
             return Verdict::Skip(SkipReason::Unchanged);
         }
+        // After a failover the other provider's quote may be older than the last one
+        // published; publishing it would move the price back in time.
+        if quote.timestamp < last.timestamp {
+            return Verdict::Skip(SkipReason::Outdated);
+        }
         if self.within_band(last.price, quote.price) {
             self.held.remove(&quote.symbol);
             return Verdict::Publish {
@@ -97,6 +102,11 @@ impl QuoteFilter {
             );
         }
         Verdict::Skip(SkipReason::Glitch)
+    }
+
+    /// The last price published for `symbol`.
+    pub fn last_price(&self, symbol: &Symbol) -> Option<Price> {
+        self.last.get(symbol).map(|published| published.price)
     }
 
     /// Records `quote` as the last published price of its symbol.
@@ -133,6 +143,7 @@ mod tests {
             currency: "USD".to_owned(),
             timestamp: DateTime::from_timestamp(second, 0).expect("time"),
             received_at: Utc::now(),
+            conversion: None,
         }
     }
 
@@ -247,6 +258,20 @@ mod tests {
         assert_eq!(
             run(&mut strict, quote("106", 2)),
             Verdict::Skip(SkipReason::Glitch)
+        );
+    }
+
+    #[test]
+    fn a_quote_older_than_the_last_published_is_never_published() {
+        let mut filter = QuoteFilter::new(Decimal::from(25), &[]);
+        run(&mut filter, quote("100", 5));
+        assert_eq!(
+            run(&mut filter, quote("101", 4)),
+            Verdict::Skip(SkipReason::Outdated)
+        );
+        assert_eq!(
+            filter.last_price(&"BTC".parse().expect("symbol")),
+            price("100")
         );
     }
 

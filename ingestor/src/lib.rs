@@ -1,8 +1,11 @@
-//! The ingestor service: polls CoinGecko and Yahoo Finance (or a simulated random walk) for the
-//! catalogue's instruments, and publishes each new price as a `PriceTick` keyed by symbol.
+//! The ingestor service: polls CoinGecko and Yahoo Finance and streams Binance (or runs a
+//! simulated random walk) for the catalogue's instruments, fails over between an instrument's
+//! providers, and publishes each new price as a `PriceTick` keyed by symbol.
 
 mod breaker;
 mod error;
+mod failover;
+mod feeds;
 mod filter;
 pub mod history;
 mod http;
@@ -11,6 +14,7 @@ mod ops;
 mod poller;
 pub mod providers;
 mod publisher;
+mod sink;
 mod skip;
 mod startup;
 pub mod store;

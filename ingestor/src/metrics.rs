@@ -6,7 +6,7 @@ use shared::metrics::register;
 use crate::skip::SkipReason;
 
 /// Every source label the ingestor can use.
-pub const SOURCES: [&str; 3] = ["coingecko", "yahoo", "simulated"];
+pub const SOURCES: [&str; 4] = ["coingecko", "yahoo", "simulated", "binance"];
 
 #[derive(Clone)]
 pub struct IngestorMetrics {
@@ -17,6 +17,8 @@ pub struct IngestorMetrics {
     skipped_quotes: IntCounterVec,
     circuit_open: IntGaugeVec,
     instrument_info: IntGaugeVec,
+    instrument_feed: IntGaugeVec,
+    feed_switches: IntCounterVec,
 }
 
 impl IngestorMetrics {
@@ -95,6 +97,25 @@ impl IngestorMetrics {
                 )
                 .expect("valid metric definition"),
             ),
+            instrument_feed: register(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "ingestor_instrument_feed",
+                        "1 for the provider feeding an instrument, 0 for its failover standbys",
+                    ),
+                    &["symbol", "source"],
+                )
+                .expect("valid metric definition"),
+            ),
+            feed_switches: register(
+                registry,
+                counter(
+                    "ingestor_feed_switches_total",
+                    "Failover switches of an instrument's feed, by the provider switched to",
+                    &["symbol", "source"],
+                ),
+            ),
         };
         for (source, symbol, asset_class) in instruments {
             metrics.prices_fetched.with_label_values(&[source, symbol]);
@@ -141,6 +162,20 @@ impl IngestorMetrics {
         self.skipped_quotes
             .with_label_values(&[source, reason.as_str()])
             .inc();
+    }
+
+    /// `sources` are the instrument's providers in order; `active` indexes the one feeding it.
+    pub fn set_feed(&self, symbol: &str, sources: &[&str], active: usize) {
+        for (index, source) in sources.iter().enumerate() {
+            self.instrument_feed
+                .with_label_values(&[symbol, source])
+                .set(i64::from(index == active));
+            self.feed_switches.with_label_values(&[symbol, source]);
+        }
+    }
+
+    pub fn feed_switched(&self, symbol: &str, to: &str) {
+        self.feed_switches.with_label_values(&[symbol, to]).inc();
     }
 
     pub fn set_circuit_open(&self, source: &str, open: bool) {

@@ -55,6 +55,7 @@ impl Publisher {
             source: source.to_owned(),
             timestamp: quote.timestamp,
             received_at: quote.received_at,
+            conversion: quote.conversion.clone(),
         };
         publish_json(
             self.bus.as_ref(),

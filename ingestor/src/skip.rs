@@ -14,16 +14,25 @@ pub enum SkipReason {
     Unchanged,
     /// A jump beyond the glitch band, held back until the next quote confirms it.
     Glitch,
+    /// Older than the last price published for the instrument (by any provider).
+    Outdated,
+    /// In another currency, and no rate to convert it has been published yet.
+    NoRate,
+    /// From a provider that is not the one feeding the instrument now (failover).
+    Standby,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 6] = [
+    pub const ALL: [SkipReason; 9] = [
         SkipReason::NullPrice,
         SkipReason::NonPositive,
         SkipReason::Missing,
         SkipReason::Malformed,
         SkipReason::Unchanged,
         SkipReason::Glitch,
+        SkipReason::Outdated,
+        SkipReason::NoRate,
+        SkipReason::Standby,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -34,6 +43,9 @@ impl SkipReason {
             SkipReason::Malformed => "malformed",
             SkipReason::Unchanged => "unchanged",
             SkipReason::Glitch => "glitch",
+            SkipReason::Outdated => "outdated",
+            SkipReason::NoRate => "no_rate",
+            SkipReason::Standby => "standby",
         }
     }
 }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use shared::catalogue::{Catalogue, ProviderKind};
+use shared::catalogue::Catalogue;
 use shared::config::{IngestorSettings, PriceSource};
 use shared::context::ServiceContext;
 use shared::metrics::{service_registry, OpsServer};
@@ -11,16 +11,20 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::breaker::CircuitBreaker;
+use crate::failover::Failover;
+use crate::feeds::FeedPlan;
 use crate::filter::QuoteFilter;
 use crate::history::{BackfillTarget, History, HistorySource, ProviderHistory};
 use crate::http::{Budget, PoliteClient};
 use crate::metrics::IngestorMetrics;
 use crate::poller::Poller;
+use crate::providers::binance::{self, Binance};
 use crate::providers::coingecko::{self, Coin, CoinGecko};
-use crate::providers::simulated::{self, Simulated};
+use crate::providers::simulated::Simulated;
 use crate::providers::yahoo::{self, Ticker, Yahoo};
 use crate::providers::PriceProvider;
 use crate::publisher::Publisher;
+use crate::sink::Sink;
 use crate::store::Store;
 use crate::{ops, IngestorError};
 
@@ -28,6 +32,7 @@ use crate::{ops, IngestorError};
 pub struct Application {
     ops: OpsServer,
     pollers: Vec<Poller>,
+    binance: Option<Binance>,
     history: Option<History>,
 }
 
@@ -39,15 +44,13 @@ impl Application {
         let registry = service_registry("ingestor");
         let stored = context.db.latest_prices().await?;
         let topic = context.settings.bus.kafka.price_events_topic.clone();
+        let plan = FeedPlan::new(settings, &context.catalogue);
         let metrics = IngestorMetrics::register(
             &registry,
-            context.catalogue.instruments().map(|i| {
-                (
-                    source_of(settings, i.provider),
-                    i.symbol.as_str(),
-                    i.asset_class.as_str(),
-                )
-            }),
+            context
+                .catalogue
+                .instruments()
+                .map(|i| (plan.primary(i), i.symbol.as_str(), i.asset_class.as_str())),
             &topic,
         );
         let publisher = Publisher::new(
@@ -56,7 +59,27 @@ impl Application {
             topic,
             metrics.clone(),
         );
-        let (providers, backfill) = providers_for(settings, &context.catalogue, &stored, &metrics)?;
+        let failover = Failover::new(
+            plan.routes(),
+            settings.failover.stale_after,
+            settings.failover.switch_back_after,
+            metrics.clone(),
+        );
+        let sink = Sink::new(
+            QuoteFilter::new(settings.glitch_band_percent, &stored),
+            failover,
+            publisher,
+            metrics.clone(),
+        );
+        let client = http_client(settings)?;
+        let (providers, backfill) = providers_for(
+            settings,
+            &plan,
+            &client,
+            &context.catalogue,
+            &stored,
+            &metrics,
+        )?;
         let history = History::build(&context, &registry, backfill).await?;
         let pollers = providers
             .into_iter()
@@ -67,12 +90,37 @@ impl Application {
                         settings.circuit_breaker.failure_threshold,
                         settings.circuit_breaker.open_for,
                     ),
-                    QuoteFilter::new(settings.glitch_band_percent, &stored),
-                    publisher.clone(),
-                    metrics.clone(),
+                    &sink,
                 )
             })
             .collect();
+        let binance = (!plan.binance.is_empty()).then(|| {
+            // One attempt per REST call: the fallback polls again soon anyway, and a 429/418
+            // must stop calls at once rather than wait inside a retry.
+            let retry = shared::config::RetrySettings {
+                max_attempts: 1,
+                ..settings.retry.clone()
+            };
+            let budget = Budget {
+                requests_per_minute: 60,
+                burst: 5,
+            };
+            let http = PoliteClient::new(
+                client.clone(),
+                binance::SOURCE,
+                budget,
+                &retry,
+                metrics.clone(),
+            );
+            Binance::new(
+                &settings.binance,
+                &settings.retry,
+                plan.binance.clone(),
+                http,
+                &sink,
+                settings.http.timeout,
+            )
+        });
         let addr = SocketAddr::new(context.settings.gateway.host, settings.port);
         let ops = OpsServer::bind(addr, ops::router(registry, context.catalogue.clone()))
             .await
@@ -80,6 +128,7 @@ impl Application {
         Ok(Application {
             ops,
             pollers,
+            binance,
             history,
         })
     }
@@ -95,6 +144,9 @@ impl Application {
         for poller in self.pollers {
             pollers.spawn(poller.run(stop.clone()));
         }
+        if let Some(binance) = self.binance {
+            pollers.spawn(binance.run(stop.clone()));
+        }
         let history = self
             .history
             .map(|history| tokio::spawn(history.run(stop.clone())));
@@ -109,19 +161,22 @@ impl Application {
     }
 }
 
-fn source_of(settings: &IngestorSettings, provider: ProviderKind) -> &'static str {
-    match (settings.price_source, provider) {
-        (PriceSource::Simulated, _) => simulated::SOURCE,
-        (PriceSource::Live, ProviderKind::Coingecko) => coingecko::SOURCE,
-        (PriceSource::Live, ProviderKind::Yahoo) => yahoo::SOURCE,
-    }
-}
-
 /// The pollers' providers.
 type Providers = Vec<Box<dyn PriceProvider>>;
 
+fn http_client(settings: &IngestorSettings) -> Result<reqwest::Client, IngestorError> {
+    reqwest::Client::builder()
+        .timeout(settings.http.timeout)
+        .connect_timeout(settings.http.timeout.min(Duration::from_secs(5)))
+        .user_agent(settings.http.user_agent.clone())
+        .build()
+        .map_err(IngestorError::HttpClient)
+}
+
 fn providers_for(
     settings: &IngestorSettings,
+    plan: &FeedPlan,
+    client: &reqwest::Client,
     catalogue: &Catalogue,
     stored: &[LatestPrice],
     metrics: &IngestorMetrics,
@@ -135,17 +190,11 @@ fn providers_for(
             .reporting_to(metrics.clone());
         return Ok((vec![Box::new(provider)], Vec::new()));
     }
-    let client = reqwest::Client::builder()
-        .timeout(settings.http.timeout)
-        .connect_timeout(settings.http.timeout.min(Duration::from_secs(5)))
-        .user_agent(settings.http.user_agent.clone())
-        .build()
-        .map_err(IngestorError::HttpClient)?;
     let mut providers: Vec<Box<dyn PriceProvider>> = Vec::new();
     let mut backfill = Vec::new();
     let coins: Vec<Coin> = catalogue
         .instruments()
-        .filter(|i| i.provider == ProviderKind::Coingecko)
+        .filter(|i| plan.feeds(&i.symbol, coingecko::SOURCE))
         .map(|i| Coin {
             id: i.provider_id.clone(),
             symbol: i.symbol.clone(),
@@ -182,7 +231,7 @@ fn providers_for(
     }
     let tickers: Vec<Ticker> = catalogue
         .instruments()
-        .filter(|i| i.provider == ProviderKind::Yahoo)
+        .filter(|i| plan.feeds(&i.symbol, yahoo::SOURCE))
         .map(|i| Ticker {
             ticker: i.provider_id.clone(),
             symbol: i.symbol.clone(),
@@ -195,7 +244,7 @@ fn providers_for(
             burst: settings.yahoo.burst,
         };
         let http = PoliteClient::new(
-            client,
+            client.clone(),
             yahoo::SOURCE,
             budget,
             &settings.retry,

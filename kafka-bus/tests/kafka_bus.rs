@@ -260,6 +260,7 @@ fn tick(price: &str) -> PriceTick {
         source: "simulated".to_owned(),
         timestamp: now,
         received_at: now,
+        conversion: None,
     }
 }
 

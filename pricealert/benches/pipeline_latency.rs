@@ -292,6 +292,7 @@ impl Pipeline {
             source: "bench".to_owned(),
             timestamp: now,
             received_at: now,
+            conversion: None,
         };
         publish_json(
             self.context.bus.as_ref(),
@@ -570,6 +571,7 @@ async fn measure(mode: &str, options: &Options, run: Run) {
                     source: "bench".to_owned(),
                     timestamp: now,
                     received_at: now,
+                    conversion: None,
                 };
                 if let Some(k) = planned.fires {
                     sent.push((k, Instant::now()));

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::domain::TickConversion;
 use crate::domain::{
     Alert, AlertCondition, AlertId, AlertOptions, NotificationChannels, Price, Symbol, UserId,
 };
@@ -24,12 +25,16 @@ pub struct PriceTick {
     pub price: Price,
     pub previous_price: Option<Price>,
     pub currency: String,
-    /// `coingecko`, `yahoo` or `simulated`.
+    /// `coingecko`, `yahoo`, `binance` or `simulated`.
     pub source: String,
     /// The provider's own time for the quote.
     pub timestamp: DateTime<Utc>,
     /// When pricealert received the quote; cooldowns and expiry are decided on this time.
     pub received_at: DateTime<Utc>,
+    /// Set when the provider quoted another currency and `price` is converted into `currency`
+    /// (absent from ticks of older versions and from unconverted ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<TickConversion>,
 }
 
 /// A change to the set of alerts. Keyed by symbol so it stays ordered with that symbol's ticks.

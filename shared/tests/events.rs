@@ -26,3 +26,27 @@ fn alert_changes_round_trip_with_exact_prices() {
     let back: AlertChange = serde_json::from_str(&json).expect("parses");
     assert_eq!(back, change);
 }
+
+#[test]
+fn a_tick_without_a_conversion_still_decodes_and_a_converted_one_round_trips() {
+    use shared::events::PriceTick;
+    let old = json!({
+        "schema_version": 2, "symbol": "BTC", "price": 67187.33, "previous_price": null,
+        "currency": "USD", "source": "coingecko", "timestamp": "2026-12-03T08:00:00Z",
+        "received_at": "2026-12-03T08:00:01Z",
+    });
+    let tick: PriceTick = serde_json::from_value(old).expect("an older tick decodes");
+    assert_eq!(tick.conversion, None);
+    let unconverted = serde_json::to_string(&tick).expect("serialises");
+    assert!(!unconverted.contains("conversion"), "{unconverted}");
+
+    let mut converted = tick;
+    converted.source = "binance".to_owned();
+    converted.conversion = Some(serde_json::from_value(json!({
+        "from_currency": "USDT", "provider_price": 67200.1, "rate_symbol": "USDT", "rate": 0.9998,
+    })).expect("a conversion"));
+    let json = serde_json::to_string(&converted).expect("serialises");
+    assert!(json.contains(r#""provider_price":67200.1"#), "{json}");
+    let back: PriceTick = serde_json::from_str(&json).expect("parses");
+    assert_eq!(back, converted);
+}

@@ -37,6 +37,7 @@ pub fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick 
         source: "simulated".into(),
         timestamp: received_at,
         received_at,
+        conversion: None,
     }
 }
 

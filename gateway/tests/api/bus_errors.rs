@@ -134,6 +134,7 @@ fn tick(price: &str) -> PriceTick {
         source: "simulated".into(),
         timestamp: chrono::Utc::now(),
         received_at: chrono::Utc::now(),
+        conversion: None,
     }
 }
 

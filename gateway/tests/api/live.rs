@@ -36,6 +36,7 @@ async fn publish_tick(app: &TestApp, symbol: &str) {
         source: "simulated".into(),
         timestamp: chrono::Utc::now(),
         received_at: chrono::Utc::now(),
+        conversion: None,
     };
     publish_json(&app.bus, Topic::PriceEvents, symbol, &tick)
         .await

@@ -166,6 +166,7 @@ async fn the_websocket_sends_a_snapshot_then_ticks_and_answers_pings(engine: Eng
         source: "simulated".into(),
         timestamp: chrono::Utc::now(),
         received_at: chrono::Utc::now(),
+        conversion: None,
     };
     // The feed is subscribed asynchronously with the socket; publish until the tick shows up.
     let mut received = None;

@@ -147,7 +147,8 @@ impl PoliteClient {
             return read_body(response).await;
         }
         match status {
-            StatusCode::TOO_MANY_REQUESTS => {
+            // 418: Binance's ban for calling on after 429s; its `Retry-After` says when it ends.
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::IM_A_TEAPOT => {
                 let asked = response
                     .headers()
                     .get(RETRY_AFTER)
@@ -163,10 +164,40 @@ impl PoliteClient {
                 Err(IngestorError::RateLimited { retry_after })
             }
             StatusCode::NOT_FOUND => Err(IngestorError::NotFound),
+            other if other.is_client_error() => Err(refused(other, response).await),
             other => Err(IngestorError::Status {
                 status: other.as_u16(),
             }),
         }
+    }
+}
+
+impl PoliteClient {
+    /// Whether a `Retry-After` is holding this provider's requests back now.
+    pub fn is_paused(&self) -> bool {
+        self.pause.is_paused()
+    }
+}
+
+/// A 4xx: [`IngestorError::Refused`] when the body is a `{"code","msg"}` error (Binance's
+/// shape), else the bare status.
+async fn refused(status: StatusCode, response: reqwest::Response) -> IngestorError {
+    #[derive(serde::Deserialize)]
+    struct CodeAndMessage {
+        code: i64,
+        msg: String,
+    }
+    let status = status.as_u16();
+    match read_body(response)
+        .await
+        .map(|body| serde_json::from_slice::<CodeAndMessage>(&body))
+    {
+        Ok(Ok(error)) => IngestorError::Refused {
+            status,
+            code: error.code,
+            message: error.msg,
+        },
+        _ => IngestorError::Status { status },
     }
 }
 

@@ -22,6 +22,11 @@ impl PauseGate {
         *until = Some(until.map_or(target, |current| current.max(target)));
     }
 
+    pub fn is_paused(&self) -> bool {
+        let until = *self.until.lock().unwrap_or_else(|p| p.into_inner());
+        until.is_some_and(|when| when > Instant::now())
+    }
+
     /// Returns once no pause is in force.
     pub async fn wait(&self) {
         loop {

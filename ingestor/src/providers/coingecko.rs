@@ -200,7 +200,7 @@ mod tests {
             .map(|o| match o {
                 Observation::Quote(q) => format!("{} quote {}", q.symbol, q.price),
                 Observation::Skipped { symbol, reason } => format!("{symbol} {}", reason.as_str()),
-                Observation::Failed { .. } => "failed".to_owned(),
+                _ => "other".to_owned(),
             })
             .collect();
         assert_eq!(

@@ -1,5 +1,6 @@
 //! Price providers: each turns one polling cycle into a stream of observations.
 
+pub mod binance;
 pub mod coingecko;
 pub mod simulated;
 pub mod simulated_prices;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use shared::domain::{Price, Symbol};
+use shared::events::TickConversion;
 
 use crate::skip::SkipReason;
 use crate::IngestorError;
@@ -24,12 +26,21 @@ pub struct Quote {
     pub timestamp: DateTime<Utc>,
     /// When the answer carrying it arrived.
     pub received_at: DateTime<Utc>,
+    /// Set once a quote in another currency has been converted into `currency`.
+    pub conversion: Option<TickConversion>,
 }
 
 /// What one cycle learnt about one instrument (or, for a failed call, several).
 #[derive(Debug)]
 pub enum Observation {
     Quote(Quote),
+    /// A quote in another currency than the instrument's: published only converted into
+    /// `into` at the latest published price of `via`.
+    Convert {
+        quote: Quote,
+        via: Symbol,
+        into: String,
+    },
     Skipped {
         symbol: Symbol,
         reason: SkipReason,
@@ -75,6 +86,7 @@ pub(crate) fn checked_quote(
             currency,
             timestamp,
             received_at,
+            conversion: None,
         }),
     }
 }

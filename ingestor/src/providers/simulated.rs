@@ -170,6 +170,7 @@ impl PriceProvider for Simulated {
                     currency: walker.currency.clone(),
                     timestamp: now,
                     received_at: now,
+                    conversion: None,
                 })
             })
             .collect();

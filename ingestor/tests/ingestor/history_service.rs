@@ -129,6 +129,7 @@ async fn a_full_disk_pauses_recording_and_everyone_else_still_gets_every_tick() 
                 source: "coingecko".to_owned(),
                 timestamp: now - chrono::TimeDelta::seconds(published - i),
                 received_at: now,
+                conversion: None,
             };
             publish_json(bus.as_ref(), Topic::PriceEvents, "BTC", &tick)
                 .await

@@ -1,8 +1,11 @@
 //! Black-box tests of the ingestor: the real service and its real HTTP client against fake
 //! providers on loopback, a fresh database per test, ticks observed on the in-process bus.
 
+mod binance;
+mod binance_standin;
 mod budget;
 mod coingecko;
+mod failover;
 mod fake_providers;
 mod fixtures;
 mod helpers;

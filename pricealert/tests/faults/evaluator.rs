@@ -59,6 +59,7 @@ fn tick(symbol: &Symbol, price: Price, received_at: DateTime<Utc>) -> PriceTick 
         source: "simulated".to_owned(),
         timestamp: received_at,
         received_at,
+        conversion: None,
     }
 }
 

@@ -61,6 +61,9 @@ pub const DOCUMENTED: &[Metric] = &[
     ),
     metric("ingestor_skipped_quotes_total", Counter, INGESTOR, false),
     metric("ingestor_circuit_open", Gauge, INGESTOR, false),
+    // Failover per instrument (issue 19).
+    metric("ingestor_instrument_feed", Gauge, INGESTOR, true),
+    metric("ingestor_feed_switches_total", Counter, INGESTOR, false),
     // The price history recorder (issue 15).
     metric(
         "ingestor_history_ticks_recorded_total",

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::feeds::{self, BinanceSettings, FailoverSettings};
 use super::{fields, ConfigError};
 use crate::catalogue::Instrument;
 
@@ -33,6 +34,8 @@ pub struct IngestorSettings {
     pub coingecko: CoinGeckoSettings,
     pub yahoo: YahooSettings,
     pub simulated: SimulatedSettings,
+    pub binance: BinanceSettings,
+    pub failover: FailoverSettings,
 }
 
 impl Default for IngestorSettings {
@@ -48,6 +51,8 @@ impl Default for IngestorSettings {
             coingecko: CoinGeckoSettings::default(),
             yahoo: YahooSettings::default(),
             simulated: SimulatedSettings::default(),
+            binance: BinanceSettings::default(),
+            failover: FailoverSettings::default(),
         }
     }
 }
@@ -298,6 +303,7 @@ impl IngestorSettings {
         if let Some(url) = &self.coingecko.base_url {
             fields::check_http_url("ingestor.coingecko.base_url", url)?;
         }
-        fields::check_http_url("ingestor.yahoo.base_url", &self.yahoo.base_url)
+        fields::check_http_url("ingestor.yahoo.base_url", &self.yahoo.base_url)?;
+        feeds::validate(&self.binance, &self.failover)
     }
 }

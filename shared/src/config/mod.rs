@@ -15,6 +15,7 @@ mod database;
 mod env;
 mod error;
 mod evaluator;
+mod feeds;
 mod fields;
 mod file;
 mod gateway;
@@ -25,11 +26,13 @@ mod log;
 mod notifier;
 mod settings;
 
+pub use crate::catalogue::BinancePair;
 pub use bus::{BusSettings, KafkaSettings};
 pub use database::DatabaseSettings;
 pub use env::{EnvName, Unit, DOCUMENTED_ENV};
 pub use error::ConfigError;
 pub use evaluator::EvaluatorSettings;
+pub use feeds::{BinanceSettings, FailoverSettings};
 pub use gateway::GatewaySettings;
 pub use history::HistorySettings;
 pub use ingestor::{

@@ -50,6 +50,7 @@ fn every_documented_name_reaches_a_setting() {
         ("COINGECKO_BASE_URL", "http://127.0.0.1:9".to_owned()),
         ("COINGECKO_API_KEY", "key".to_owned()),
         ("CORS_ORIGINS", "https://a.example".to_owned()),
+        ("PROVIDER_ORDER_CRYPTO", "binance,coingecko".to_owned()),
     ]);
     let mut names = std::collections::BTreeSet::new();
     for entry in DOCUMENTED_ENV {

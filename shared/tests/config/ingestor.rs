@@ -115,3 +115,42 @@ fn nonsense_budgets_are_rejected() {
         );
     }
 }
+
+#[test]
+fn binance_and_the_failover_order_are_set_from_the_environment_and_checked() {
+    let settings = Settings::load(
+        None,
+        &env(&[
+            ("PROVIDER_ORDER_CRYPTO", "binance, coingecko"),
+            ("PROVIDER_STALE_AFTER_MS", "2500"),
+            ("PROVIDER_SWITCH_BACK_AFTER_MS", "60000"),
+            ("BINANCE_WS_URL", "ws://127.0.0.1:9/"),
+            ("BINANCE_REST_URL", "http://127.0.0.1:9"),
+            ("BINANCE_STREAM", "trade"),
+        ]),
+    )
+    .expect("loads");
+    let ingestor = settings.ingestor;
+    assert_eq!(ingestor.failover.order["crypto"], ["binance", "coingecko"]);
+    assert_eq!(ingestor.failover.stale_after, Duration::from_millis(2_500));
+    assert_eq!(ingestor.failover.switch_back_after, Duration::from_secs(60));
+    assert_eq!(ingestor.binance.ws_url, "ws://127.0.0.1:9");
+    assert_eq!(ingestor.binance.stream, "trade");
+    // Off by default: every instrument from its catalogue provider alone.
+    let defaults = Settings::load(None, &env(&[])).expect("defaults load");
+    assert!(defaults.ingestor.failover.order.is_empty());
+    for bad in [
+        ("PROVIDER_ORDER_CRYPTO", "binance,kraken"),
+        ("BINANCE_WS_URL", "https://stream.binance.com"),
+        ("BINANCE_STREAM", "aggTrade"),
+        ("PROVIDER_STALE_AFTER_MS", "0"),
+    ] {
+        assert!(
+            matches!(
+                Settings::load(None, &env(&[bad])),
+                Err(ConfigError::Invalid(_))
+            ),
+            "{bad:?} accepted"
+        );
+    }
+}

@@ -220,6 +220,20 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         Milliseconds,
     ),
     EnvName::new("SIMULATED_SEED", "ingestor.simulated.seed"),
+    EnvName::base_url("BINANCE_WS_URL", "ingestor.binance.ws_url"),
+    EnvName::base_url("BINANCE_REST_URL", "ingestor.binance.rest_url"),
+    EnvName::new("BINANCE_STREAM", "ingestor.binance.stream"),
+    EnvName::list("PROVIDER_ORDER_CRYPTO", "ingestor.failover.order.crypto"),
+    EnvName::duration(
+        "PROVIDER_STALE_AFTER_MS",
+        "ingestor.failover.stale_after",
+        Milliseconds,
+    ),
+    EnvName::duration(
+        "PROVIDER_SWITCH_BACK_AFTER_MS",
+        "ingestor.failover.switch_back_after",
+        Milliseconds,
+    ),
     // price history
     EnvName::new("HISTORY_ENABLED", "history.enabled"),
     EnvName::duration("HISTORY_RAW_DAYS", "history.raw_retention", Days),
