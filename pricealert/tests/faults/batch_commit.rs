@@ -29,6 +29,7 @@ fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick {
         source: "simulated".to_owned(),
         timestamp: received_at,
         received_at,
+        conversion: None,
     }
 }
 
