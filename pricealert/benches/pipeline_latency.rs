@@ -282,18 +282,7 @@ impl Pipeline {
     }
 
     async fn publish(&self, symbol: &Symbol, price: &str) {
-        let now = Utc::now();
-        let tick = PriceTick {
-            schema_version: SCHEMA_VERSION,
-            symbol: symbol.clone(),
-            price: Price::from_str(price).expect("a valid price"),
-            previous_price: None,
-            currency: "USD".to_owned(),
-            source: "bench".to_owned(),
-            timestamp: now,
-            received_at: now,
-            conversion: None,
-        };
+        let tick = bench_tick(symbol, price);
         publish_json(
             self.context.bus.as_ref(),
             Topic::PriceEvents,
@@ -561,18 +550,7 @@ async fn measure(mode: &str, options: &Options, run: Run) {
         in_flight.spawn(async move {
             let mut sent = Vec::new();
             for planned in lane {
-                let now = Utc::now();
-                let tick = PriceTick {
-                    schema_version: SCHEMA_VERSION,
-                    symbol: planned.symbol.clone(),
-                    price: Price::from_str(&planned.price).expect("a valid price"),
-                    previous_price: None,
-                    currency: "USD".to_owned(),
-                    source: "bench".to_owned(),
-                    timestamp: now,
-                    received_at: now,
-                    conversion: None,
-                };
+                let tick = bench_tick(&planned.symbol, &planned.price);
                 if let Some(k) = planned.fires {
                     sent.push((k, Instant::now()));
                 }
@@ -737,4 +715,20 @@ fn main() {
             }
         }
     });
+}
+
+/// A tick of the bench's own source, stamped now.
+fn bench_tick(symbol: &Symbol, price: &str) -> PriceTick {
+    let now = Utc::now();
+    PriceTick {
+        schema_version: SCHEMA_VERSION,
+        symbol: symbol.clone(),
+        price: Price::from_str(price).expect("a valid price"),
+        previous_price: None,
+        currency: "USD".to_owned(),
+        source: "bench".to_owned(),
+        timestamp: now,
+        received_at: now,
+        conversion: None,
+    }
 }

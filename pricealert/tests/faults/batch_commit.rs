@@ -16,21 +16,12 @@ use chrono::{DateTime, Utc};
 use kafka_bus::KafkaBus;
 use shared::bus::{publish_json, Topic};
 use shared::domain::AlertId;
-use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
+use shared::events::{PriceTick, TriggerEvent};
 use shared::storage::Database;
 
 fn tick(symbol: &str, price: &str, received_at: DateTime<Utc>) -> PriceTick {
-    PriceTick {
-        schema_version: SCHEMA_VERSION,
-        symbol: symbol.parse().expect("symbol"),
-        price: price.parse().expect("price"),
-        previous_price: None,
-        currency: "USD".to_owned(),
-        source: "simulated".to_owned(),
-        timestamp: received_at,
-        received_at,
-        conversion: None,
-    }
+    let symbol = symbol.parse().expect("symbol");
+    crate::tick(&symbol, price.parse().expect("price"), received_at)
 }
 
 /// Each recorded trigger event as (alert, tick time), counted.

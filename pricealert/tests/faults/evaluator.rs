@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::support::poll_until;
 use crate::support::scaled::Scaled;
 use crate::support::service_process::ServiceProcess;
+use crate::tick;
 use chrono::{DateTime, Utc};
 use kafka_bus::KafkaBus;
 use matching::reference::ReferenceScan;
@@ -22,7 +23,7 @@ use matching::{micros, EngineConfig, Fire, IndexedAlert};
 use serde_json::json;
 use shared::bus::{publish_json, Topic};
 use shared::domain::{AlertId, Price, Symbol};
-use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
+use shared::events::TriggerEvent;
 use shared::storage::Database;
 
 const SYMBOLS: [&str; 6] = ["BTC", "ETH", "SOL", "XRP", "ADA", "DOGE"];
@@ -47,20 +48,6 @@ fn prices(seed: u64) -> Vec<Price> {
                 .expect("a positive price")
         })
         .collect()
-}
-
-fn tick(symbol: &Symbol, price: Price, received_at: DateTime<Utc>) -> PriceTick {
-    PriceTick {
-        schema_version: SCHEMA_VERSION,
-        symbol: symbol.clone(),
-        price,
-        previous_price: None,
-        currency: "USD".to_owned(),
-        source: "simulated".to_owned(),
-        timestamp: received_at,
-        received_at,
-        conversion: None,
-    }
 }
 
 /// (alert, received_at of the tick that fired it) of every trigger event recorded, and each
