@@ -90,9 +90,10 @@ pub async fn announce(state: &AppState, change: AlertChange) {
     relay_now(state).await;
 }
 
-/// Publishes whatever the alert change outbox holds.
+/// Publishes what the alert change outbox held when called (sharing the flush with
+/// concurrent writes).
 pub async fn relay_now(state: &AppState) {
-    if let Err(error) = state.alert_changes.flush().await {
+    if let Err(error) = state.alert_changes.flush_committed().await {
         tracing::error!(%error, "could not relay the alert change outbox; will retry");
     }
 }

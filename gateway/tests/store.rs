@@ -80,7 +80,7 @@ async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) 
         .create_alert(alice.id, &new_alert("ETH", "3"), 2)
         .await
         .expect("ok")
-        .is_none());
+        .is_err());
     assert!(db
         .user_alert(eve.id, first.id())
         .await

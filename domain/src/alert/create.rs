@@ -6,10 +6,10 @@ use utoipa::ToSchema;
 
 use super::options::ReadOptions;
 use super::rules::{self, SentFields};
-use super::{AlertInputError, AlertOptionsInput, AlertSpec};
+use super::{Alert, AlertInputError, AlertOptionsInput, AlertSpec};
 use crate::catalogue::Catalogue;
 use crate::input::{Input, InputErrors, Invalid};
-use crate::{AlertCondition, NotificationChannels, Price, Symbol};
+use crate::{AlertCondition, AlertId, NotificationChannels, Price, Symbol, UserId};
 
 /// Cooldown of an alert created without one.
 pub const DEFAULT_COOLDOWN_MINUTES: i64 = 60;
@@ -126,6 +126,23 @@ impl NewAlert {
 
     pub fn spec(&self) -> &AlertSpec {
         &self.0
+    }
+
+    /// The alert this creates, as its row will read once inserted with `id`: active, never
+    /// fired, version 1. Lets a store write the alert and its change announcement in one
+    /// statement, before the database has told it the id.
+    pub fn stored(&self, id: AlertId, user_id: UserId, created_at: DateTime<Utc>) -> Alert {
+        Alert {
+            id,
+            user_id,
+            spec: self.0.clone(),
+            active: true,
+            triggered_count: 0,
+            last_triggered_at: None,
+            rearm_wait: None,
+            version: 1,
+            created_at,
+        }
     }
 }
 

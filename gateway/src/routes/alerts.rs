@@ -2,7 +2,7 @@
 //! missing one (404). Requests are read into `shared::domain::alert`'s input types, whose
 //! constructors hold every rule; this module adds the account and the quota.
 
-use crate::store::AlertFilter;
+use crate::store::{AlertFilter, CreateRefused};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -102,11 +102,16 @@ pub async fn create_alert(
     let new_alert = draft.validate(Utc::now())?;
     let warnings = account.warnings(new_alert.spec().notification_types());
     let max_active = i64::from(state.settings.max_active_alerts_per_user);
-    let alert = state
+    let alert = match state
         .store
         .create_alert(user.id, &new_alert, max_active)
         .await?
-        .ok_or_else(|| quota_error(&state))?;
+    {
+        Ok(alert) => alert,
+        Err(CreateRefused::QuotaExceeded) => return Err(quota_error(&state)),
+        // Deleted since its token was checked: as if the token named no account.
+        Err(CreateRefused::NoSuchUser) => return Err(ApiError::InvalidToken),
+    };
     announce(&state, AlertChange::upserted(alert.clone())).await;
     Ok((StatusCode::CREATED, alert_json(&alert, warnings)).into_response())
 }

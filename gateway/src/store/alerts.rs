@@ -1,13 +1,14 @@
-//! The caller's alerts: create (under the active-alert quota), list, read, patch, delete;
-//! each write with its alert change in the outbox, in one transaction.
+//! The caller's alerts: list, read, patch, delete (create is in `alert_create`); each write
+//! with its alert change in the outbox, in one transaction.
 
-use shared::domain::{Alert, AlertId, AlertPatch, NewAlert, Symbol, UserId};
+use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::on_pool;
 use shared::storage::BeginWrite;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use sqlx::types::Json;
 
+use super::alert_create::{take_quota_slot, Slot};
 use super::Store;
 
 #[derive(Debug, Clone, Default)]
@@ -27,51 +28,6 @@ pub enum AlertWriteOutcome {
 }
 
 impl Store {
-    /// Inserts an active alert unless the user already has `max_active` active ones
-    /// (`Ok(None)` then). The check and the insert are one statement; the change is queued
-    /// in the outbox in the same transaction.
-    #[tracing::instrument(skip_all, fields(user_id))]
-    pub async fn create_alert(
-        &self,
-        user_id: UserId,
-        alert: &NewAlert,
-        max_active: i64,
-    ) -> StorageResult<Option<Alert>> {
-        let sql = format!(
-            "insert into alerts (user_id, symbol, condition, target_price, target_price_high, \
-             notification_types, cooldown_minutes, active, options, triggered_count, version, \
-             created_at, updated_at) \
-             select $1, $2, $3, $4, $5, $6, $7, true, $8, 0, 1, $9, $9 \
-             where (select count(*) from alerts where user_id = $1 and active) < $10 \
-             returning {ALERT_COLUMNS}"
-        );
-        let spec = alert.spec();
-        let created = now();
-        on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            let row = sqlx::query_as::<_, AlertRow>(&sql)
-                .bind(user_id)
-                .bind(spec.symbol().as_str())
-                .bind(spec.condition().as_str())
-                .bind(spec.target_price())
-                .bind(spec.target_price_high())
-                .bind(spec.notification_types().to_string())
-                .bind(spec.cooldown_minutes())
-                .bind(Json(spec.options()))
-                .bind(created)
-                .bind(max_active)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let alert = Alert::try_from(row)?;
-            enqueue_change!(tx, &AlertChange::upserted(alert.clone()))?;
-            tx.commit().await?;
-            Ok::<_, StorageError>(Some(alert))
-        }.await)
-    }
-
     /// The user's alerts, newest first.
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn list_alerts(
@@ -122,12 +78,21 @@ impl Store {
              cooldown_minutes = $6, active = $7, options = $8, version = version + 1, \
              updated_at = $9 \
              where id = $1 and user_id = $2 \
-             and (active or not $7 or (select count(*) from alerts a where a.user_id = $2 and a.active) < $10) \
              returning {ALERT_COLUMNS}"
         );
         let spec = patch.spec();
         let written = on_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
+            // An activation takes a quota slot first (the user's row, then the alert's: the
+            // lock order of every alert write). Patching an alert that is already active takes
+            // one too: the bound only overstates, and is recounted at the quota.
+            if patch.active() {
+                match take_quota_slot!(tx, user_id, max_active, id)? {
+                    Slot::Taken => {}
+                    Slot::Full => return Ok(Err(AlertWriteOutcome::QuotaExceeded)),
+                    Slot::NoSuchUser => return Ok(Err(AlertWriteOutcome::NotFound)),
+                }
+            }
             let row = sqlx::query_as::<_, AlertRow>(&sql)
                 .bind(id)
                 .bind(user_id)
@@ -138,24 +103,20 @@ impl Store {
                 .bind(patch.active())
                 .bind(Json(spec.options()))
                 .bind(now())
-                .bind(max_active)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
-                return Ok(None);
+                return Ok(Err(AlertWriteOutcome::NotFound));
             };
             let alert = Alert::try_from(row)?;
             enqueue_change!(tx, &AlertChange::upserted(alert.clone()))?;
             tx.commit().await?;
-            Ok::<_, StorageError>(Some(alert))
+            Ok::<_, StorageError>(Ok(alert))
         }.await)?;
-        match written {
-            Some(alert) => Ok((AlertWriteOutcome::Done, Some(alert))),
-            None => match self.user_alert(user_id, id).await? {
-                Some(_) => Ok((AlertWriteOutcome::QuotaExceeded, None)),
-                None => Ok((AlertWriteOutcome::NotFound, None)),
-            },
-        }
+        Ok(match written {
+            Ok(alert) => (AlertWriteOutcome::Done, Some(alert)),
+            Err(refused) => (refused, None),
+        })
     }
 
     /// Deletes one of the user's alerts, with its change in the outbox; returns its symbol

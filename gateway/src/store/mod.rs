@@ -26,6 +26,7 @@ macro_rules! enqueue_change {
     }};
 }
 
+mod alert_create;
 mod alerts;
 mod channels;
 mod deliveries;
@@ -37,6 +38,7 @@ mod webhooks;
 
 use shared::storage::Database;
 
+pub use alert_create::CreateRefused;
 pub use alerts::{AlertFilter, AlertWriteOutcome};
 pub use explain::EvaluatedPrice;
 pub use history::ServedSeries;

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use futures::future::join_all;
+
 use reqwest::StatusCode;
 use serde_json::json;
 use shared::bus::{decode, Decoded, EventBus, Subscription, Topic};
@@ -46,14 +48,20 @@ fn published(changes: &mut Box<dyn Subscription>) -> BTreeMap<String, Vec<String
     by_key
 }
 
-async fn changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back(engine: Engine) {
+/// An app on a bus that can fail, and a subscription to its alert changes.
+async fn app_with_changes(engine: Engine) -> (FaultyBus, TestApp, Box<dyn Subscription>) {
     let bus = FaultyBus::new(1024);
     let app = spawn_app_on_faulty_bus(engine, &bus, |_| {}).await;
-    let mut changes = bus
+    let changes = bus
         .in_process()
         .subscribe(Topic::AlertChanges, "test")
         .await
         .expect("subscribe");
+    (bus, app, changes)
+}
+
+async fn changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back(engine: Engine) {
+    let (bus, app, mut changes) = app_with_changes(engine).await;
     let kim = app.user_token("kim@example.com").await;
     let leaving = app.user_token("lou@example.com").await;
     let first = app.create_alert(&kim, "BTC", "10").await["id"].clone();
@@ -194,7 +202,32 @@ async fn an_alert_write_whose_change_cannot_be_queued_does_not_happen(engine: En
     assert_eq!(stored["target_price"], 10, "not patched");
 }
 
+/// Concurrent writes share the relay's flushes, yet each change is on the bus before its write
+/// is answered (so an evaluator has it before the next tick).
+async fn every_write_is_published_before_it_is_answered_however_many_run_at_once(engine: Engine) {
+    let (_bus, app, mut changes) = app_with_changes(engine).await;
+    let token = app.user_token("nat@example.com").await;
+    let targets: Vec<String> = (1..=32).map(|target| target.to_string()).collect();
+    let created = join_all(
+        targets
+            .iter()
+            .map(|target| app.create_alert(&token, "BTC", target)),
+    )
+    .await;
+    let published = published(&mut changes);
+    let published = published.get("BTC").cloned().unwrap_or_default();
+    for alert in created {
+        let expected = format!("upsert {} v1 active=true", alert["id"]);
+        assert!(
+            published.contains(&expected),
+            "{expected} not in {published:?}"
+        );
+    }
+    assert_eq!(published.len(), 32, "each once: {published:?}");
+}
+
 on_both_engines!(
+    every_write_is_published_before_it_is_answered_however_many_run_at_once,
     changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back,
     an_alert_write_whose_change_cannot_be_queued_does_not_happen,
 );

@@ -6,7 +6,11 @@
 //!
 //! One flush at a time per table: within a process by a mutex, across processes by the
 //! table's relay lock, so two replicas never interleave (and reorder) the messages of a key.
+//! Writers that want their rows published before they answer share flushes
+//! ([`OutboxRelay::flush_committed`]): under load one flush publishes the rows of every write
+//! that committed before it started, instead of each write queueing a flush of its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
@@ -24,6 +28,15 @@ pub struct OutboxRelay {
     table: OutboxTable,
     topic: Topic,
     flushing: Arc<Mutex<()>>,
+    flushes: Arc<FlushCount>,
+}
+
+/// Flushes numbered in the order they start (under the mutex), and the latest that published
+/// everything it found.
+#[derive(Default)]
+struct FlushCount {
+    started: AtomicU64,
+    completed: AtomicU64,
 }
 
 /// Why a flush stopped: the rows it did not publish stay for the next one.
@@ -48,16 +61,38 @@ impl OutboxRelay {
             table,
             topic,
             flushing: Arc::default(),
+            flushes: Arc::default(),
         }
+    }
+
+    /// Publishes every row committed before this call, returning as soon as some flush has:
+    /// a flush that started after the call began reads those rows, so if one completed while
+    /// this call waited for its turn there is nothing left to do.
+    pub async fn flush_committed(&self) -> Result<(), RelayError> {
+        let started_before = self.flushes.started.load(Ordering::SeqCst);
+        let _one_per_process = self.flushing.lock().await;
+        if self.flushes.completed.load(Ordering::SeqCst) > started_before {
+            return Ok(());
+        }
+        self.flush_locked().await.map(|_| ())
     }
 
     /// Publishes every unpublished row, oldest first; returns how many.
     #[tracing::instrument(skip_all, fields(topic = self.topic.label()))]
     pub async fn flush(&self) -> Result<usize, RelayError> {
         let _one_per_process = self.flushing.lock().await;
+        self.flush_locked().await
+    }
+
+    /// A flush, by the holder of `flushing`.
+    async fn flush_locked(&self) -> Result<usize, RelayError> {
+        let number = self.flushes.started.fetch_add(1, Ordering::SeqCst) + 1;
         let lock = self.db.lock_outbox_relay(self.table).await?;
         let published = self.publish_all().await;
         lock.release().await?;
+        if published.is_ok() {
+            self.flushes.completed.store(number, Ordering::SeqCst);
+        }
         published
     }
 
@@ -68,16 +103,29 @@ impl OutboxRelay {
             if batch.is_empty() {
                 return Ok(published);
             }
+            // Settled together once the bus has them all: one statement per batch. A crash
+            // in between republishes the batch (duplicates, which consumers drop), never loses.
+            let mut sent = Vec::with_capacity(batch.len());
+            let mut failed = None;
             for message in batch {
-                self.bus
+                if let Err(error) = self
+                    .bus
                     .publish(
                         self.topic,
                         &message.message_key,
                         message.payload.into_bytes(),
                     )
-                    .await?;
-                self.db.settle_outbox(self.table, message.id).await?;
-                published += 1;
+                    .await
+                {
+                    failed = Some(error);
+                    break;
+                }
+                sent.push(message.id);
+            }
+            self.db.settle_outbox(self.table, &sent).await?;
+            published += sent.len();
+            if let Some(error) = failed {
+                return Err(error.into());
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use super::BeginWrite;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use super::{now, Database, StorageResult};
 use crate::on_pool;
@@ -21,7 +21,7 @@ pub enum OutboxTable {
 }
 
 impl OutboxTable {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             OutboxTable::TriggerEvents => "evaluator_outbox",
             OutboxTable::AlertChanges => "alert_change_outbox",
@@ -101,26 +101,32 @@ impl Database {
         )
     }
 
-    /// What happens to row `id` once the bus has accepted it: marked or deleted.
-    pub async fn settle_outbox(&self, table: OutboxTable, id: i64) -> StorageResult<()> {
-        match table {
-            OutboxTable::TriggerEvents => {
-                let sql = format!(
-                    "update {} set published_at = $2 where id = $1",
-                    table.name()
-                );
-                on_pool!(self, pool => sqlx::query(&sql)
-                    .bind(id)
-                    .bind(now())
-                    .execute(pool)
-                    .await
-                    .map(|_| ()))?;
-            }
-            OutboxTable::AlertChanges => {
-                let sql = format!("delete from {} where id = $1", table.name());
-                on_pool!(self, pool => sqlx::query(&sql).bind(id).execute(pool).await.map(|_| ()))?;
-            }
+    /// What happens to rows `ids` once the bus has accepted them: marked or deleted, in one
+    /// statement.
+    pub async fn settle_outbox(&self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
+        if ids.is_empty() {
+            return Ok(());
         }
+        let (head, published_at) = match table {
+            OutboxTable::TriggerEvents => (
+                format!("update {} set published_at = ", table.name()),
+                Some(now()),
+            ),
+            OutboxTable::AlertChanges => (format!("delete from {}", table.name()), None),
+        };
+        on_pool!(self, pool => {
+            let mut sql = QueryBuilder::new(&head);
+            if let Some(at) = published_at {
+                sql.push_bind(at);
+            }
+            sql.push(" where id in (");
+            let mut listed = sql.separated(", ");
+            for id in ids {
+                listed.push_bind(*id);
+            }
+            sql.push(")");
+            sql.build().execute(pool).await.map(|_| ())
+        })?;
         Ok(())
     }
 
