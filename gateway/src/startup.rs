@@ -24,7 +24,7 @@ use crate::metrics::GatewayMetrics;
 use crate::rate_limit::Limits;
 use crate::routes;
 use crate::server;
-use crate::state::AppState;
+use crate::state::{AppParts, AppState};
 use crate::store::Store;
 use crate::GatewayError;
 
@@ -94,7 +94,7 @@ impl Application {
             subscription.report_metrics_to(&consumer_metrics);
         }
         let live = Hub::new(metrics.live.clone());
-        let state = AppState {
+        let state = AppState::new(AppParts {
             store: Store::new(context.db.clone()),
             bus: context.bus.clone(),
             alert_changes: OutboxRelay::new(
@@ -129,7 +129,7 @@ impl Application {
             ),
             feeds: FeedPolling::from_settings(&context.settings.ingestor),
             channel_tests: ChannelTestWaiters::default(),
-        };
+        });
         let listener = TcpListener::bind(SocketAddr::new(settings.host, settings.port))
             .await
             .map_err(GatewayError::Bind)?;

@@ -15,9 +15,27 @@ use crate::rate_limit::Limits;
 use crate::single_flight::SingleFlight;
 use crate::store::Store;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs; cheap to clone: one reference count (every extractor and
+/// middleware clones it, per request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What an [`AppState`] holds.
+pub struct AppParts {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
     /// Publishes the alert change outbox every alert write fills.

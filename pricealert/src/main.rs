@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use shared::config::Settings;
 
+/// glibc's allocator took a fifth of the gateway's CPU under load (a request allocates for its
+/// headers, rows, JSON); mimalloc's thread-local free lists cost far less, and keep idle
+/// WebSocket connections smaller.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

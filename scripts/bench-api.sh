@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Issue 19's realistic API benchmark on PostgreSQL, side by side with pgbench in the same run.
+#   ./scripts/bench-api.sh            # results on stdout; copy them into docs/BENCHMARKS.md
+# Needs wrk, pgbench, psql, python3 (token minting). Seeds 10,000 users with 0–20 alerts each
+# (user n has n mod 21; ~100,000 alerts) straight into a fresh database, mints each a token with
+# the gateway's key (logins would hash 10,000 passwords), then measures with 64 connections:
+#   1. the mix: 80 % GET /alerts, 15 % POST /alerts, 5 % PATCH/DELETE, a random user's token per
+#      request, list cache on (the default);
+#   2. GET /alerts alone with the list cache off, against pgbench running the gateway's query;
+#   3. POST /alerts alone, against pgbench running the gateway's insert with its quota check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=${PORT:-18000}
+POOL=${DATABASE_MAX_CONNECTIONS:-16}
+ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=pa_bench_api_$$
+DB_URL="${ADMIN_URL%/*}/$DB"
+BASE=http://127.0.0.1:$PORT
+SECRET=bench-secret-bench-secret-bench-secret-0000
+WORK=$(mktemp -d)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/pricealert-target}
+
+cargo build --release -q -p pricealert
+psql "$ADMIN_URL" -qc "create database $DB"
+cleanup() {
+    stop_gateway
+    psql "$ADMIN_URL" -qc "drop database if exists $DB" || true
+    rm -rf "$WORK"
+}
+stop_gateway() {
+    if [ -n "${GATEWAY_PID:-}" ]; then
+        kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null || true
+        GATEWAY_PID=
+    fi
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+# start_gateway CACHE_MS: the release gateway alone on the bench database.
+start_gateway() {
+    DATABASE_URL=$DB_URL JWT_SECRET=$SECRET GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=error \
+    API_RATE_LIMIT_PER_SECOND=10000000 DATABASE_MAX_CONNECTIONS=$POOL ALERT_LIST_CACHE_MS=$1 \
+    GATEWAY_MAX_CONNECTIONS_PER_ADDRESS=100000 GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS=100000 \
+        "$CARGO_TARGET_DIR/release/pricealert" gateway &
+    GATEWAY_PID=$!
+    for _ in $(seq 1 150); do curl -sf "$BASE/health" >/dev/null && return; sleep 0.2; done
+    echo "the gateway did not start" >&2
+    exit 1
+}
+
+start_gateway 1000 # runs the migrations
+psql -q "$DB_URL" <<'SQL'
+insert into users (id, email, password_hash, is_active, created_at, updated_at)
+select u, 'bench' || u || '@example.com', 'not-a-hash', true, now(), now()
+from generate_series(1, 10000) u;
+select setval('users_id_seq', 10000);
+insert into alerts (user_id, symbol, condition, target_price, notification_types,
+                    cooldown_minutes, active, created_at, updated_at)
+select u, (array['BTC','ETH','SOL','ADA','XRP','DOGE','DOT','AVAX','LINK','LTC'])[1 + (u + k) % 10],
+       'above', 1000 + k + 0.5, 'email', 60, true, now(), now()
+from generate_series(1, 10000) u, generate_series(1, 20) k where k <= u % 21;
+update users set active_alerts_bound =
+    (select count(*) from alerts where alerts.user_id = users.id and alerts.active);
+vacuum analyze;
+SQL
+# users_file: each user's token and current alerts, for the load client (DELETEs walk them).
+users_file() {
+    psql -At -F ' ' "$DB_URL" -c "select u.id, coalesce(string_agg(a.id::text, ',' order by a.id), '')
+        from users u left join alerts a on a.user_id = u.id group by u.id order by u.id" > "$WORK/alerts.txt"
+    python3 - "$SECRET" "$WORK/alerts.txt" "$WORK/users.txt" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+secret, source, target = sys.argv[1].encode(), sys.argv[2], sys.argv[3]
+b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")
+header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+now = int(time.time())
+with open(source) as rows, open(target, "w") as out:
+    for row in rows:
+        user, _, alerts = row.rstrip("\n").partition(" ")
+        claims = {"sub": user, "iat": now, "exp": now + 7200, "iss": "pricealert",
+                  "aud": "pricealert-api", "gen": 0}
+        signed = header + b"." + b64(json.dumps(claims).encode())
+        token = signed + b"." + b64(hmac.new(secret, signed, hashlib.sha256).digest())
+        out.write(f"{user} {token.decode()} {alerts}\n")
+PY
+}
+users_file
+echo "seeded: $(psql -At "$DB_URL" -c 'select count(*) from users') users, $(psql -At "$DB_URL" -c 'select count(*) from alerts') alerts"
+export USERS_FILE=$WORK/users.txt WRK_THREADS=2
+first_token=$(head -1 "$WORK/users.txt" | cut -d' ' -f2)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $first_token" "$BASE/alerts")" = 200 ]
+
+wrk_run() { # TITLE MIX_GET MIX_POST
+    echo; echo "### $1"
+    users_file
+    if [ -n "${PROFILE:-}" ]; then # PROFILE=dir: a perf profile of the gateway per run
+        mkdir -p "$PROFILE"
+        perf record -q -F 499 -g -p "$GATEWAY_PID" -o "$PROFILE/$2-$3.data" -- sleep "$DURATION" 2>/dev/null &
+    fi
+    MIX_GET=$2 MIX_POST=$3 wrk --latency -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s scripts/bench/api_mix.lua "$BASE" |
+        grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors|requests in'
+}
+pgbench_run() { # TITLE SCRIPT CLIENTS
+    echo; echo "### pgbench: $1, $3 clients"
+    pgbench -n -M prepared -c "$3" -j 2 -T "$DURATION" -r -f "$2" "$DB_URL" 2>&1 |
+        grep -E 'tps = |latency average|latency stddev'
+}
+# pgbench's script for the gateway's create: the statement `create_alert` runs within the bound,
+# with a real payload (caught on its way through the outbox, which the relay empties at once).
+psql -q "$DB_URL" <<'SQL'
+create table bench_payload (payload text);
+create function bench_keep_payload() returns trigger language plpgsql as
+    $$ begin insert into bench_payload values (new.payload); return new; end $$;
+create trigger bench_keep_payload after insert on alert_change_outbox
+    for each row execute function bench_keep_payload();
+SQL
+curl -sf -X POST "$BASE/alerts" -H "Authorization: Bearer $first_token" -H 'Content-Type: application/json' \
+    -d '{"symbol":"ETH","condition":"above","target_price":1.5}' >/dev/null
+payload=$(psql -At "$DB_URL" -c "select payload from bench_payload limit 1")
+psql -q "$DB_URL" -c "drop trigger bench_keep_payload on alert_change_outbox; drop function bench_keep_payload(); drop table bench_payload"
+[ -n "$payload" ]
+columns="id, user_id, symbol, condition, target_price, target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, last_triggered_at, rearm_wait, version, created_at"
+cat > "$WORK/list.sql" <<SQL
+\set uid random(1, 10000)
+select $columns from alerts where user_id = :uid order by id desc limit 50 offset 0;
+SQL
+cat > "$WORK/create.sql" <<SQL
+\set uid random(1, 10000)
+\set price random(1, 100000)
+with slot as (update users set active_alerts_bound = active_alerts_bound + 1 where id = :uid and active_alerts_bound < 100 returning id), created as (insert into alerts (user_id, symbol, condition, target_price, target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, version, created_at, updated_at) select slot.id, 'ETH', 'above', :price + 0.5, null, 'email', 60, true, '{}'::jsonb, 0, 1, now(), now() from slot returning $columns), announced as (insert into alert_change_outbox (message_key, payload, created_at) select created.symbol, jsonb_set('$payload'::jsonb, '{alert,id}', to_jsonb(created.id))::text, now() from created) select $columns from created;
+SQL
+
+if [ -n "${HOLD:-}" ]; then # HOLD=1: keep the seeded database and a gateway (cache off) for manual runs
+    stop_gateway; start_gateway 0
+    echo "held: DB_URL=$DB_URL BASE=$BASE USERS_FILE=$USERS_FILE GATEWAY_PID=$GATEWAY_PID; kill $$ to end"
+    wait "$GATEWAY_PID"
+fi
+
+echo; echo "## $(date -u '+%F %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION}s per run, $CONNECTIONS connections, gateway pool $POOL"
+wrk_run "mix 80/15/5, list cache on (1 s)" 80 15
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+stop_gateway
+start_gateway 0
+wrk_run "GET /alerts alone, list cache off" 100 0
+pgbench_run "the same list query" "$WORK/list.sql" "$POOL"
+pgbench_run "the same list query" "$WORK/list.sql" "$CONNECTIONS"
+wrk_run "POST /alerts alone" 0 100
+pgbench_run "the same insert with its quota check and outbox row" "$WORK/create.sql" "$POOL"
+pgbench_run "the same insert with its quota check and outbox row" "$WORK/create.sql" "$CONNECTIONS"
+wrk_run "mix 80/15/5, list cache off" 80 15
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
