@@ -100,6 +100,9 @@ impl OutboxRelay {
         let mut published = 0;
         loop {
             let batch = self.db.unpublished_outbox(self.table, BATCH).await?;
+            // A short batch was everything committed when it was read; what commits later is
+            // its writer's to flush (`flush_committed`) or the next background flush's.
+            let last = batch.len() < BATCH as usize;
             if batch.is_empty() {
                 return Ok(published);
             }
@@ -126,6 +129,9 @@ impl OutboxRelay {
             published += sent.len();
             if let Some(error) = failed {
                 return Err(error.into());
+            }
+            if last {
+                return Ok(published);
             }
         }
     }

@@ -3,7 +3,6 @@
 //! Two services write one each (the evaluator its trigger events, the gateway its alert
 //! changes); both are relayed by the same code, over these queries.
 
-use super::BeginWrite;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
@@ -71,10 +70,12 @@ impl Database {
     pub async fn lock_outbox_relay(&self, table: OutboxTable) -> StorageResult<RelayLock> {
         match self.engine_pool() {
             super::EnginePool::Postgres(pool) => {
-                let mut transaction = pool.begin_write().await?;
-                sqlx::query("select pg_advisory_xact_lock($1)")
-                    .bind(table.relay_lock_key())
-                    .execute(&mut *transaction)
+                // One round trip: the lock is taken by the transaction's opening statement.
+                let transaction = pool
+                    .begin_with(format!(
+                        "BEGIN; SELECT pg_advisory_xact_lock({})",
+                        table.relay_lock_key()
+                    ))
                     .await?;
                 Ok(RelayLock(Some(transaction)))
             }
