@@ -9,6 +9,7 @@ mod feeds;
 mod filter;
 pub mod history;
 mod http;
+mod latest;
 pub mod metrics;
 mod ops;
 mod poller;

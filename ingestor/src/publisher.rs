@@ -1,21 +1,21 @@
-//! Carries out a publish: the tick on the bus (keyed by symbol), and the latest price stored so
-//! `GET /prices` answers after a restart.
+//! Carries out a publish: the tick on the bus (keyed by symbol), and the latest price stored
+//! (behind the stream, see `latest`) so `GET /prices` answers after a restart.
 
 use std::sync::Arc;
 
 use shared::bus::{publish_json, BusError, EventBus, Topic};
 use shared::domain::Price;
 use shared::events::{PriceTick, SCHEMA_VERSION};
-use shared::storage::{LatestPrice, StorageError};
+use shared::storage::LatestPrice;
 
+use crate::latest::LatestPrices;
 use crate::metrics::IngestorMetrics;
 use crate::providers::Quote;
-use crate::store::Store;
 
 #[derive(Clone)]
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
-    db: Store,
+    latest: LatestPrices,
     /// The price topic's name, for the metric label.
     topic_name: String,
     metrics: IngestorMetrics,
@@ -24,13 +24,13 @@ pub struct Publisher {
 impl Publisher {
     pub fn new(
         bus: Arc<dyn EventBus>,
-        db: Store,
+        latest: LatestPrices,
         topic_name: String,
         metrics: IngestorMetrics,
     ) -> Publisher {
         Publisher {
             bus,
-            db,
+            latest,
             topic_name,
             metrics,
         }
@@ -68,16 +68,14 @@ impl Publisher {
         Ok(())
     }
 
-    /// Stores the quote as its symbol's latest price.
-    #[tracing::instrument(skip_all, fields(symbol = %quote.symbol))]
-    pub async fn store(&self, source: &str, quote: &Quote) -> Result<(), StorageError> {
-        let latest = LatestPrice {
+    /// Queues the quote as its symbol's latest price.
+    pub fn store(&self, source: &str, quote: &Quote) {
+        self.latest.remember(LatestPrice {
             symbol: quote.symbol.to_string(),
             price: quote.price,
             currency: quote.currency.clone(),
             source: source.to_owned(),
             quoted_at: quote.timestamp,
-        };
-        self.db.upsert_latest_price(&latest).await
+        });
     }
 }

@@ -16,6 +16,7 @@ use crate::feeds::FeedPlan;
 use crate::filter::QuoteFilter;
 use crate::history::{BackfillTarget, History, HistorySource, ProviderHistory};
 use crate::http::{Budget, PoliteClient};
+use crate::latest::LatestPrices;
 use crate::metrics::IngestorMetrics;
 use crate::poller::Poller;
 use crate::providers::binance::{self, Binance};
@@ -34,6 +35,8 @@ pub struct Application {
     pollers: Vec<Poller>,
     binance: Option<Binance>,
     history: Option<History>,
+    /// Latest prices waiting to be written, and where.
+    latest: (LatestPrices, Store),
 }
 
 impl Application {
@@ -53,12 +56,8 @@ impl Application {
                 .map(|i| (plan.primary(i), i.symbol.as_str(), i.asset_class.as_str())),
             &topic,
         );
-        let publisher = Publisher::new(
-            context.bus.clone(),
-            Store::new(context.db.clone()),
-            topic,
-            metrics.clone(),
-        );
+        let latest = LatestPrices::default();
+        let publisher = Publisher::new(context.bus.clone(), latest.clone(), topic, metrics.clone());
         let failover = Failover::new(
             plan.routes(),
             settings.failover.stale_after,
@@ -130,6 +129,7 @@ impl Application {
             pollers,
             binance,
             history,
+            latest: (latest, Store::new(context.db.clone())),
         })
     }
 
@@ -150,10 +150,16 @@ impl Application {
         let history = self
             .history
             .map(|history| tokio::spawn(history.run(stop.clone())));
+        // Stopped after the pollers, so it writes the last prices they published.
+        let (latest, store) = self.latest;
+        let stop_writing = CancellationToken::new();
+        let writer = tokio::spawn(latest.write_until(store, stop_writing.clone()));
         let served = self.ops.run(stop.clone()).await;
         // The ops server stops on shutdown or on failure; either way the pollers stop too.
         stop.cancel();
         while pollers.join_next().await.is_some() {}
+        stop_writing.cancel();
+        let _ = writer.await;
         if let Some(history) = history {
             let _ = history.await;
         }

@@ -39,12 +39,16 @@ async fn one_environment_variable_makes_all_55_move_within_two_seconds_without_a
     }
     assert!(started.elapsed() < Duration::from_secs(4));
     assert!(fake.requests("coingecko").is_empty() && fake.requests("yahoo").is_empty());
-    let stored = ingestor
-        .database
-        .db
-        .latest_prices()
-        .await
-        .expect("latest prices");
-    assert_eq!(stored.len(), 55);
+    // Latest prices are written behind the stream.
+    let database = ingestor.database.clone();
+    testkit::eventually_within(DEADLINE, "all 55 latest prices are stored", || async {
+        let stored = database.db.latest_prices().await.expect("latest prices");
+        match stored.len() {
+            55 => Ok(()),
+            n => Err(format!("{n} stored")),
+        }
+    })
+    .await;
+    let stored = database.db.latest_prices().await.expect("latest prices");
     assert!(stored.iter().all(|p| p.source == "simulated"));
 }

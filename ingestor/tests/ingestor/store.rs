@@ -15,12 +15,25 @@ async fn latest_prices_round_trip_exactly(engine: Engine) {
         source: "coingecko".into(),
         quoted_at: shared::storage::now(),
     };
-    store.upsert_latest_price(&price).await.expect("upsert");
+    let mut moved = price.clone();
+    moved.price = "67190.5".parse().expect("price");
+    let btc = LatestPrice {
+        symbol: "BTC".into(),
+        ..price.clone()
+    };
     store
-        .upsert_latest_price(&price)
+        .upsert_latest_prices(&[price, btc.clone()])
+        .await
+        .expect("upsert");
+    store
+        .upsert_latest_prices(&[moved.clone()])
         .await
         .expect("upsert again");
-    assert_eq!(test.db.latest_prices().await.expect("read"), vec![price]);
+    assert_eq!(
+        test.db.latest_prices().await.expect("read"),
+        vec![btc, moved],
+        "one row per symbol, the newest price"
+    );
 }
 
 testkit::on_both_engines!(latest_prices_round_trip_exactly);
