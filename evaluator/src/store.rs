@@ -163,7 +163,9 @@ impl Store {
 
     /// Marks an outbox row as published.
     pub async fn mark_outbox_published(&self, id: i64) -> StorageResult<()> {
-        self.db.settle_outbox(OutboxTable::TriggerEvents, id).await
+        self.db
+            .settle_outbox(OutboxTable::TriggerEvents, &[id])
+            .await
     }
 
     /// Outbox rows not yet published.
