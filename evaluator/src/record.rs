@@ -11,9 +11,12 @@ use matching::Rearmed;
 use shared::domain::{Alert, Price, RearmWait, Symbol, TriggerPolicy};
 use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
 use shared::on_pool;
-use shared::storage::{now, AlertRow, BeginWrite, StorageError, StorageResult};
+use shared::storage::{now, AlertRow, BeginWrite, EnginePool, StorageError, StorageResult};
 
-use crate::last_prices::{batch_last_prices_sql, storage_time, symbol_runs};
+use crate::last_prices::{
+    batch_json, sqlite_batch_last_prices_sql, storage_time, symbol_runs, Dialect,
+    POSTGRES_BATCH_LAST_PRICES_SQL,
+};
 use crate::store::{DecidedTick, FireCandidate, FireOutcome, Store, TickRecord};
 
 /// What writing some decided ticks did (nothing was written unless `Recorded`).
@@ -227,24 +230,38 @@ impl Store {
             return Ok(Written::AlertChanged);
         };
         let written = now();
+        let dialect = match self.database().engine_pool() {
+            EnginePool::Postgres(_) => Dialect::Postgres,
+            EnginePool::Sqlite(_) => Dialect::Sqlite,
+        };
         on_pool!(self.database(), pool => async {
             let mut tx = pool.begin_write().await?;
             if strict {
                 // A batch: every symbol's last price in one statement per chunk; any symbol
                 // refused refuses the batch (which one does not matter: it is replayed).
                 for chunk in runs.chunks(LAST_PRICES_PER_STATEMENT) {
-                    let sql = batch_last_prices_sql(chunk.len());
-                    let mut query = sqlx::query(&sql);
-                    for run in chunk {
-                        query = query
-                            .bind(run.last.tick.symbol.as_str())
-                            .bind(run.last.tick.price)
-                            .bind(storage_time(run.last.tick))
-                            .bind(storage_time(run.first.tick))
-                            .bind(run.first.previous);
-                    }
-                    let moved = query.bind(written).execute(&mut *tx).await?.rows_affected();
-                    if moved != chunk.len() as u64 {
+                    let moved = match dialect {
+                        Dialect::Postgres => sqlx::query(POSTGRES_BATCH_LAST_PRICES_SQL)
+                            .bind(batch_json(chunk))
+                            .bind(written)
+                            .fetch_all(&mut *tx)
+                            .await?
+                            .len(),
+                        Dialect::Sqlite => {
+                            let sql = sqlite_batch_last_prices_sql(chunk.len());
+                            let mut query = sqlx::query(&sql);
+                            for run in chunk {
+                                query = query
+                                    .bind(run.last.tick.symbol.as_str())
+                                    .bind(run.last.tick.price)
+                                    .bind(storage_time(run.last.tick))
+                                    .bind(storage_time(run.first.tick))
+                                    .bind(run.first.previous);
+                            }
+                            query.bind(written).fetch_all(&mut *tx).await?.len()
+                        }
+                    };
+                    if moved != chunk.len() {
                         tx.rollback().await?;
                         return Ok(Written::AlertChanged);
                     }

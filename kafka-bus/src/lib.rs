@@ -39,8 +39,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::error::KafkaResult;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -217,7 +218,44 @@ impl EventBus for KafkaBus {
             .send(record, Timeout::Never)
             .await
             .map(|_delivered| ())
-            .map_err(|(error, _message)| BusError::Transport(format!("publish failed: {error}")))
+            .map_err(|(error, _message)| publish_failed(&error))
+    }
+
+    /// Every message enqueued on the producer first, in order (the idempotent producer keeps
+    /// a partition's order), then the acknowledgements awaited together: one round trip and
+    /// one `linger` for the lot instead of one each.
+    async fn publish_in_order(
+        &self,
+        topic: Topic,
+        messages: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), (usize, BusError)> {
+        let producer = self.inner.producer.as_ref().ok_or((0, BusError::Closed))?;
+        let name = self.topic_name(topic);
+        let mut in_flight = Vec::with_capacity(messages.len());
+        // Messages before those in flight, all acknowledged.
+        let mut acknowledged = 0;
+        for (key, payload) in &messages {
+            let record = FutureRecord::to(name).key(key.as_str()).payload(payload);
+            match producer.send_result(record) {
+                Ok(delivery) => in_flight.push(delivery),
+                // The local queue is full: what is queued is acknowledged first, then this one
+                // waits for room, as `publish` would; the order holds.
+                Err((_full, record)) => {
+                    acknowledged += all_acknowledged(std::mem::take(&mut in_flight))
+                        .await
+                        .map_err(|(accepted, error)| (acknowledged + accepted, error))?;
+                    producer
+                        .send(record, Timeout::Never)
+                        .await
+                        .map_err(|(error, _message)| (acknowledged, publish_failed(&error)))?;
+                    acknowledged += 1;
+                }
+            }
+        }
+        all_acknowledged(in_flight)
+            .await
+            .map(|_| ())
+            .map_err(|(accepted, error)| (acknowledged + accepted, error))
     }
 
     async fn subscribe(
@@ -249,6 +287,25 @@ impl EventBus for KafkaBus {
     ) -> Result<Box<dyn Subscription>, BusError> {
         Ok(Box::new(self.subscribe_from_end(topic, group).await?))
     }
+}
+
+fn publish_failed(error: &KafkaError) -> BusError {
+    BusError::Transport(format!("publish failed: {error}"))
+}
+
+/// Awaits each delivery in order: how many were acknowledged, or how many were before the
+/// first that failed, and its error.
+async fn all_acknowledged(deliveries: Vec<DeliveryFuture>) -> Result<usize, (usize, BusError)> {
+    let count = deliveries.len();
+    for (accepted, delivery) in deliveries.into_iter().enumerate() {
+        match delivery.await {
+            Ok(Ok(_delivered)) => {}
+            Ok(Err((error, _message))) => return Err((accepted, publish_failed(&error))),
+            // The producer went away with the message (shutdown).
+            Err(_canceled) => return Err((accepted, BusError::Closed)),
+        }
+    }
+    Ok(count)
 }
 
 impl Drop for Inner {

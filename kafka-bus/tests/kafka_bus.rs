@@ -636,3 +636,43 @@ async fn a_batch_is_committed_after_its_handler_and_a_restarted_member_resumes_a
     }
     assert_eq!(reread, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_published_in_one_go_are_all_acknowledged_and_keep_each_keys_order() {
+    let cluster = TestCluster::start(6);
+    let bus = cluster.bus().await;
+    let mut consumer = member(&bus, &cluster.group("in-one-go")).await;
+    let symbols = ["BTC", "ETH", "SOL"];
+    const PER_SYMBOL: u32 = 50;
+    // Interleaved across keys, as an outbox holds the fires of many users.
+    let messages: Vec<(String, Vec<u8>)> = (0..PER_SYMBOL)
+        .flat_map(|seq| {
+            symbols.iter().map(move |symbol| {
+                let payload = Numbered {
+                    symbol: (*symbol).to_owned(),
+                    seq,
+                    amount: 1,
+                };
+                let bytes = serde_json::to_vec(&payload).expect("encodes");
+                ((*symbol).to_owned(), bytes)
+            })
+        })
+        .collect();
+    bus.publish_in_order(Topic::PriceEvents, messages)
+        .await
+        .expect("every message acknowledged");
+
+    let mut sequences: HashMap<String, Vec<u32>> = HashMap::new();
+    let until = deadline(60);
+    for _ in 0..symbols.len() * PER_SYMBOL as usize {
+        let value = numbered(&next_before(&mut consumer, until).await);
+        sequences.entry(value.symbol).or_default().push(value.seq);
+    }
+    for symbol in symbols {
+        assert_eq!(
+            sequences[symbol],
+            (0..PER_SYMBOL).collect::<Vec<_>>(),
+            "{symbol} out of order"
+        );
+    }
+}

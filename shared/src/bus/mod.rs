@@ -139,6 +139,23 @@ pub trait EventBus: Send + Sync + 'static {
     /// Waits while a consumer is behind instead of dropping.
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError>;
 
+    /// Publishes `messages` (key, payload) in their order, as [`EventBus::publish`] one after
+    /// the other would; on an error, `Err((accepted, error))` where the first `accepted` were
+    /// accepted. A transport may have them in flight at once while keeping their order (Kafka:
+    /// one wait for the acknowledgements instead of one per message, ~linger each).
+    async fn publish_in_order(
+        &self,
+        topic: Topic,
+        messages: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), (usize, BusError)> {
+        for (accepted, (key, payload)) in messages.into_iter().enumerate() {
+            self.publish(topic, &key, payload)
+                .await
+                .map_err(|error| (accepted, error))?;
+        }
+        Ok(())
+    }
+
     /// Joins consumer group `group` on `topic`. Every group sees every message; members of one
     /// group share them (one member per group in-process).
     async fn subscribe(&self, topic: Topic, group: &str)

@@ -106,27 +106,20 @@ impl OutboxRelay {
             if batch.is_empty() {
                 return Ok(published);
             }
-            // Settled together once the bus has them all: one statement per batch. A crash
-            // in between republishes the batch (duplicates, which consumers drop), never loses.
-            let mut sent = Vec::with_capacity(batch.len());
-            let mut failed = None;
-            for message in batch {
-                if let Err(error) = self
-                    .bus
-                    .publish(
-                        self.topic,
-                        &message.message_key,
-                        message.payload.into_bytes(),
-                    )
-                    .await
-                {
-                    failed = Some(error);
-                    break;
-                }
-                sent.push(message.id);
-            }
-            self.db.settle_outbox(self.table, &sent).await?;
-            published += sent.len();
+            // The rows in flight at once and settled in one statement: one acknowledgement
+            // wait and one write per batch instead of per row (a burst of fires was ~3 ms of
+            // Kafka round trip and an SQLite commit each).
+            let ids: Vec<i64> = batch.iter().map(|message| message.id).collect();
+            let messages = batch
+                .into_iter()
+                .map(|message| (message.message_key, message.payload.into_bytes()))
+                .collect();
+            let (accepted, failed) = match self.bus.publish_in_order(self.topic, messages).await {
+                Ok(()) => (ids.len(), None),
+                Err((accepted, error)) => (accepted, Some(error)),
+            };
+            self.db.settle_outbox(self.table, &ids[..accepted]).await?;
+            published += accepted;
             if let Some(error) = failed {
                 return Err(error.into());
             }

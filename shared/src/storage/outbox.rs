@@ -103,7 +103,7 @@ impl Database {
     }
 
     /// What happens to rows `ids` once the bus has accepted them: marked or deleted, in one
-    /// statement.
+    /// statement (a relay batch, at most a few hundred ids: under both engines' limits).
     pub async fn settle_outbox(&self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
         if ids.is_empty() {
             return Ok(());
