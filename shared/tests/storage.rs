@@ -90,6 +90,13 @@ async fn alerts_stored_before_options_existed_keep_their_values(engine: Engine) 
         plain.spec().options(),
         &shared::domain::AlertOptions::default()
     );
+    // The quota's bound starts at the alerts already active (its migration counts them).
+    let bound: i64 = shared::on_pool!(&db, pool => sqlx::query_scalar(
+        "select active_alerts_bound from users where id = 1")
+        .fetch_one(pool)
+        .await)
+    .expect("the user's bound");
+    assert_eq!(bound, 2);
     db.close().await;
 }
 

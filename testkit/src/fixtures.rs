@@ -58,6 +58,14 @@ pub async fn insert_alert(db: &Database, user: UserId, alert: &NewAlert) -> Aler
         .fetch_one(pool)
         .await)
     .expect("insert an alert");
+    // As the gateway's create does: the user's quota bound never understates their active alerts.
+    on_pool!(db, pool => sqlx::query(
+        "update users set active_alerts_bound = active_alerts_bound + 1 where id = $1")
+        .bind(user)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("raise the quota bound");
     single(vec![row])
 }
 
