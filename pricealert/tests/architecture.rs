@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use support::repo_root;
 
-const CRATES: [&str; 10] = [
+const CRATES: [&str; 11] = [
     "domain",
     "matching",
+    "settings",
     "shared",
     "kafka-bus",
     "testkit",
@@ -23,15 +24,16 @@ const CRATES: [&str; 10] = [
 ];
 /// Longest non-test source file (vendor/ is not ours).
 const MAX_FILE_LINES: usize = 400;
-/// `shared/src` is the kernel: connection, migrations, domain, events, bus, metrics plumbing,
-/// telemetry and config loading. Beyond this it is taking on some service's job.
+/// `shared/src` is the kernel: connection, migrations, domain, events, bus, metrics plumbing and
+/// telemetry. Beyond this it is taking on some service's job.
 // 3,677 after the architecture step; the alert-change relay (shared by the gateway and the
 // evaluator), the outbox rows and the history, overload and SMTP settings brought it to ~4,200;
-// the reads two services share of chat channels and quiet hours (the gateway writes them, the
-// notifier uses them), the day packs of candles and the Telegram settings to ~4,660; the Binance,
-// failover and evaluator batch settings (typed settings of every service live in
-// `shared::config`, 2,279 of the 4,824 lines then) and the consumer's `batch_from` to 4,824.
-const MAX_SHARED_LINES: usize = 4_900;
+// the reads two services share of chat channels and quiet hours, the day packs of candles and
+// the Telegram settings to ~4,660; the Binance, failover and evaluator batch settings and the
+// consumer's `batch_from` to 4,895 of a 4,900 cap. Typed settings (2,325 lines) then became
+// the `settings` crate, re-exported as `shared::config`: 2,573 left, and a cap that again
+// leaves room only for kernel work.
+const MAX_SHARED_LINES: usize = 2_800;
 
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -289,7 +291,7 @@ fn no_non_test_source_file_is_longer_than_400_lines() {
 }
 
 #[test]
-fn shared_stays_a_kernel_of_at_most_4900_lines_without_a_service_query() {
+fn shared_stays_a_small_kernel_without_a_service_query() {
     let src = repo_root().join("shared").join("src");
     let mut total = 0;
     let mut queries = Vec::new();

@@ -31,52 +31,7 @@ pub use relay::{OutboxRelay, RelayError};
 pub use retry::{Backoff, RetryPolicy, Stopped};
 pub use typed::{decode, publish_json, Decoded};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// `PriceTick`s keyed by symbol.
-    PriceEvents,
-    /// `AlertChange`s keyed by symbol.
-    AlertChanges,
-    /// `TriggerEvent`s keyed by user id.
-    Notifications,
-    /// `DeliveryEvent`s keyed by user id: how each delivery of a fire settled (for live views).
-    DeliveryEvents,
-    /// `ChannelTestRequest`s keyed by user id: a gateway asks the notifier to send a test
-    /// message on a user's chat channel.
-    ChannelTests,
-    /// `ChannelTestResult`s keyed by user id: how each test send ended; every gateway replica
-    /// reads them all and answers the requests it is waiting on.
-    ChannelTestResults,
-}
-
-impl Topic {
-    pub const ALL: [Topic; 6] = [
-        Topic::PriceEvents,
-        Topic::AlertChanges,
-        Topic::Notifications,
-        Topic::DeliveryEvents,
-        Topic::ChannelTests,
-        Topic::ChannelTestResults,
-    ];
-
-    /// The default topic name (Kafka settings may rename them).
-    pub fn default_name(&self) -> &'static str {
-        match self {
-            Topic::PriceEvents => "price-events",
-            Topic::AlertChanges => "alert-changes",
-            Topic::Notifications => "notifications",
-            Topic::DeliveryEvents => "delivery-events",
-            Topic::ChannelTests => "channel-tests",
-            Topic::ChannelTestResults => "channel-test-results",
-        }
-    }
-
-    /// The value of a metric's `topic` label: the default name, whatever Kafka settings call
-    /// the topic, so labels stay a closed set and dashboards need no per-deployment names.
-    pub fn label(&self) -> &'static str {
-        self.default_name()
-    }
-}
+pub use settings::Topic;
 
 /// One message as received: where it came from, so it can be committed.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::config::fields;
-use crate::domain::PhoneNumber;
+use crate::fields;
+use domain::PhoneNumber;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::feeds::{self, BinanceSettings, FailoverSettings};
 use super::{fields, ConfigError};
-use crate::catalogue::Instrument;
+use domain::catalogue::Instrument;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
-use shared::catalogue::ProviderKind;
-use shared::config::{ConfigError, PriceSource, Settings};
+use domain::catalogue::ProviderKind;
+use settings::{ConfigError, PriceSource, Settings};
 
 use crate::env;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::config::fields;
-use crate::domain::Email;
+use crate::fields;
+use domain::Email;
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

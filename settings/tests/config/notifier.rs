@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use shared::config::{ConfigError, Settings, SmtpTls};
+use settings::{ConfigError, Settings, SmtpTls};
 
 use crate::env;
 

@@ -26,8 +26,8 @@ mod log;
 mod notifier;
 mod settings;
 
-pub use crate::catalogue::BinancePair;
-pub use bus::{BusSettings, KafkaSettings};
+pub use domain::catalogue::BinancePair;
+pub use bus::{BusSettings, KafkaSettings, Topic};
 pub use database::DatabaseSettings;
 pub use env::{EnvName, Unit, DOCUMENTED_ENV};
 pub use error::ConfigError;

@@ -1,4 +1,4 @@
-use shared::config::Settings;
+use settings::Settings;
 
 use crate::{env, settings_file};
 

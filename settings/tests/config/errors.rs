@@ -1,4 +1,4 @@
-use shared::config::{ConfigError, Settings};
+use settings::{ConfigError, Settings};
 
 use crate::{env, settings_file};
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use shared::config::{Settings, DOCUMENTED_ENV};
+use settings::{Settings, DOCUMENTED_ENV};
 
 /// `.env.example`'s assignments, commented out or not, as an environment.
 fn env_example() -> HashMap<String, String> {

@@ -72,7 +72,7 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::config::Settings;
+    use crate::Settings;
 
     /// The paths where the serialised settings say `[redacted]`, with every secret set.
     fn redacted_paths(value: &toml::Value, path: &str, found: &mut Vec<String>) {

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use shared::config::{ConfigError, Settings};
+use settings::{ConfigError, Settings};
 
 use crate::{env, settings_file};
 
@@ -216,8 +216,8 @@ fn the_file_comes_from_pricealert_config_unless_given() {
 
 #[test]
 fn kafka_topic_names_default_to_the_bus_topics_names() {
-    let kafka = shared::config::KafkaSettings::default();
-    use shared::bus::Topic;
+    let kafka = settings::KafkaSettings::default();
+    use settings::Topic;
     assert_eq!(kafka.price_events_topic, Topic::PriceEvents.default_name());
     assert_eq!(
         kafka.alert_changes_topic,
