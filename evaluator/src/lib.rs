@@ -4,6 +4,8 @@
 pub mod clock;
 mod error;
 mod fault;
+mod fire_check;
+mod fire_rounds;
 mod last_prices;
 mod metrics;
 mod processor;

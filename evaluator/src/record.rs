@@ -6,13 +6,15 @@
 //! would have been recorded as it was decided: any refusal writes nothing, and the caller
 //! decides the batch again tick by tick (see [`crate::batch`]).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use matching::Rearmed;
-use shared::domain::{Alert, Price, RearmWait, Symbol, TriggerPolicy};
-use shared::events::{PriceTick, TriggerEvent, SCHEMA_VERSION};
-use shared::on_pool;
-use shared::storage::{now, AlertRow, BeginWrite, EnginePool, StorageError, StorageResult};
+use shared::domain::{Price, RearmWait, TriggerPolicy};
+use shared::events::{PriceTick, TriggerEvent};
+use shared::on_write_pool;
+use shared::storage::{now, BeginWrite, EnginePool, StorageError, StorageResult};
 
+use crate::fire_check::{FireCheck, FireRow, FIRE_ROW_SQL};
+use crate::fire_rounds::{FiresInRounds, Refused};
 use crate::last_prices::{
     batch_json, sqlite_batch_last_prices_sql, storage_time, symbol_runs, Dialect,
     POSTGRES_BATCH_LAST_PRICES_SQL,
@@ -34,86 +36,6 @@ enum Written {
     /// (Batches only) storage rejected a candidate.
     Rejected,
 }
-
-/// An alert as the fire transaction re-reads it, with its owner's contact and standing.
-#[derive(sqlx::FromRow)]
-struct FireRow {
-    #[sqlx(flatten)]
-    alert: AlertRow,
-    email: String,
-    phone: Option<String>,
-    user_active: bool,
-}
-
-/// The stored alert a candidate fire is checked against, and its owner.
-struct FireCheck {
-    alert: Alert,
-    email: String,
-    phone: Option<String>,
-    user_active: bool,
-}
-
-impl TryFrom<FireRow> for FireCheck {
-    type Error = StorageError;
-
-    fn try_from(row: FireRow) -> Result<Self, Self::Error> {
-        Ok(FireCheck {
-            alert: Alert::try_from(row.alert)?,
-            email: row.email,
-            phone: row.phone,
-            user_active: row.user_active,
-        })
-    }
-}
-
-impl FireCheck {
-    /// Whether the stored alert still fires at `at` on the version the decision was made on.
-    fn allows(&self, candidate: &FireCandidate, symbol: &Symbol, at: DateTime<Utc>) -> bool {
-        let (alert, spec) = (&self.alert, self.alert.spec());
-        let cooled_down = alert.last_triggered_at().is_none_or(|last| {
-            let cooldown =
-                Duration::try_minutes(spec.cooldown_minutes().max(0)).unwrap_or(Duration::MAX);
-            last.checked_add_signed(cooldown)
-                .is_none_or(|end| at >= end)
-        });
-        let rearm_pending =
-            spec.options().rearm_percent().is_some() && alert.rearm_wait().is_some();
-        alert.active()
-            && self.user_active
-            && alert.version() == candidate.version
-            && spec.symbol() == symbol
-            && spec.options().expires_at().is_none_or(|expiry| at < expiry)
-            && !alert.is_snoozed_at(at)
-            && !rearm_pending
-            && cooled_down
-    }
-
-    fn event(&self, tick: &PriceTick, previous: Option<Price>, at: DateTime<Utc>) -> TriggerEvent {
-        let spec = self.alert.spec();
-        TriggerEvent {
-            schema_version: SCHEMA_VERSION,
-            event_id: uuid::Uuid::now_v7(),
-            alert_id: self.alert.id(),
-            user_id: self.alert.user_id(),
-            user_email: self.email.clone(),
-            user_phone: self.phone.clone(),
-            symbol: tick.symbol.clone(),
-            condition: spec.condition(),
-            target_price: spec.target_price(),
-            target_price_high: spec.target_price_high(),
-            current_price: tick.price,
-            previous_price: previous,
-            currency: tick.currency.clone(),
-            notification_types: spec.notification_types().clone(),
-            options: spec.options().clone(),
-            timestamp: at,
-        }
-    }
-}
-
-/// Every column of the alert (decoded as an [`AlertRow`]) and the owner's contact.
-const FIRE_ROW_SQL: &str = "select a.*, u.email, u.phone, u.is_active as user_active \
-    from alerts a join users u on u.id = a.user_id where a.id = $1";
 
 /// `$5`: whether the fire deactivates the alert (its trigger policy is `once`); `$6`: the
 /// re-arm wait the fire starts (null without hysteresis).
@@ -234,7 +156,7 @@ impl Store {
             EnginePool::Postgres(_) => Dialect::Postgres,
             EnginePool::Sqlite(_) => Dialect::Sqlite,
         };
-        on_pool!(self.database(), pool => async {
+        on_write_pool!(self.database(), pool => async {
             let mut tx = pool.begin_write().await?;
             if strict {
                 // A batch: every symbol's last price in one statement per chunk; any symbol
@@ -287,6 +209,22 @@ impl Store {
                             .await?;
                     tx.rollback().await?;
                     return Ok(Written::LastPriceRefused { stored, first_at });
+                }
+            }
+            if strict && ticks.iter().all(|decided| decided.rearmed.is_empty()) {
+                if let Some(rounds) = (*tx).fires_in_rounds(ticks, written).await? {
+                    let recorded = match rounds {
+                        Ok(recorded) => recorded,
+                        Err(refused) => {
+                            tx.rollback().await?;
+                            return Ok(match refused {
+                                Refused::AlertChanged => Written::AlertChanged,
+                                Refused::Rejected => Written::Rejected,
+                            });
+                        }
+                    };
+                    tx.commit().await?;
+                    return Ok(Written::Recorded(recorded));
                 }
             }
             let mut recorded = Vec::with_capacity(ticks.len());

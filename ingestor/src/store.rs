@@ -2,7 +2,7 @@
 //! `latest::LatestPrices`), which the gateway serves (the
 //! kernel's `Database::latest_prices` reads it back).
 
-use shared::on_pool;
+use shared::on_write_pool;
 use shared::storage::{now, Database, LatestPrice, StorageResult};
 use sqlx::QueryBuilder;
 
@@ -29,7 +29,7 @@ impl Store {
         // SQLite allows 32,766 bound values per statement: 6 per row.
         for chunk in prices.chunks(1_000) {
             let written = now();
-            on_pool!(&self.db, pool => {
+            on_write_pool!(&self.db, pool => {
                 let mut sql = QueryBuilder::new(
                     "insert into latest_prices (symbol, price, currency, source, quoted_at, updated_at) ",
                 );

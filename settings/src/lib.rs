@@ -26,9 +26,9 @@ mod log;
 mod notifier;
 mod settings;
 
-pub use domain::catalogue::BinancePair;
 pub use bus::{BusSettings, KafkaSettings, Topic};
 pub use database::DatabaseSettings;
+pub use domain::catalogue::BinancePair;
 pub use env::{EnvName, Unit, DOCUMENTED_ENV};
 pub use error::ConfigError;
 pub use evaluator::EvaluatorSettings;

@@ -12,6 +12,6 @@ pub mod storage;
 pub mod telemetry;
 
 pub use ::domain;
+pub use ::domain::{catalogue, webhook};
 /// Typed settings, the `settings` crate (kept as `shared::config` for every service).
 pub use ::settings as config;
-pub use ::domain::{catalogue, webhook};

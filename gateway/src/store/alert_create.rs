@@ -16,7 +16,7 @@
 
 use shared::domain::{Alert, NewAlert, UserId};
 use shared::events::AlertChange;
-use shared::on_pool;
+use shared::on_write_pool;
 use shared::storage::{now, AlertRow, EnginePool, StorageError, StorageResult, ALERT_COLUMNS};
 use shared::storage::{BeginWrite, OutboxTable};
 use sqlx::types::Json;
@@ -131,7 +131,7 @@ impl Store {
             }
         }
         let sql = format!("{INSERT_ALERT} values ($1, $2, $3, $4, $5, $6, $7, true, $8, 0, 1, $9, $9) returning {ALERT_COLUMNS}");
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             match take_quota_slot!(tx, user_id, max_active, NO_ALERT)? {
                 Slot::Taken => {}

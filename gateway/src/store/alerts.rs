@@ -3,9 +3,9 @@
 
 use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
-use shared::on_pool;
 use shared::storage::BeginWrite;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
+use shared::{on_pool, on_write_pool};
 use sqlx::types::Json;
 use sqlx::QueryBuilder;
 
@@ -84,7 +84,7 @@ impl Store {
              returning {ALERT_COLUMNS}"
         );
         let spec = patch.spec();
-        let written = on_pool!(&self.db, pool => async {
+        let written = on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             // An activation takes a quota slot first (the user's row, then the alert's: the
             // lock order of every alert write). Patching an alert that is already active takes
@@ -130,7 +130,7 @@ impl Store {
         user_id: UserId,
         id: AlertId,
     ) -> StorageResult<Option<Symbol>> {
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let symbol: Option<String> =
                 sqlx::query_scalar("delete from alerts where id = $1 and user_id = $2 returning symbol")
@@ -152,7 +152,7 @@ impl Store {
     /// outbox for each of their alerts. Returns whether one existed.
     #[tracing::instrument(skip_all, fields(user_id = id))]
     pub async fn delete_user(&self, id: UserId) -> StorageResult<bool> {
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let alerts: Vec<(i64, String)> =
                 sqlx::query_as("select id, symbol from alerts where user_id = $1 order by id")

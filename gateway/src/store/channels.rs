@@ -2,7 +2,7 @@
 //! `Database::chat_channel`).
 
 use shared::domain::{Channel, ChatConfig, UserId};
-use shared::on_pool;
+use shared::on_write_pool;
 use shared::storage::{now, StorageResult};
 
 use super::Store;
@@ -19,7 +19,7 @@ impl Store {
             "insert into user_channels (user_id, kind, config, created_at, updated_at) \
              values ($1, $2, $3, $4, $4) on conflict (user_id, kind) do update \
              set config = excluded.config, updated_at = excluded.updated_at";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
+        on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)
             .bind(config.channel().as_str())
             .bind(config.to_stored().to_string())
@@ -37,7 +37,7 @@ impl Store {
         channel: Channel,
     ) -> StorageResult<bool> {
         const SQL: &str = "delete from user_channels where user_id = $1 and kind = $2";
-        let changed = on_pool!(&self.db, pool => sqlx::query(SQL)
+        let changed = on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)
             .bind(channel.as_str())
             .execute(pool)

@@ -6,7 +6,7 @@
 //! end, or sent as one digest). The delivery rows stay the notifier's; this only makes them due.
 
 use shared::domain::{QuietHours, UserId};
-use shared::on_pool;
+use shared::on_write_pool;
 use shared::storage::{now, BeginWrite, StorageError, StorageResult};
 
 use super::Store;
@@ -26,7 +26,7 @@ impl Store {
              set timezone = excluded.timezone, start_time = excluded.start_time, \
              end_time = excluded.end_time, updated_at = excluded.updated_at";
         let at = now();
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             sqlx::query(SQL)
                 .bind(user_id)
@@ -50,7 +50,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn delete_quiet_hours(&self, user_id: UserId) -> StorageResult<bool> {
         let at = now();
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("delete from user_quiet_hours where user_id = $1")
                 .bind(user_id)

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use shared::domain::{Email, PhoneNumber, UserId};
-use shared::on_pool;
 use shared::storage::{now, StorageError, StorageResult};
+use shared::{on_pool, on_write_pool};
 
 use super::Store;
 
@@ -38,7 +38,7 @@ impl Store {
              values ($1, $2, $3, true, $4, $4) returning {USER_COLUMNS}"
         );
         let created = now();
-        on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+        on_write_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(email.as_str())
             .bind(password_hash)
             .bind(phone.map(PhoneNumber::as_str))
@@ -81,7 +81,7 @@ impl Store {
             "update users set phone = $1, updated_at = $2 where id = $3 returning {USER_COLUMNS}"
         );
         Ok(
-            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            on_write_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(phone.map(PhoneNumber::as_str))
             .bind(now())
             .bind(id)
@@ -105,7 +105,7 @@ impl Store {
              updated_at = $2 where id = $3 and password_hash = $4 returning {USER_COLUMNS}"
         );
         Ok(
-            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            on_write_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(new_hash)
             .bind(now())
             .bind(id)

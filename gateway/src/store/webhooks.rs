@@ -2,7 +2,7 @@
 //! `Database::webhook`).
 
 use shared::domain::UserId;
-use shared::on_pool;
+use shared::on_write_pool;
 use shared::storage::{now, StorageResult};
 
 use super::Store;
@@ -15,7 +15,7 @@ impl Store {
             "insert into user_webhooks (user_id, url, secret, created_at, updated_at) \
              values ($1, $2, $3, $4, $4) on conflict (user_id) do update \
              set url = excluded.url, secret = excluded.secret, updated_at = excluded.updated_at";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
+        on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)
             .bind(url)
             .bind(secret)
@@ -28,7 +28,7 @@ impl Store {
 
     /// Removes the user's webhook; returns whether there was one.
     pub async fn delete_webhook(&self, user_id: UserId) -> StorageResult<bool> {
-        let changed = on_pool!(&self.db, pool => sqlx::query("delete from user_webhooks where user_id = $1")
+        let changed = on_write_pool!(&self.db, pool => sqlx::query("delete from user_webhooks where user_id = $1")
             .bind(user_id)
             .execute(pool)
             .await

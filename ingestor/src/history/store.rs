@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use shared::domain::history::pack::day_of;
 use shared::domain::history::{bucket_start, candles_of, rollup, Candle, Resolution, Tick};
 use shared::domain::Symbol;
-use shared::on_pool;
 use shared::storage::{
     lock_day, Database, SeriesKey, StorageError, StorageResult, DAY_LOCK_SQL, DROP_PACK_SQL,
 };
+use shared::{on_pool, on_write_pool};
 
 /// A tick to record, with the series it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl HistoryStore {
         if ticks.is_empty() {
             return Ok(0);
         }
-        let changed = on_pool!(&self.db, pool => async {
+        let changed = on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let mut changed = 0;
             for t in ticks {
@@ -146,7 +146,7 @@ impl HistoryStore {
             _ => BTreeSet::new(),
         };
         let locks = !self.db.is_embedded();
-        on_pool!(&self.db, pool => async {
+        on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             // In key order, so two writers never wait on each other's locks.
             for &(symbol, series, day) in &packed_days {
@@ -208,7 +208,7 @@ impl HistoryStore {
         const SQL: &str = "delete from price_points where symbol = $1 and series = $2 \
              and second in (select second from price_points where symbol = $1 and series = $2 \
              and second < $3 order by second limit $4)";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+        Ok(on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(key.symbol)
             .bind(key.series)
             .bind(cutoff)
@@ -231,7 +231,7 @@ impl HistoryStore {
              and resolution = $3 and bucket in (select bucket from price_candles \
              where symbol = $1 and series = $2 and resolution = $3 and bucket < $4 \
              order by bucket limit $5)";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+        Ok(on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(key.symbol)
             .bind(key.series)
             .bind(resolution.as_str())
@@ -247,7 +247,7 @@ impl HistoryStore {
     pub async fn prune_packs(&self, key: SeriesKey<'_>, cutoff: i64) -> StorageResult<u64> {
         const SQL: &str =
             "delete from price_candle_days where symbol = $1 and series = $2 and day < $3";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+        Ok(on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(key.symbol)
             .bind(key.series)
             .bind(cutoff)
@@ -260,7 +260,7 @@ impl HistoryStore {
     pub async fn reclaim(&self, pages: u32) -> StorageResult<()> {
         if self.db.is_embedded() {
             let sql = format!("pragma incremental_vacuum({pages})");
-            on_pool!(&self.db, pool => sqlx::query(&sql).execute(pool).await.map(|_| ()))?;
+            on_write_pool!(&self.db, pool => sqlx::query(&sql).execute(pool).await.map(|_| ()))?;
         }
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! The rate limit's budget rows (`delivery_budgets`), shared by every notifier replica.
 
 use shared::domain::{Channel, UserId};
-use shared::on_pool;
 use shared::storage::StorageResult;
+use shared::{on_pool, on_write_pool};
 
 use super::Store;
 
@@ -24,7 +24,7 @@ impl Store {
              values ($1, $2, $3 + $4) on conflict (user_id, channel) do update \
              set tat_us = (case when delivery_budgets.tat_us > $3 then delivery_budgets.tat_us \
              else $3 end) + $4 where delivery_budgets.tat_us <= $3 + $5 returning tat_us";
-        let taken: Option<i64> = on_pool!(&self.db, pool => sqlx::query_scalar(TAKE)
+        let taken: Option<i64> = on_write_pool!(&self.db, pool => sqlx::query_scalar(TAKE)
             .bind(user_id)
             .bind(channel.as_str())
             .bind(now_us)
@@ -56,7 +56,7 @@ impl Store {
     ) -> StorageResult<()> {
         const SQL: &str = "update delivery_budgets set tat_us = tat_us - $3 \
              where user_id = $1 and channel = $2";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
+        on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)
             .bind(channel.as_str())
             .bind(interval_us)
@@ -70,7 +70,7 @@ impl Store {
     /// without them the next message is admitted exactly as with them.
     pub async fn forget_idle_budgets(&self, now_us: i64) -> StorageResult<u64> {
         const SQL: &str = "delete from delivery_budgets where tat_us <= $1";
-        Ok(on_pool!(&self.db, pool => sqlx::query(SQL)
+        Ok(on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(now_us)
             .execute(pool)
             .await

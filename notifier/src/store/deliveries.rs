@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use shared::domain::{AlertId, Channel, UserId};
-use shared::on_pool;
 use shared::storage::{
     now, parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, StorageError,
     StorageResult, DELIVERY_COLUMNS,
 };
+use shared::{on_pool, on_write_pool};
 use uuid::Uuid;
 
 use super::Store;
@@ -167,7 +167,7 @@ impl Store {
              (select coalesce(max(seq), 0) + 1 from deliveries), $5, $5) \
              on conflict (event_id, channel) do nothing";
         let at = now();
-        let result = on_pool!(&self.db, pool => sqlx::query(SQL)
+        let result = on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(delivery.event_id.to_string())
             .bind(delivery.channel.as_str())
             .bind(delivery.alert_id)
@@ -234,7 +234,7 @@ impl Store {
             claimable("$5")
         );
         Ok(
-            on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(&sql)
+            on_write_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(&sql)
             .bind(event_id.to_string())
             .bind(channel.as_str())
             .bind(until)
@@ -256,7 +256,7 @@ impl Store {
         const SQL: &str = "update deliveries set status = 'deferred', next_attempt_at = $3, \
              updated_at = $4 where event_id = $1 and channel = $2 \
              and status in ('pending', 'deferred') and attempts = 0 and claimed_until is null";
-        let changed = on_pool!(&self.db, pool => sqlx::query(SQL)
+        let changed = on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(event_id.to_string())
             .bind(channel.as_str())
             .bind(next_attempt_at)
@@ -301,7 +301,7 @@ impl Store {
              next_attempt_at = $6, sent_at = coalesce($7, sent_at), claimed_until = null, \
              updated_at = $8, provider_status = coalesce($9, provider_status), in_doubt = $10 \
              where event_id = $1 and channel = $2";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
+        on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(event_id.to_string())
             .bind(channel.as_str())
             .bind(status)

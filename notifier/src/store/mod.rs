@@ -7,8 +7,8 @@ mod deliveries;
 mod queue;
 
 use shared::domain::UserId;
-use shared::on_pool;
 use shared::storage::{now, Database, StorageResult};
+use shared::{on_pool, on_write_pool};
 
 pub use deliveries::{NewDelivery, OpenDelivery, RecordOutcome, Settlement};
 
@@ -32,7 +32,7 @@ impl Store {
     pub async fn mark_phone_opted_out(&self, user_id: UserId, phone: &str) -> StorageResult<()> {
         const SQL: &str = "insert into sms_opt_outs (user_id, phone, created_at) \
              values ($1, $2, $3) on conflict (user_id, phone) do nothing";
-        on_pool!(&self.db, pool => sqlx::query(SQL)
+        on_write_pool!(&self.db, pool => sqlx::query(SQL)
             .bind(user_id)
             .bind(phone)
             .bind(now())

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use shared::domain::{Channel, UserId};
-use shared::on_pool;
 use shared::storage::{parse_channel, DeliveryStatus, StorageResult};
+use shared::{on_pool, on_write_pool};
 
 use super::deliveries::{
     channels_without_idempotency, claimable, OpenDelivery, OpenRow, OPEN_COLUMNS,
@@ -84,7 +84,7 @@ impl Store {
              and claimed_until < $1 returning channel",
             channels_without_idempotency()
         );
-        let channels: Vec<String> = on_pool!(&self.db, pool => sqlx::query_scalar(&sql)
+        let channels: Vec<String> = on_write_pool!(&self.db, pool => sqlx::query_scalar(&sql)
             .bind(at)
             .fetch_all(pool)
             .await)?;

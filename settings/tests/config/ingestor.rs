@@ -1,8 +1,8 @@
 use std::time::Duration;
 
+use domain::catalogue::ProviderKind;
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
-use domain::catalogue::ProviderKind;
 use settings::{ConfigError, PriceSource, Settings};
 
 use crate::env;

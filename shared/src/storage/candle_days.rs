@@ -12,7 +12,7 @@ use super::shared_reads::{candle_of, CandleRow};
 use super::{BeginWrite, Database, SeriesKey, StorageError, StorageResult};
 use crate::domain::history::pack::{day_of, pack_day, unpack_day, DAY_SECONDS};
 use crate::domain::history::{Candle, Resolution};
-use crate::on_pool;
+use crate::{on_pool, on_write_pool};
 
 /// Takes the advisory lock of one series' day for the rest of the transaction (PostgreSQL);
 /// binds symbol, series and [`lock_day`].
@@ -77,7 +77,7 @@ impl Database {
     /// which is only slower).
     pub async fn pack_minutes_of_day(&self, key: SeriesKey<'_>, day: i64) -> StorageResult<bool> {
         let locks = !self.is_embedded();
-        on_pool!(self, pool => async {
+        on_write_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
             if locks {
                 sqlx::query(DAY_LOCK_SQL)

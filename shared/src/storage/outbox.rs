@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use super::{now, Database, StorageResult};
-use crate::on_pool;
+use crate::{on_pool, on_write_pool};
 
 /// One outbox table and what happens to a row once the bus has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +115,7 @@ impl Database {
             ),
             OutboxTable::AlertChanges => (format!("delete from {}", table.name()), None),
         };
-        on_pool!(self, pool => {
+        on_write_pool!(self, pool => {
             let mut sql = QueryBuilder::new(&head);
             if let Some(at) = published_at {
                 sql.push_bind(at);
@@ -150,7 +150,7 @@ impl Database {
             "delete from {} where published_at is not null and published_at < $1",
             table.name()
         );
-        Ok(on_pool!(self, pool => sqlx::query(&sql)
+        Ok(on_write_pool!(self, pool => sqlx::query(&sql)
             .bind(before)
             .execute(pool)
             .await
