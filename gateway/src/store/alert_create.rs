@@ -123,9 +123,9 @@ impl Store {
         max_active: i64,
     ) -> StorageResult<Result<Alert, CreateRefused>> {
         let created = now();
-        if let EnginePool::Postgres(pool) = self.db.engine_pool() {
+        if let EnginePool::Postgres(_) = self.db.engine_pool() {
             if let Some(alert) =
-                create_within_bound(pool, user_id, alert, max_active, created).await?
+                create_within_bound(&self.db, user_id, alert, max_active, created).await?
             {
                 return Ok(Ok(alert));
             }
@@ -158,7 +158,7 @@ const INSERT_ALERT: &str = "insert into alerts (user_id, symbol, condition, targ
 /// patched in. `None` when the bound is reached (or the user is gone): the caller then takes
 /// the slow path, which recounts.
 async fn create_within_bound(
-    pool: &sqlx::PgPool,
+    db: &shared::storage::Database,
     user_id: UserId,
     alert: &NewAlert,
     max_active: i64,
@@ -182,10 +182,14 @@ async fn create_within_bound(
         alert.stored(NO_ALERT, user_id, created),
     ))
     .map_err(|error| StorageError::Corrupt(format!("unencodable alert change: {error}")))?;
+    let Some(mut lease) = db.lease().await? else {
+        return Ok(None);
+    };
     let row = bind_new_alert!(sqlx::query_as::<_, AlertRow>(&sql), user_id, alert, created)
         .bind(max_active)
         .bind(announcement)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *lease)
         .await?;
+    lease.release();
     Ok(row.map(Alert::try_from).transpose()?)
 }

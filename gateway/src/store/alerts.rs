@@ -5,7 +5,7 @@ use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::storage::BeginWrite;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
-use shared::{on_pool, on_write_pool};
+use shared::{on_lease, on_write_pool};
 use sqlx::types::Json;
 use sqlx::QueryBuilder;
 
@@ -38,7 +38,7 @@ impl Store {
         user_id: UserId,
         filter: &AlertFilter,
     ) -> StorageResult<Vec<Alert>> {
-        let rows = on_pool!(&self.db, pool => {
+        let rows = on_lease!(&self.db, pool => {
             let mut sql = QueryBuilder::new(format!("select {ALERT_COLUMNS} from alerts where user_id = "));
             sql.push_bind(user_id);
             if let Some(symbol) = &filter.symbol {
@@ -58,7 +58,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
     pub async fn user_alert(&self, user_id: UserId, id: AlertId) -> StorageResult<Option<Alert>> {
         let sql = format!("select {ALERT_COLUMNS} from alerts where id = $1 and user_id = $2");
-        let row = on_pool!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
+        let row = on_lease!(&self.db, pool => sqlx::query_as::<_, AlertRow>(&sql)
             .bind(id)
             .bind(user_id)
             .fetch_optional(pool)

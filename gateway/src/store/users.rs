@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use shared::domain::{Email, PhoneNumber, UserId};
 use shared::storage::{now, StorageError, StorageResult};
-use shared::{on_pool, on_write_pool};
+use shared::{on_lease, on_pool, on_write_pool};
 
 use super::Store;
 
@@ -63,7 +63,7 @@ impl Store {
     pub async fn user_by_id(&self, id: UserId) -> StorageResult<Option<UserRecord>> {
         let sql = format!("select {USER_COLUMNS} from users where id = $1");
         Ok(
-            on_pool!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
+            on_lease!(&self.db, pool => sqlx::query_as::<_, UserRecord>(&sql)
             .bind(id)
             .fetch_optional(pool)
             .await)?,

@@ -13,8 +13,8 @@ use shared::config::PriceSource;
 use shared::context::ServiceContext;
 use shared::domain::history::Resolution;
 use shared::events::{PriceTick, SCHEMA_VERSION};
-use shared::on_pool;
 use shared::storage::{Database, SeriesKey};
+use shared::{on_pool, on_write_pool};
 use testkit::{eventually, fresh_database, Engine};
 use tokio_util::sync::CancellationToken;
 
@@ -93,9 +93,9 @@ async fn simulated_ticks_are_recorded_in_a_series_of_their_own() {
 #[tokio::test]
 async fn a_full_disk_pauses_recording_and_everyone_else_still_gets_every_tick() {
     let database = fresh_database(Engine::Sqlite).await;
-    // One connection, so the size limit set on it holds for every write.
+    // The size limit is set on the writing connection, which every write goes through.
     let db = Database::connect(&database.url, 1).await.expect("connect");
-    on_pool!(&db, pool => async {
+    on_write_pool!(&db, pool => async {
         let pages: i64 = sqlx::query_scalar("pragma page_count").fetch_one(pool).await?;
         sqlx::query(&format!("pragma max_page_count = {pages}")).execute(pool).await?;
         Ok::<_, sqlx::Error>(())

@@ -9,6 +9,7 @@
 mod alert_rows;
 mod candle_days;
 mod delivery_rows;
+mod lease;
 mod outbox;
 mod shared_reads;
 mod write_tx;
@@ -30,6 +31,7 @@ pub use candle_days::{lock_day, DAY_LOCK_SQL, DROP_PACK_SQL};
 pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
+pub use lease::{Lease, Leases};
 pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{
     ChatChannelRecord, LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord,
@@ -68,7 +70,11 @@ pub struct Database(Pool);
 
 #[derive(Clone, Debug)]
 enum Pool {
-    Postgres(PgPool),
+    /// One-statement requests lease their connection from `leases` (see [`on_lease!`]).
+    Postgres {
+        pool: PgPool,
+        leases: std::sync::Arc<Leases>,
+    },
     /// Readers share `pool`; writes queue for `writer`, the file's one writing connection.
     Sqlite {
         pool: SqlitePool,
@@ -114,6 +120,36 @@ macro_rules! on_write_pool {
 }
 pub use on_write_pool;
 
+/// [`on_pool!`] for one statement (or a few) that a request runs on its own connection: on
+/// PostgreSQL `$conn` is a leased `&mut PgConnection`, handed to the next request without
+/// sqlx's round trip on release when `$body` succeeds ([`Lease`]); on SQLite it is the pool.
+/// `$body` evaluates to a `Result<_, sqlx::Error>`.
+#[macro_export]
+macro_rules! on_lease {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $crate::storage::Database::engine_pool($db) {
+            $crate::storage::EnginePool::Postgres(_) => {
+                match $crate::storage::Database::lease($db).await {
+                    Ok(Some(mut lease)) => {
+                        let result = {
+                            let $conn = &mut *lease;
+                            $body
+                        };
+                        if result.is_ok() {
+                            lease.release();
+                        }
+                        result
+                    }
+                    Ok(None) => Err(sqlx::Error::PoolClosed),
+                    Err(error) => Err(error),
+                }
+            }
+            $crate::storage::EnginePool::Sqlite($conn) => $body,
+        }
+    };
+}
+pub use on_lease;
+
 /// How often the write-ahead log is copied back into the SQLite database.
 const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -157,7 +193,8 @@ impl Database {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Database(Pool::Postgres(pool))
+            let leases = Leases::new(pool.clone(), max_connections.max(1));
+            Database(Pool::Postgres { pool, leases })
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -201,7 +238,9 @@ impl Database {
 
     pub async fn migrate(&self) -> StorageResult<()> {
         match &self.0 {
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pool::Postgres { pool, .. } => {
+                sqlx::migrate!("./migrations/postgres").run(pool).await?
+            }
             Pool::Sqlite { writer, .. } => {
                 sqlx::migrate!("./migrations/sqlite").run(writer).await?
             }
@@ -212,7 +251,7 @@ impl Database {
     #[doc(hidden)]
     pub fn engine_pool(&self) -> EnginePool<'_> {
         match &self.0 {
-            Pool::Postgres(pool) => EnginePool::Postgres(pool),
+            Pool::Postgres { pool, .. } => EnginePool::Postgres(pool),
             Pool::Sqlite { pool, .. } => EnginePool::Sqlite(pool),
         }
     }
@@ -221,8 +260,17 @@ impl Database {
     #[doc(hidden)]
     pub fn engine_write_pool(&self) -> EnginePool<'_> {
         match &self.0 {
-            Pool::Postgres(pool) => EnginePool::Postgres(pool),
+            Pool::Postgres { pool, .. } => EnginePool::Postgres(pool),
             Pool::Sqlite { writer, .. } => EnginePool::Sqlite(writer),
+        }
+    }
+
+    /// A PostgreSQL connection for one request, for [`on_lease!`] only (`None` on SQLite).
+    #[doc(hidden)]
+    pub async fn lease(&self) -> Result<Option<Lease<'_>>, sqlx::Error> {
+        match &self.0 {
+            Pool::Postgres { leases, .. } => leases.acquire().await.map(Some),
+            Pool::Sqlite { .. } => Ok(None),
         }
     }
 
@@ -240,7 +288,10 @@ impl Database {
 
     pub async fn close(&self) {
         match &self.0 {
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres { pool, leases } => {
+                leases.clear();
+                pool.close().await
+            }
             Pool::Sqlite { pool, writer } => {
                 writer.close().await;
                 pool.close().await;
