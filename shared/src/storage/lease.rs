@@ -6,34 +6,42 @@
 //! succeeded is handed back ([`Lease::release`]) to a stack of ready connections untouched, as
 //! a finished statement leaves it; one dropped any other way (an error, or a request cancelled
 //! mid-statement, which can leave a half-written message) goes back to sqlx, which checks it
-//! and closes it if broken.
+//! and closes it if broken. Requests wait for a lease in turn (a fair semaphore), so a
+//! connection handed back goes to the longest waiter.
 
 use std::sync::{Arc, Mutex};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// The ready connections, at most `max_ready` of them; the rest of the pool stays sqlx's.
+/// At most `turns` connections leased or ready; the rest of the pool stays sqlx's.
 #[derive(Debug)]
 pub struct Leases {
     pool: PgPool,
     ready: Mutex<Vec<PoolConnection<Postgres>>>,
-    max_ready: usize,
+    turns: Semaphore,
 }
 
 impl Leases {
     /// Keeps up to half of `pool` ready, so queries that run on the pool itself always have
     /// the other half.
     pub fn new(pool: PgPool, max_connections: u32) -> Arc<Leases> {
+        let turns = usize::try_from(max_connections / 2).unwrap_or(1).max(1);
         Arc::new(Leases {
             pool,
-            ready: Mutex::new(Vec::new()),
-            max_ready: usize::try_from(max_connections / 2).unwrap_or(1).max(1),
+            ready: Mutex::new(Vec::with_capacity(turns)),
+            turns: Semaphore::new(turns),
         })
     }
 
-    /// A ready connection, else one from the pool.
+    /// Waits for a turn, then takes a ready connection, else one from the pool.
     pub async fn acquire(&self) -> Result<Lease<'_>, sqlx::Error> {
+        let turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let ready = self.lock().pop();
         let connection = match ready {
             Some(connection) => connection,
@@ -42,6 +50,7 @@ impl Leases {
         Ok(Lease {
             connection: Some(connection),
             leases: self,
+            _turn: turn,
         })
     }
 
@@ -62,6 +71,8 @@ impl Leases {
 pub struct Lease<'a> {
     connection: Option<PoolConnection<Postgres>>,
     leases: &'a Leases,
+    /// Given back after the connection, so the next in turn finds it ready.
+    _turn: SemaphorePermit<'a>,
 }
 
 impl Lease<'_> {
@@ -69,10 +80,7 @@ impl Lease<'_> {
     /// succeeded, so nothing of it is left on the wire.
     pub fn release(mut self) {
         if let Some(connection) = self.connection.take() {
-            let mut ready = self.leases.lock();
-            if ready.len() < self.leases.max_ready {
-                ready.push(connection);
-            }
+            self.leases.lock().push(connection);
         }
     }
 }
