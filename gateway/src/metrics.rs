@@ -1,10 +1,5 @@
 //! Gateway metrics, labelled by route template (never raw paths or ids).
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
@@ -85,30 +80,4 @@ impl GatewayMetrics {
         }
         metrics
     }
-}
-
-/// Counts and times every routed request under its route template.
-pub async fn track(
-    State(metrics): State<GatewayMetrics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let endpoint = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics
-        .requests
-        .with_label_values(&[&method, &endpoint, &status])
-        .inc();
-    metrics
-        .latency
-        .with_label_values(&[&method, &endpoint])
-        .observe(started.elapsed().as_secs_f64());
-    response
 }

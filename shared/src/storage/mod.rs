@@ -3,7 +3,9 @@
 //!
 //! Each service owns its own queries (`<service>/src/store*`), written once in the SQL both
 //! engines accept (`$n` placeholders, `returning`) and run through [`on_pool!`], which expands
-//! them once per engine so each is type-checked against its own driver. Code that needs to
+//! them once per engine so each is type-checked against its own driver; writes through
+//! [`on_write_pool!`] (SQLite's one writing connection), and a request's single statement on
+//! PostgreSQL through [`on_lease!`]. Code that needs to
 //! know the engine asks [`Database::is_embedded`]; it never matches on it.
 
 mod alert_rows;
