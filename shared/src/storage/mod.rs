@@ -96,13 +96,22 @@ pub enum EnginePool<'a> {
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $crate::storage::Database::engine_pool($db) {
+        $crate::on_engine_pool!($crate::storage::Database::engine_pool($db), $pool => $body)
+    };
+}
+pub use on_pool;
+
+/// Expands `$body` once per arm of an [`EnginePool`], for the macros above and below.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! on_engine_pool {
+    ($engine:expr, $pool:ident => $body:expr) => {
+        match $engine {
             $crate::storage::EnginePool::Postgres($pool) => $body,
             $crate::storage::EnginePool::Sqlite($pool) => $body,
         }
     };
 }
-pub use on_pool;
 
 /// [`on_pool!`] for a statement or transaction that writes. On SQLite it runs on the file's one
 /// writing connection: writers then wait their turn in the pool's queue and start the moment
@@ -114,10 +123,7 @@ pub use on_pool;
 #[macro_export]
 macro_rules! on_write_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $crate::storage::Database::engine_write_pool($db) {
-            $crate::storage::EnginePool::Postgres($pool) => $body,
-            $crate::storage::EnginePool::Sqlite($pool) => $body,
-        }
+        $crate::on_engine_pool!($crate::storage::Database::engine_write_pool($db), $pool => $body)
     };
 }
 pub use on_write_pool;
