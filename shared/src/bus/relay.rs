@@ -16,7 +16,9 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::{BusError, EventBus, Topic};
-use crate::storage::{Database, OutboxTable, StorageError};
+use sqlx::Connection;
+
+use crate::storage::{Database, OutboxAccess, OutboxTable, StorageError};
 
 const BATCH: i64 = 256;
 
@@ -87,19 +89,40 @@ impl OutboxRelay {
     /// A flush, by the holder of `flushing`.
     async fn flush_locked(&self) -> Result<usize, RelayError> {
         let number = self.flushes.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let lock = self.db.lock_outbox_relay(self.table).await?;
-        let published = self.publish_all().await;
-        lock.release().await?;
+        let published = match self.db.lease().await.map_err(StorageError::from)? {
+            // PostgreSQL: the whole flush on one leased connection, in the transaction that
+            // holds the table's relay lock.
+            Some(mut lease) => {
+                let mut locked = lease
+                    .begin_with(self.table.relay_lock_sql())
+                    .await
+                    .map_err(StorageError::from)?;
+                let published = self
+                    .publish_all(&mut OutboxAccess::Locked(&mut locked))
+                    .await;
+                // What was settled before a failure stays settled.
+                let committed = locked.commit().await.map_err(StorageError::from);
+                match (published, committed) {
+                    (Ok(published), Ok(())) => {
+                        lease.release();
+                        Ok(published)
+                    }
+                    (Err(error), _) => Err(error),
+                    (Ok(_), Err(error)) => Err(error.into()),
+                }
+            }
+            None => self.publish_all(&mut OutboxAccess::Pools(&self.db)).await,
+        };
         if published.is_ok() {
             self.flushes.completed.store(number, Ordering::SeqCst);
         }
         published
     }
 
-    async fn publish_all(&self) -> Result<usize, RelayError> {
+    async fn publish_all(&self, outbox: &mut OutboxAccess<'_, '_>) -> Result<usize, RelayError> {
         let mut published = 0;
         loop {
-            let batch = self.db.unpublished_outbox(self.table, BATCH).await?;
+            let batch = outbox.unpublished(self.table, BATCH).await?;
             // A short batch was everything committed when it was read; what commits later is
             // its writer's to flush (`flush_committed`) or the next background flush's.
             let last = batch.len() < BATCH as usize;
@@ -118,7 +141,7 @@ impl OutboxRelay {
                 Ok(()) => (ids.len(), None),
                 Err((accepted, error)) => (accepted, Some(error)),
             };
-            self.db.settle_outbox(self.table, &ids[..accepted]).await?;
+            outbox.settle(self.table, &ids[..accepted]).await?;
             published += accepted;
             if let Some(error) = failed {
                 return Err(error.into());

@@ -34,7 +34,7 @@ pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
 pub use lease::{Lease, Leases};
-pub use outbox::{OutboxMessage, OutboxTable, RelayLock, ALERT_CHANGE_OUTBOX_INSERT_SQL};
+pub use outbox::{OutboxAccess, OutboxMessage, OutboxTable, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{
     ChatChannelRecord, LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord,
 };

@@ -35,6 +35,94 @@ impl OutboxTable {
             OutboxTable::AlertChanges => 0x7072_6963_6502,
         }
     }
+
+    /// Opens a relay's transaction and takes the table's relay lock, in one round trip; the
+    /// lock is held until the transaction ends (or its connection drops with a killed process).
+    pub fn relay_lock_sql(self) -> String {
+        format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            self.relay_lock_key()
+        )
+    }
+
+    fn unpublished_sql(self) -> String {
+        format!(
+            "select id, message_key, payload from {} where published_at is null \
+             order by id limit $1",
+            self.name()
+        )
+    }
+
+    /// The statement that settles rows `ids` once the bus has them: marked or deleted, in one
+    /// statement (a relay batch, at most a few hundred ids: under both engines' limits).
+    fn settle_statement<'q, DB>(self, ids: &[i64]) -> QueryBuilder<'q, DB>
+    where
+        DB: sqlx::Database,
+        i64: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        DateTime<Utc>: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut sql = match self {
+            OutboxTable::TriggerEvents => {
+                let mut sql =
+                    QueryBuilder::new(format!("update {} set published_at = ", self.name()));
+                sql.push_bind(now());
+                sql
+            }
+            OutboxTable::AlertChanges => QueryBuilder::new(format!("delete from {}", self.name())),
+        };
+        sql.push(" where id in (");
+        let mut listed = sql.separated(", ");
+        for id in ids {
+            listed.push_bind(*id);
+        }
+        sql.push(")");
+        sql
+    }
+}
+
+/// Where a relay reads and settles its table. On PostgreSQL, inside the transaction that holds
+/// the table's relay lock, so a flush is four round trips on one connection (lock, read, settle,
+/// commit); on SQLite (one process, whose relay serialises itself), the pools.
+pub enum OutboxAccess<'a, 'c> {
+    Locked(&'a mut Transaction<'c, Postgres>),
+    Pools(&'a Database),
+}
+
+impl OutboxAccess<'_, '_> {
+    /// The oldest unpublished rows of `table`, in the order they were written.
+    pub async fn unpublished(
+        &mut self,
+        table: OutboxTable,
+        limit: i64,
+    ) -> StorageResult<Vec<OutboxMessage>> {
+        match self {
+            OutboxAccess::Locked(transaction) => {
+                Ok(sqlx::query_as::<_, OutboxMessage>(&table.unpublished_sql())
+                    .bind(limit)
+                    .fetch_all(&mut ***transaction)
+                    .await?)
+            }
+            OutboxAccess::Pools(db) => db.unpublished_outbox(table, limit).await,
+        }
+    }
+
+    /// Settles rows `ids` of `table` once the bus has accepted them.
+    pub async fn settle(&mut self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            OutboxAccess::Locked(transaction) => {
+                table
+                    .settle_statement::<Postgres>(ids)
+                    .build()
+                    .execute(&mut ***transaction)
+                    .await?;
+                Ok(())
+            }
+            OutboxAccess::Pools(db) => db.settle_outbox(table, ids).await,
+        }
+    }
 }
 
 /// An outbox row waiting to be published.
@@ -45,55 +133,19 @@ pub struct OutboxMessage {
     pub payload: String,
 }
 
-/// Held while a relay publishes a table: on PostgreSQL a transaction holding the table's
-/// advisory lock (released at its end, or when a killed process's connection drops); the
-/// embedded SQLite database has one process, whose relay serialises itself.
-pub struct RelayLock(Option<Transaction<'static, Postgres>>);
-
-impl RelayLock {
-    /// Ends the lock's transaction (it wrote nothing).
-    pub async fn release(self) -> StorageResult<()> {
-        if let Some(transaction) = self.0 {
-            transaction.rollback().await?;
-        }
-        Ok(())
-    }
-}
-
 /// The insert a writer runs inside its own transaction, binding (message key, payload,
 /// created at).
 pub const ALERT_CHANGE_OUTBOX_INSERT_SQL: &str =
     "insert into alert_change_outbox (message_key, payload, created_at) values ($1, $2, $3)";
 
 impl Database {
-    /// Waits until no other relay publishes `table`, and keeps it so until released.
-    pub async fn lock_outbox_relay(&self, table: OutboxTable) -> StorageResult<RelayLock> {
-        match self.engine_pool() {
-            super::EnginePool::Postgres(pool) => {
-                // One round trip: the lock is taken by the transaction's opening statement.
-                let transaction = pool
-                    .begin_with(format!(
-                        "BEGIN; SELECT pg_advisory_xact_lock({})",
-                        table.relay_lock_key()
-                    ))
-                    .await?;
-                Ok(RelayLock(Some(transaction)))
-            }
-            super::EnginePool::Sqlite(_) => Ok(RelayLock(None)),
-        }
-    }
-
     /// The oldest unpublished rows of `table`, in the order they were written.
     pub async fn unpublished_outbox(
         &self,
         table: OutboxTable,
         limit: i64,
     ) -> StorageResult<Vec<OutboxMessage>> {
-        let sql = format!(
-            "select id, message_key, payload from {} where published_at is null \
-             order by id limit $1",
-            table.name()
-        );
+        let sql = table.unpublished_sql();
         Ok(
             on_pool!(self, pool => sqlx::query_as::<_, OutboxMessage>(&sql)
             .bind(limit)
@@ -102,32 +154,13 @@ impl Database {
         )
     }
 
-    /// What happens to rows `ids` once the bus has accepted them: marked or deleted, in one
-    /// statement (a relay batch, at most a few hundred ids: under both engines' limits).
+    /// Settles rows `ids` of `table` once the bus has accepted them (see
+    /// [`OutboxTable::settle_statement`]).
     pub async fn settle_outbox(&self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let (head, published_at) = match table {
-            OutboxTable::TriggerEvents => (
-                format!("update {} set published_at = ", table.name()),
-                Some(now()),
-            ),
-            OutboxTable::AlertChanges => (format!("delete from {}", table.name()), None),
-        };
-        on_write_pool!(self, pool => {
-            let mut sql = QueryBuilder::new(&head);
-            if let Some(at) = published_at {
-                sql.push_bind(at);
-            }
-            sql.push(" where id in (");
-            let mut listed = sql.separated(", ");
-            for id in ids {
-                listed.push_bind(*id);
-            }
-            sql.push(")");
-            sql.build().execute(pool).await.map(|_| ())
-        })?;
+        on_write_pool!(self, pool => table.settle_statement(ids).build().execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
