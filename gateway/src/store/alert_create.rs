@@ -17,7 +17,7 @@
 use shared::domain::{Alert, NewAlert, UserId};
 use shared::events::AlertChange;
 use shared::on_write_pool;
-use shared::storage::{now, AlertRow, EnginePool, StorageError, StorageResult, ALERT_COLUMNS};
+use shared::storage::{now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use shared::storage::{BeginWrite, OutboxTable};
 use sqlx::types::Json;
 
@@ -123,9 +123,10 @@ impl Store {
         max_active: i64,
     ) -> StorageResult<Result<Alert, CreateRefused>> {
         let created = now();
-        if let EnginePool::Postgres(_) = self.db.engine_pool() {
+        // PostgreSQL (the only engine that leases): one statement, unless the bound is reached.
+        if let Some(lease) = self.db.lease().await? {
             if let Some(alert) =
-                create_within_bound(&self.db, user_id, alert, max_active, created).await?
+                create_within_bound(lease, user_id, alert, max_active, created).await?
             {
                 return Ok(Ok(alert));
             }
@@ -158,7 +159,7 @@ const INSERT_ALERT: &str = "insert into alerts (user_id, symbol, condition, targ
 /// patched in. `None` when the bound is reached (or the user is gone): the caller then takes
 /// the slow path, which recounts.
 async fn create_within_bound(
-    db: &shared::storage::Database,
+    mut lease: shared::storage::Lease<'_>,
     user_id: UserId,
     alert: &NewAlert,
     max_active: i64,
@@ -182,9 +183,6 @@ async fn create_within_bound(
         alert.stored(NO_ALERT, user_id, created),
     ))
     .map_err(|error| StorageError::Corrupt(format!("unencodable alert change: {error}")))?;
-    let Some(mut lease) = db.lease().await? else {
-        return Ok(None);
-    };
     let row = bind_new_alert!(sqlx::query_as::<_, AlertRow>(&sql), user_id, alert, created)
         .bind(max_active)
         .bind(announcement)

@@ -54,10 +54,13 @@ impl Leases {
         })
     }
 
-    /// Gives every ready connection back to the pool (before it closes).
+    /// Ends leasing and gives every ready connection back to the pool, before it closes: the
+    /// pool's close waits for every connection out, so none may stay parked here. A lease still
+    /// out when this runs goes back to the pool when released.
     pub fn clear(&self) {
-        let ready = std::mem::take(&mut *self.lock());
-        drop(ready);
+        let mut ready = self.lock();
+        self.turns.close();
+        drop(std::mem::take(&mut *ready));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PoolConnection<Postgres>>> {
@@ -80,7 +83,10 @@ impl Lease<'_> {
     /// succeeded, so nothing of it is left on the wire.
     pub fn release(mut self) {
         if let Some(connection) = self.connection.take() {
-            self.leases.lock().push(connection);
+            let mut ready = self.leases.lock();
+            if !self.leases.turns.is_closed() {
+                ready.push(connection);
+            }
         }
     }
 }

@@ -5,8 +5,8 @@
 //! engines accept (`$n` placeholders, `returning`) and run through [`on_pool!`], which expands
 //! them once per engine so each is type-checked against its own driver; writes through
 //! [`on_write_pool!`] (SQLite's one writing connection), and a request's single statement on
-//! PostgreSQL through [`on_lease!`]. Code that needs to
-//! know the engine asks [`Database::is_embedded`]; it never matches on it.
+//! PostgreSQL through [`on_lease!`]. Code that needs to know the engine asks
+//! [`Database::is_embedded`]; it never matches on it.
 
 mod alert_rows;
 mod candle_days;
