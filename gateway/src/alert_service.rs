@@ -1,15 +1,12 @@
 //! What the routes do with alerts beyond reading a request: find the caller's alert, check
-//! the account-dependent rules, write, relay the change the write queued, serve cached lists.
+//! the account-dependent rules, write, relay the change the write queued.
 
-use std::sync::Arc;
-
-use crate::store::{AlertFilter, AlertWriteOutcome, UserRecord};
+use crate::store::{AlertWriteOutcome, UserRecord};
 use serde::Serialize;
 use shared::domain::{Alert, AlertId, AlertPatch, Channel, NotificationChannels};
 use shared::events::{AlertChange, AlertChangeKind};
 use utoipa::ToSchema;
 
-use crate::alert_cache::{CachedList, MAX_CACHED_ALERTS};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -155,34 +152,4 @@ pub async fn write_patch(
         (AlertWriteOutcome::QuotaExceeded, _) => Err(quota_error(state)),
         _ => Err(ApiError::alert_not_found()),
     }
-}
-
-/// Every alert of the user, newest first, from the cache or read into it; `None` when the
-/// cache is off or the user has too many alerts to keep in memory.
-pub async fn cached_alert_list(
-    state: &AppState,
-    user: &UserRecord,
-) -> ApiResult<Option<Arc<CachedList>>> {
-    if !state.alert_lists.enabled() {
-        return Ok(None);
-    }
-    if let Ok(list) = state.alert_lists.get(user.id) {
-        return Ok(Some(list));
-    }
-    let _filling = state.fills.enter(user.id).await;
-    let ticket = match state.alert_lists.get(user.id) {
-        Ok(list) => return Ok(Some(list)),
-        Err(ticket) => ticket,
-    };
-    let everything = AlertFilter {
-        limit: i64::try_from(MAX_CACHED_ALERTS + 1).unwrap_or(i64::MAX),
-        ..AlertFilter::default()
-    };
-    let list = state.store.list_alerts(user.id, &everything).await?;
-    if list.len() > MAX_CACHED_ALERTS {
-        return Ok(None);
-    }
-    let list = Arc::new(CachedList::new(list));
-    state.alert_lists.insert(user.id, ticket, list.clone());
-    Ok(Some(list))
 }

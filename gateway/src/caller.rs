@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use shared::domain::UserId;
 use shared::storage::StorageError;
 
+use crate::auth::Verified;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,6 +17,21 @@ use crate::state::AppState;
 pub struct AuthUser(pub UserRecord);
 
 impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = CallerToken::from_request_parts(parts, state).await?;
+        let user = active_user(state, token.user_id()).await?;
+        token.admit(user).map(AuthUser)
+    }
+}
+
+/// A valid Bearer token within its rate whose account is not checked yet: for a handler that
+/// reads the account together with its own rows when the user cache misses (one round trip
+/// instead of two). It must pass the account it read through [`CallerToken::admit`].
+pub struct CallerToken(Verified);
+
+impl FromRequestParts<AppState> for CallerToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -33,16 +49,43 @@ impl FromRequestParts<AppState> for AuthUser {
             _ => return Err(ApiError::NotAuthenticated),
         };
         let token = state.jwt.verify(token).ok_or(ApiError::InvalidToken)?;
-        let user_id = token.user_id;
-        state.limits.check_api(user_id, &state.metrics)?;
-        let user = active_user(state, user_id)
-            .await?
+        state.limits.check_api(token.user_id, &state.metrics)?;
+        Ok(CallerToken(token))
+    }
+}
+
+impl CallerToken {
+    pub fn user_id(&self) -> UserId {
+        self.0.user_id
+    }
+
+    /// The caller from the user cache, admitted; `Ok(None)` when the cache has no entry.
+    pub fn cached(&self, state: &AppState) -> Result<Option<UserRecord>, ApiError> {
+        state
+            .users
+            .get(self.user_id())
+            .map(|user| self.admit(Some(user)))
+            .transpose()
+    }
+
+    /// The caller, if `account` (the token's account as read, `None` when it does not exist) is
+    /// active and in the token's generation.
+    pub fn admit(&self, account: Option<UserRecord>) -> Result<UserRecord, ApiError> {
+        let user = account
+            .filter(|user| user.is_active)
             .ok_or(ApiError::InvalidToken)?;
         // A token from before the last password change names an older generation.
-        if user.token_generation != token.generation {
+        if user.token_generation != self.0.generation {
             return Err(ApiError::InvalidToken);
         }
-        Ok(AuthUser(user))
+        Ok(user)
+    }
+
+    /// Keeps an account just read in the user cache when it is active.
+    pub fn remember(state: &AppState, account: &Option<UserRecord>) {
+        if let Some(user) = account.as_ref().filter(|user| user.is_active) {
+            state.users.insert(user.clone());
+        }
     }
 }
 
@@ -64,8 +107,6 @@ pub async fn active_user(
         .user_by_id(user_id)
         .await?
         .filter(|u| u.is_active);
-    if let Some(user) = &user {
-        state.users.insert(user.clone());
-    }
+    CallerToken::remember(state, &user);
     Ok(user)
 }

@@ -1,6 +1,7 @@
 //! The HTTP API: auth, alerts, prices, the live price WebSocket, OpenAPI docs.
 
 mod alert_cache;
+mod alert_list;
 mod alert_service;
 mod auth;
 mod backtest_slots;

@@ -6,6 +6,6 @@ mod password;
 pub mod secret;
 mod user_cache;
 
-pub use jwt::JwtKeys;
+pub use jwt::{JwtKeys, Verified};
 pub use password::Passwords;
 pub use user_cache::UserCache;

@@ -17,10 +17,11 @@ use shared::domain::{Alert, AlertOptions, AlertPatch, Input, NewAlert, Price, Sy
 use shared::events::AlertChange;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::alert_list::{caller_page, Page};
 use crate::alert_service::{
-    announce, cached_alert_list, owned_alert, quota_error, write_patch, Account, ChannelWarning,
+    announce, owned_alert, quota_error, write_patch, Account, ChannelWarning,
 };
-use crate::caller::AuthUser;
+use crate::caller::{AuthUser, CallerToken};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AlertIdPath, JsonInput, QueryInput};
 use crate::state::AppState;
@@ -194,7 +195,7 @@ impl AlertListQuery {
     responses((status = 200, body = [AlertView], description = "newest first"), (status = 401), (status = 422)))]
 pub async fn list_alerts(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    token: CallerToken,
     QueryInput(query): QueryInput<AlertListQuery>,
 ) -> ApiResult<Response> {
     let filter = query.filter()?;
@@ -202,16 +203,15 @@ pub async fn list_alerts(
         && filter.active.is_none()
         && filter.skip == 0
         && filter.limit == DEFAULT_LIMIT;
-    let cached = cached_alert_list(&state, &user).await?;
-    if let (Some(list), true) = (&cached, default_page) {
-        let body =
-            list.first_page(|alerts| render_page(alerts.iter().take(DEFAULT_LIMIT as usize)));
-        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
-    }
+    let page = caller_page(&state, &token, &filter).await?;
     let now = Utc::now();
-    let stored;
-    let alerts: Box<dyn Iterator<Item = &Alert>> = match &cached {
-        Some(all) => Box::new(
+    let alerts: Box<dyn Iterator<Item = &Alert>> = match &page {
+        Page::Cached(list) if default_page => {
+            let body =
+                list.first_page(|alerts| render_page(alerts.iter().take(DEFAULT_LIMIT as usize)));
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+        }
+        Page::Cached(all) => Box::new(
             all.alerts
                 .iter()
                 .filter(|a| filter.symbol.as_ref().is_none_or(|s| a.symbol() == s))
@@ -219,10 +219,7 @@ pub async fn list_alerts(
                 .skip(usize::try_from(filter.skip).unwrap_or(usize::MAX))
                 .take(usize::try_from(filter.limit).unwrap_or(0)),
         ),
-        None => {
-            stored = state.store.list_alerts(user.id, &filter).await?;
-            Box::new(stored.iter())
-        }
+        Page::Read(stored) => Box::new(stored.iter()),
     };
     let views: Vec<AlertView> = alerts.map(|alert| AlertView::of(alert, now)).collect();
     Ok(Json(views).into_response())

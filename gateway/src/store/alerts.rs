@@ -28,6 +28,29 @@ pub enum AlertWriteOutcome {
     QuotaExceeded,
 }
 
+/// Pushes the select of `$filter`'s page of `$user_id`'s alerts ([`ALERT_COLUMNS`], newest
+/// first) onto the query builder `$sql`.
+macro_rules! push_alert_page {
+    ($sql:expr, $user_id:expr, $filter:expr) => {{
+        let filter: &AlertFilter = $filter;
+        $sql.push(format_args!(
+            "select {} from alerts where user_id = ",
+            shared::storage::ALERT_COLUMNS
+        ))
+        .push_bind($user_id);
+        if let Some(symbol) = &filter.symbol {
+            $sql.push(" and symbol = ").push_bind(symbol.as_str());
+        }
+        if let Some(active) = filter.active {
+            $sql.push(" and active = ").push_bind(active);
+        }
+        $sql.push(" order by id desc limit ")
+            .push_bind(filter.limit);
+        $sql.push(" offset ").push_bind(filter.skip);
+    }};
+}
+pub(super) use push_alert_page;
+
 impl Store {
     /// The user's alerts, newest first. Only the filters asked for are in the statement, so
     /// the common page (no filter) is a plain index range scan whatever plan the server caches
@@ -39,16 +62,8 @@ impl Store {
         filter: &AlertFilter,
     ) -> StorageResult<Vec<Alert>> {
         let rows = on_lease!(&self.db, pool => {
-            let mut sql = QueryBuilder::new(format!("select {ALERT_COLUMNS} from alerts where user_id = "));
-            sql.push_bind(user_id);
-            if let Some(symbol) = &filter.symbol {
-                sql.push(" and symbol = ").push_bind(symbol.as_str());
-            }
-            if let Some(active) = filter.active {
-                sql.push(" and active = ").push_bind(active);
-            }
-            sql.push(" order by id desc limit ").push_bind(filter.limit);
-            sql.push(" offset ").push_bind(filter.skip);
+            let mut sql = QueryBuilder::new("");
+            push_alert_page!(sql, user_id, filter);
             sql.build_query_as::<AlertRow>().fetch_all(pool).await
         })?;
         alerts(rows)

@@ -28,6 +28,7 @@ macro_rules! enqueue_change {
 
 mod alert_create;
 mod alerts;
+mod caller_alerts;
 mod channels;
 mod deliveries;
 mod explain;
