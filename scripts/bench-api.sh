@@ -22,8 +22,14 @@ BASE=http://127.0.0.1:$PORT
 SECRET=bench-secret-bench-secret-bench-secret-0000
 WORK=$(mktemp -d)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/pricealert-target}
-
-cargo build --release -q -p pricealert
+# PRICEALERT_BIN=path: measure that binary (e.g. an older commit's, for a before/after run).
+if [ -z "${PRICEALERT_BIN:-}" ]; then
+    cargo build --release -q -p pricealert
+    PRICEALERT_BIN=$CARGO_TARGET_DIR/release/pricealert
+fi
+# The list's ceiling on our stack (gateway/benches/list_ceiling.rs), run beside the gateway.
+CEILING_BIN=$(cargo bench -q -p gateway --bench list_ceiling --no-run --message-format=json |
+    python3 -c 'import json, sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
 psql "$ADMIN_URL" -qc "create database $DB"
 cleanup() {
     stop_gateway
@@ -31,6 +37,10 @@ cleanup() {
     rm -rf "$WORK"
 }
 stop_gateway() {
+    if [ -n "${CEILING_PID:-}" ]; then
+        kill "$CEILING_PID" 2>/dev/null && wait "$CEILING_PID" 2>/dev/null || true
+        CEILING_PID=
+    fi
     if [ -n "${GATEWAY_PID:-}" ]; then
         kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null || true
         GATEWAY_PID=
@@ -44,7 +54,7 @@ start_gateway() {
     DATABASE_URL=$DB_URL JWT_SECRET=$SECRET GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=error \
     API_RATE_LIMIT_PER_SECOND=10000000 DATABASE_MAX_CONNECTIONS=$POOL ALERT_LIST_CACHE_MS=$1 \
     GATEWAY_MAX_CONNECTIONS_PER_ADDRESS=100000 GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS=100000 \
-        "$CARGO_TARGET_DIR/release/pricealert" gateway &
+        "$PRICEALERT_BIN" gateway &
     GATEWAY_PID=$!
     for _ in $(seq 1 150); do curl -sf "$BASE/health" >/dev/null && return; sleep 0.2; done
     echo "the gateway did not start" >&2
@@ -145,6 +155,11 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 stop_gateway
 start_gateway 0
 wrk_run "GET /alerts alone, list cache off" 100 0
+"$CEILING_BIN" "127.0.0.1:$((PORT + 1))" "$DB_URL" "$SECRET" "$POOL" &
+CEILING_PID=$!
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((PORT + 1))/health" >/dev/null && break; sleep 0.2; done
+BASE=http://127.0.0.1:$((PORT + 1)) wrk_run "the list's ceiling (list_ceiling: token, query, JSON, nothing else)" 100 0
+kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true; CEILING_PID=
 pgbench_run "the same list query" "$WORK/list.sql" "$POOL"
 pgbench_run "the same list query" "$WORK/list.sql" "$CONNECTIONS"
 wrk_run "POST /alerts alone" 0 100
