@@ -212,7 +212,12 @@ impl Handler<AlertChange> for EvictStaleLists {
     async fn handle(&mut self, delivery: &Delivery<AlertChange>) -> Result<(), Infallible> {
         match &delivery.event.kind {
             AlertChangeKind::Upserted { alert } => self.lists.evict(alert.user_id()),
-            AlertChangeKind::Deleted { .. } => self.lists.clear(),
+            AlertChangeKind::Deleted {
+                user_id: Some(user),
+                ..
+            } => self.lists.evict(*user),
+            // A change of an older version does not say whose list it concerns.
+            AlertChangeKind::Deleted { user_id: None, .. } => self.lists.clear(),
         }
         Ok(())
     }

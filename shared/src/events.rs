@@ -51,12 +51,14 @@ pub struct AlertChange {
 pub enum AlertChangeKind {
     /// Created or written: the alert as stored now (`version` orders concurrent changes).
     /// Boxed: an alert with its options is far larger than a deletion.
-    Upserted {
-        alert: Box<Alert>,
-    },
+    Upserted { alert: Box<Alert> },
     Deleted {
         alert_id: AlertId,
         symbol: Symbol,
+        /// The alert's owner, so a cache of that user's alerts can be evicted alone (absent from
+        /// changes of older versions: a consumer then forgets what it cached for everyone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<UserId>,
     },
 }
 
@@ -70,10 +72,14 @@ impl AlertChange {
         }
     }
 
-    pub fn deleted(alert_id: AlertId, symbol: Symbol) -> Self {
+    pub fn deleted(alert_id: AlertId, symbol: Symbol, user_id: UserId) -> Self {
         AlertChange {
             schema_version: SCHEMA_VERSION,
-            kind: AlertChangeKind::Deleted { alert_id, symbol },
+            kind: AlertChangeKind::Deleted {
+                alert_id,
+                symbol,
+                user_id: Some(user_id),
+            },
         }
     }
 

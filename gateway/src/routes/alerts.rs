@@ -281,7 +281,7 @@ pub async fn delete_alert(
         .await?
         .ok_or_else(ApiError::alert_not_found)?;
     state.alert_lists.evict(user.id);
-    announce(&state, AlertChange::deleted(id, symbol)).await;
+    announce(&state, AlertChange::deleted(id, symbol, user.id)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -157,7 +157,7 @@ impl Store {
                 return Ok(None);
             };
             let symbol: Symbol = parse_symbol(id, &symbol)?;
-            enqueue_change!(tx, &AlertChange::deleted(id, symbol.clone()))?;
+            enqueue_change!(tx, &AlertChange::deleted(id, symbol.clone(), user_id))?;
             tx.commit().await?;
             Ok::<_, StorageError>(Some(symbol))
         }.await)
@@ -181,7 +181,7 @@ impl Store {
                 .rows_affected();
             for (alert_id, symbol) in alerts {
                 let symbol = parse_symbol(alert_id, &symbol)?;
-                enqueue_change!(tx, &AlertChange::deleted(alert_id, symbol))?;
+                enqueue_change!(tx, &AlertChange::deleted(alert_id, symbol, id))?;
             }
             tx.commit().await?;
             Ok::<_, StorageError>(deleted > 0)

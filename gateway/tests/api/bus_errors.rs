@@ -58,7 +58,7 @@ async fn a_message_evicts_the_cached_list(
             .await
         }
         _ => {
-            let change = AlertChange::deleted(alert_id, "BTC".parse().expect("symbol"));
+            let change = AlertChange::deleted(alert_id, "BTC".parse().expect("symbol"), user_id);
             publish_json(&app.bus, topic, "BTC", &change).await
         }
     }

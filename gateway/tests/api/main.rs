@@ -11,6 +11,7 @@ mod errors;
 mod explain;
 mod helpers;
 mod history;
+mod list_cache;
 mod list_reads;
 mod live;
 mod live_client;

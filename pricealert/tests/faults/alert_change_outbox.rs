@@ -118,7 +118,7 @@ async fn a_gateway_killed_between_an_alert_write_and_its_publish_loses_no_change
     )
     .await;
     // Published once: the next message on the (single) partition is one the test sends now.
-    let marker = AlertChange::deleted(-1, "SOL".parse().expect("symbol"));
+    let marker = AlertChange::deleted(-1, "SOL".parse().expect("symbol"), -1);
     publish_json(&bus, Topic::AlertChanges, "SOL", &marker)
         .await
         .expect("publish the marker");

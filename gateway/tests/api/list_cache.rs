@@ -1,0 +1,151 @@
+//! The cached alert lists (`ALERT_LIST_CACHE_MS`) are evicted by what changes them behind the
+//! gateway's back: fires, and alert changes from other replicas, on the bus. A deletion evicts
+//! its owner's list only; one of an older version, which does not name its owner, evicts all.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use shared::bus::{publish_json, Topic};
+use shared::events::AlertChange;
+use testkit::{eventually, on_both_engines, Engine};
+
+use crate::helpers::{json_of, spawn_app_with, trigger_event, TestApp};
+
+/// A long TTL, so only the invalidations can make a list fresh again.
+async fn spawn_caching_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| {
+        s.gateway.alert_list_cache = std::time::Duration::from_secs(600)
+    })
+    .await
+}
+
+/// The `(id, triggered_count)` of each alert `GET /alerts` lists.
+async fn listed(app: &TestApp, token: &str) -> Vec<(i64, i64)> {
+    let list = json_of(app.get(token, "/alerts").await, StatusCode::OK).await;
+    list.as_array()
+        .expect("an array")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_i64().expect("id"),
+                a["triggered_count"].as_i64().expect("count"),
+            )
+        })
+        .collect()
+}
+
+async fn user_id(app: &TestApp, token: &str) -> i64 {
+    let me = json_of(app.get(token, "/auth/me").await, StatusCode::OK).await;
+    me["id"].as_i64().expect("id")
+}
+
+async fn alert_id(app: &TestApp, token: &str, symbol: &str, target: &str) -> i64 {
+    app.create_alert(token, symbol, target).await["id"]
+        .as_i64()
+        .expect("id")
+}
+
+/// What another replica or the evaluator writes, behind this gateway's back.
+async fn write_behind(app: &TestApp, sql: &str, alert_id: i64) {
+    shared::on_pool!(&app.db, pool => sqlx::query(sql)
+        .bind(alert_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("write");
+}
+
+async fn a_deletion_on_the_bus_evicts_its_owners_list_alone(engine: Engine) {
+    let app = spawn_caching_app(engine).await;
+    let ana = app.user_token("ana@example.com").await;
+    let kept = alert_id(&app, &ana, "BTC", "10").await;
+    let deleted = alert_id(&app, &ana, "ETH", "20").await;
+    let bob = app.user_token("bob@example.com").await;
+    let bobs = alert_id(&app, &bob, "BTC", "30").await;
+    assert_eq!(listed(&app, &ana).await, vec![(deleted, 0), (kept, 0)]);
+    assert_eq!(listed(&app, &bob).await, vec![(bobs, 0)]);
+
+    // Another replica deletes one of ana's alerts; the evaluator fires bob's.
+    write_behind(&app, "delete from alerts where id = $1", deleted).await;
+    write_behind(
+        &app,
+        "update alerts set triggered_count = 1 where id = $1",
+        bobs,
+    )
+    .await;
+    let change = AlertChange::deleted(
+        deleted,
+        "ETH".parse().expect("symbol"),
+        user_id(&app, &ana).await,
+    );
+    publish_json(&app.bus, Topic::AlertChanges, "ETH", &change)
+        .await
+        .expect("publish");
+    eventually("the deletion evicts ana's list", || async {
+        listed(&app, &ana).await == vec![(kept, 0)]
+    })
+    .await;
+    assert_eq!(
+        listed(&app, &bob).await,
+        vec![(bobs, 0)],
+        "bob's list is still the cached one"
+    );
+
+    // A deletion of an older version names no owner: every list goes.
+    let older = json!({"schema_version": 2, "change": "deleted", "alert_id": -1, "symbol": "SOL"});
+    publish_json(&app.bus, Topic::AlertChanges, "SOL", &older)
+        .await
+        .expect("publish");
+    eventually("the ownerless deletion evicts bob's list", || async {
+        listed(&app, &bob).await == vec![(bobs, 1)]
+    })
+    .await;
+}
+
+async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine: Engine) {
+    // A long TTL, so only the invalidations can make the list fresh again.
+    let app = spawn_app_with(engine, |s| {
+        s.gateway.alert_list_cache = std::time::Duration::from_secs(600)
+    })
+    .await;
+    let token = app.user_token("lea@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "10").await;
+    let alert_id = alert["id"].as_i64().expect("id");
+    let me = json_of(app.get(&token, "/auth/me").await, StatusCode::OK).await;
+    let user_id = me["id"].as_i64().expect("id");
+    assert_eq!(
+        json_of(app.get(&token, "/alerts").await, StatusCode::OK).await[0]["triggered_count"],
+        0
+    );
+
+    // What the evaluator's fire transaction does, behind the gateway's back.
+    shared::on_pool!(&app.db, pool => sqlx::query("update alerts set triggered_count = 1 where id = $1")
+        .bind(alert_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("update");
+    let cached = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+    assert_eq!(cached[0]["triggered_count"], 0, "served from the cache");
+
+    let event = trigger_event(alert_id, user_id, "lea@example.com");
+    shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)
+        .await
+        .expect("publish");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
+        if list[0]["triggered_count"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fire never refreshed the list"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+on_both_engines!(
+    cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus,
+    a_deletion_on_the_bus_evicts_its_owners_list_alone,
+);
