@@ -21,7 +21,7 @@ use crate::alert_list::{caller_page, Page};
 use crate::alert_service::{
     announce, owned_alert, quota_error, write_patch, Account, ChannelWarning,
 };
-use crate::caller::{AuthUser, CallerToken};
+use crate::caller::{active_user, AuthUser, CallerToken};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AlertIdPath, JsonInput, QueryInput};
 use crate::state::AppState;
@@ -196,9 +196,16 @@ impl AlertListQuery {
 pub async fn list_alerts(
     State(state): State<AppState>,
     token: CallerToken,
-    QueryInput(query): QueryInput<AlertListQuery>,
+    query: Result<QueryInput<AlertListQuery>, ApiError>,
 ) -> ApiResult<Response> {
-    let filter = query.filter()?;
+    let filter = match query.and_then(|QueryInput(query)| query.filter()) {
+        Ok(filter) => filter,
+        Err(invalid) => {
+            // As on every route, a refused account is told so before a bad query.
+            token.admit(active_user(&state, token.user_id()).await?)?;
+            return Err(invalid);
+        }
+    };
     let default_page = filter.symbol.is_none()
         && filter.active.is_none()
         && filter.skip == 0

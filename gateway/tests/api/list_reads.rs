@@ -97,7 +97,14 @@ async fn the_first_read_of_an_evicted_caller(engine: Engine, list_cache: bool) {
 
     let deleted = app.delete(&bob, "/auth/me").await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // The account is checked before the query, as on every route.
+    let bad_query = app.get(&bob, "/alerts?limit=many").await;
+    let answer = json_of(bad_query, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(answer, json!({"detail": REFUSED}));
     refused(&app, &bob).await;
+    let bad_query = app.get(&token, "/alerts?limit=many").await;
+    let answer = json_of(bad_query, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(answer["detail"][0]["loc"], json!(["query", "limit"]));
 }
 
 async fn the_first_read_of_an_evicted_caller_with_the_list_cache(engine: Engine) {
