@@ -42,7 +42,7 @@ pub async fn caller_page(
     match state.alert_lists.get(user_id) {
         Ok(list) => {
             let account = state.store.user_by_id(user_id).await?;
-            CallerToken::remember(state, &account);
+            CallerToken::remember(state, account.as_ref());
             token.admit(account)?;
             Ok(Page::Cached(list))
         }
@@ -78,7 +78,7 @@ async fn read_with_caller(
         Some((account, alerts)) => (Some(account), alerts),
         None => (None, Vec::new()),
     };
-    CallerToken::remember(state, &account);
+    CallerToken::remember(state, account.as_ref());
     Ok((account, alerts))
 }
 

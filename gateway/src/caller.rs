@@ -82,8 +82,8 @@ impl CallerToken {
     }
 
     /// Keeps an account just read in the user cache when it is active.
-    pub fn remember(state: &AppState, account: &Option<UserRecord>) {
-        if let Some(user) = account.as_ref().filter(|user| user.is_active) {
+    pub fn remember(state: &AppState, account: Option<&UserRecord>) {
+        if let Some(user) = account.filter(|user| user.is_active) {
             state.users.insert(user.clone());
         }
     }
@@ -107,6 +107,6 @@ pub async fn active_user(
         .user_by_id(user_id)
         .await?
         .filter(|u| u.is_active);
-    CallerToken::remember(state, &user);
+    CallerToken::remember(state, user.as_ref());
     Ok(user)
 }

@@ -102,47 +102,33 @@ async fn a_deletion_on_the_bus_evicts_its_owners_list_alone(engine: Engine) {
 }
 
 async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine: Engine) {
-    // A long TTL, so only the invalidations can make the list fresh again.
-    let app = spawn_app_with(engine, |s| {
-        s.gateway.alert_list_cache = std::time::Duration::from_secs(600)
-    })
-    .await;
+    let app = spawn_caching_app(engine).await;
     let token = app.user_token("lea@example.com").await;
-    let alert = app.create_alert(&token, "BTC", "10").await;
-    let alert_id = alert["id"].as_i64().expect("id");
-    let me = json_of(app.get(&token, "/auth/me").await, StatusCode::OK).await;
-    let user_id = me["id"].as_i64().expect("id");
-    assert_eq!(
-        json_of(app.get(&token, "/alerts").await, StatusCode::OK).await[0]["triggered_count"],
-        0
-    );
+    let alert_id = alert_id(&app, &token, "BTC", "10").await;
+    let user_id = user_id(&app, &token).await;
+    assert_eq!(listed(&app, &token).await, vec![(alert_id, 0)]);
 
     // What the evaluator's fire transaction does, behind the gateway's back.
-    shared::on_pool!(&app.db, pool => sqlx::query("update alerts set triggered_count = 1 where id = $1")
-        .bind(alert_id)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-    .expect("update");
-    let cached = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
-    assert_eq!(cached[0]["triggered_count"], 0, "served from the cache");
+    write_behind(
+        &app,
+        "update alerts set triggered_count = 1 where id = $1",
+        alert_id,
+    )
+    .await;
+    assert_eq!(
+        listed(&app, &token).await,
+        vec![(alert_id, 0)],
+        "served from the cache"
+    );
 
     let event = trigger_event(alert_id, user_id, "lea@example.com");
-    shared::bus::publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)
+    publish_json(&app.bus, Topic::Notifications, &user_id.to_string(), &event)
         .await
         .expect("publish");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let list = json_of(app.get(&token, "/alerts").await, StatusCode::OK).await;
-        if list[0]["triggered_count"] == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fire never refreshed the list"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the fire refreshes the list", || async {
+        listed(&app, &token).await == vec![(alert_id, 1)]
+    })
+    .await;
 }
 
 on_both_engines!(
