@@ -23,7 +23,7 @@ pub struct TestApp {
     pub db: Database,
     pub bus: InProcessBus,
     shutdown: CancellationToken,
-    _database: TestDatabase,
+    _database: Arc<TestDatabase>,
     _data_dir: TempDir,
 }
 
@@ -58,7 +58,16 @@ async fn spawn_app_on(
     bus: InProcessBus,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let database = fresh_database(engine).await;
+    let database = Arc::new(fresh_database(engine).await);
+    start_gateway(database, gateway_bus, bus, configure).await
+}
+
+async fn start_gateway(
+    database: Arc<TestDatabase>,
+    gateway_bus: Arc<dyn EventBus>,
+    bus: InProcessBus,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let data_dir = TempDir::new("pa-gateway-test");
     let mut settings = Settings {
         data_dir: data_dir.0.clone(),
@@ -101,6 +110,13 @@ pub async fn json_of(response: Response, status: StatusCode) -> Value {
 }
 
 impl TestApp {
+    /// Another gateway on this one's database and bus, as a second replica runs: its caches
+    /// are its own.
+    pub async fn replica(&self) -> TestApp {
+        let bus = self.bus.clone();
+        start_gateway(self._database.clone(), Arc::new(bus.clone()), bus, |_| {}).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
