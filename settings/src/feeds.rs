@@ -1,6 +1,7 @@
 //! Settings of the Binance stream and of the failover between providers of one instrument.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,11 @@ pub struct BinanceSettings {
     /// Quote currency → the instrument whose latest price converts it into the instrument's
     /// currency (USDT → `USDT`, tether's price in USD). Pairs in other currencies are not used.
     pub conversions: BTreeMap<String, String>,
+    /// PEM certificates trusted besides the public roots for the stream and the REST API, for
+    /// a relay or proxy whose certificate a private authority signed. The server's
+    /// certificate is always verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for BinanceSettings {
@@ -41,6 +47,7 @@ impl Default for BinanceSettings {
             max_connection_age: Duration::from_secs(23 * 3600),
             pairs: None,
             conversions: BTreeMap::from([("USDT".to_owned(), "USDT".to_owned())]),
+            ca_file: None,
         }
     }
 }

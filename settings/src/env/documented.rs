@@ -223,6 +223,7 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
     EnvName::base_url("BINANCE_WS_URL", "ingestor.binance.ws_url"),
     EnvName::base_url("BINANCE_REST_URL", "ingestor.binance.rest_url"),
     EnvName::new("BINANCE_STREAM", "ingestor.binance.stream"),
+    EnvName::optional("BINANCE_CA_FILE", "ingestor.binance.ca_file"),
     EnvName::list("PROVIDER_ORDER_CRYPTO", "ingestor.failover.order.crypto"),
     EnvName::duration(
         "PROVIDER_STALE_AFTER_MS",

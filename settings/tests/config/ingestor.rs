@@ -127,6 +127,7 @@ fn binance_and_the_failover_order_are_set_from_the_environment_and_checked() {
             ("BINANCE_WS_URL", "ws://127.0.0.1:9/"),
             ("BINANCE_REST_URL", "http://127.0.0.1:9"),
             ("BINANCE_STREAM", "trade"),
+            ("BINANCE_CA_FILE", "/etc/pricealert/binance-ca.pem"),
         ]),
     )
     .expect("loads");
@@ -136,9 +137,17 @@ fn binance_and_the_failover_order_are_set_from_the_environment_and_checked() {
     assert_eq!(ingestor.failover.switch_back_after, Duration::from_secs(60));
     assert_eq!(ingestor.binance.ws_url, "ws://127.0.0.1:9");
     assert_eq!(ingestor.binance.stream, "trade");
+    assert_eq!(
+        ingestor.binance.ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/pricealert/binance-ca.pem"))
+    );
     // Off by default: every instrument from its catalogue provider alone.
     let defaults = Settings::load(None, &env(&[])).expect("defaults load");
     assert!(defaults.ingestor.failover.order.is_empty());
+    assert_eq!(
+        defaults.ingestor.binance.ca_file, None,
+        "only the public roots"
+    );
     for bad in [
         ("PROVIDER_ORDER_CRYPTO", "binance,kraken"),
         ("BINANCE_WS_URL", "https://stream.binance.com"),
