@@ -11,6 +11,8 @@ pub enum IngestorError {
     Storage(#[from] shared::storage::StorageError),
     #[error("could not subscribe the price history recorder: {0}")]
     Bus(#[from] shared::bus::BusError),
+    #[error("invalid ingestor settings: {0}")]
+    Config(String),
     #[error("could not build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
     #[error("rate limited by the provider; retry after {retry_after:?}")]

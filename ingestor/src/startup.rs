@@ -19,6 +19,7 @@ use crate::http::{Budget, PoliteClient};
 use crate::latest::LatestPrices;
 use crate::metrics::IngestorMetrics;
 use crate::poller::Poller;
+use crate::providers::binance::tls::ExtraAuthority;
 use crate::providers::binance::{self, Binance};
 use crate::providers::coingecko::{self, Coin, CoinGecko};
 use crate::providers::simulated::Simulated;
@@ -70,7 +71,7 @@ impl Application {
             publisher,
             metrics.clone(),
         );
-        let client = http_client(settings)?;
+        let client = http_client(settings, None)?;
         let (providers, backfill) = providers_for(
             settings,
             &plan,
@@ -93,7 +94,16 @@ impl Application {
                 )
             })
             .collect();
-        let binance = (!plan.binance.is_empty()).then(|| {
+        let binance = if plan.binance.is_empty() {
+            None
+        } else {
+            // Read once, before anything runs: a bad file is a startup error naming it.
+            let extra = settings
+                .binance
+                .ca_file
+                .as_deref()
+                .map(ExtraAuthority::read)
+                .transpose()?;
             // One attempt per REST call: the fallback polls again soon anyway, and a 429/418
             // must stop calls at once rather than wait inside a retry.
             let retry = shared::config::RetrySettings {
@@ -104,22 +114,24 @@ impl Application {
                 requests_per_minute: 60,
                 burst: 5,
             };
+            // Its own client: the extra authority is trusted for Binance alone.
             let http = PoliteClient::new(
-                client.clone(),
+                http_client(settings, extra.as_ref())?,
                 binance::SOURCE,
                 budget,
                 &retry,
                 metrics.clone(),
             );
-            Binance::new(
+            Some(Binance::new(
                 &settings.binance,
                 &settings.retry,
                 plan.binance.clone(),
                 http,
+                extra.as_ref(),
                 &sink,
                 settings.http.timeout,
-            )
-        });
+            )?)
+        };
         let addr = SocketAddr::new(context.settings.gateway.host, settings.port);
         let ops = OpsServer::bind(addr, ops::router(registry, context.catalogue.clone()))
             .await
@@ -170,11 +182,16 @@ impl Application {
 /// The pollers' providers.
 type Providers = Vec<Box<dyn PriceProvider>>;
 
-fn http_client(settings: &IngestorSettings) -> Result<reqwest::Client, IngestorError> {
-    reqwest::Client::builder()
+/// The providers' HTTP client, trusting `extra` besides the public roots.
+fn http_client(
+    settings: &IngestorSettings,
+    extra: Option<&ExtraAuthority>,
+) -> Result<reqwest::Client, IngestorError> {
+    let builder = reqwest::Client::builder()
         .timeout(settings.http.timeout)
         .connect_timeout(settings.http.timeout.min(Duration::from_secs(5)))
-        .user_agent(settings.http.user_agent.clone())
+        .user_agent(settings.http.user_agent.clone());
+    binance::tls::trusting(builder, extra)?
         .build()
         .map_err(IngestorError::HttpClient)
 }

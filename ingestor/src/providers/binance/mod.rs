@@ -11,8 +11,10 @@ pub mod frames;
 pub mod pairs;
 mod rest;
 mod stream;
+pub mod tls;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use shared::config::{BinanceSettings, RetrySettings};
@@ -31,6 +33,8 @@ pub const SOURCE: &str = "binance";
 
 pub struct Binance {
     ws_url: String,
+    /// The stream's TLS, with `BINANCE_CA_FILE`'s authority: every reconnect verifies alike.
+    tls: Arc<rustls::ClientConfig>,
     rest_interval: Duration,
     max_connection_age: Duration,
     connect_timeout: Duration,
@@ -55,15 +59,17 @@ enum Ended {
 }
 
 impl Binance {
-    /// Reconnects back off like `retry`'s retries.
+    /// Reconnects back off like `retry`'s retries. `http` must trust `extra` already (see
+    /// [`tls::trusting`]); the stream's TLS is built here from it.
     pub fn new(
         settings: &BinanceSettings,
         retry: &RetrySettings,
         routes: Vec<PairRoute>,
         http: PoliteClient,
+        extra: Option<&tls::ExtraAuthority>,
         sink: &Sink,
         connect_timeout: Duration,
-    ) -> Binance {
+    ) -> Result<Binance, IngestorError> {
         let by_pair = routes
             .iter()
             .enumerate()
@@ -73,8 +79,9 @@ impl Binance {
             .iter()
             .map(|route| format!("{}@{}", route.pair.to_ascii_lowercase(), settings.stream))
             .collect();
-        Binance {
+        Ok(Binance {
             ws_url: settings.ws_url.clone(),
+            tls: tls::client_config(extra)?,
             rest_interval: settings.rest_interval,
             max_connection_age: settings.max_connection_age,
             connect_timeout,
@@ -87,7 +94,7 @@ impl Binance {
             streams,
             rest: Rest::new(http, &settings.rest_url),
             sink: sink.for_source(SOURCE),
-        }
+        })
     }
 
     /// Streams (or, while it cannot, polls REST) until `shutdown`.
@@ -129,7 +136,7 @@ impl Binance {
             error,
             had_frames: false,
         };
-        let connecting = stream::connect(&self.ws_url, self.connect_timeout);
+        let connecting = stream::connect(&self.ws_url, &self.tls, self.connect_timeout);
         let mut connection = tokio::select! {
             _ = shutdown.cancelled() => return Ended::Shutdown,
             connected = connecting => match connected {

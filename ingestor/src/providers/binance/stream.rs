@@ -1,11 +1,12 @@
 //! One connection to Binance's combined market stream: connect (`ws://`, or `wss://` with the
-//! Mozilla roots), subscribe every pair, and read frames until the connection ends.
+//! Mozilla roots and `BINANCE_CA_FILE`'s authority), subscribe every pair, and read frames
+//! until the connection ends.
 //!
 //! Streams are subscribed with SUBSCRIBE messages rather than listed in the URL: 1,000 pairs
 //! would make a ~20 kB URL. Binance allows 5 incoming messages a second per connection (pongs
 //! included) and 1,024 streams, so SUBSCRIBEs carry 200 streams each, 300 ms apart.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -26,14 +27,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 pub type Connection = WebSocketStream<Box<dyn Io>>;
 
-/// Opens `{base}/stream` within `timeout`.
-pub async fn connect(base: &str, timeout: Duration) -> Result<Connection, IngestorError> {
-    tokio::time::timeout(timeout, open(base))
+/// Opens `{base}/stream` within `timeout`, verifying a `wss://` server against `tls`.
+pub async fn connect(
+    base: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<Connection, IngestorError> {
+    tokio::time::timeout(timeout, open(base, tls))
         .await
         .map_err(|_| IngestorError::Stream("connecting timed out".to_owned()))?
 }
 
-async fn open(base: &str) -> Result<Connection, IngestorError> {
+async fn open(base: &str, tls: &Arc<rustls::ClientConfig>) -> Result<Connection, IngestorError> {
     let failed =
         |what: &str, e: &dyn std::fmt::Display| IngestorError::Stream(format!("{what}: {e}"));
     let url = format!("{}/stream", base.trim_end_matches('/'));
@@ -48,7 +53,7 @@ async fn open(base: &str) -> Result<Connection, IngestorError> {
     let io: Box<dyn Io> = if parsed.scheme() == "wss" {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|e| failed("bad host name", &e))?;
-        let tls = tokio_rustls::TlsConnector::from(tls_config())
+        let tls = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(name, tcp)
             .await
             .map_err(|e| failed("TLS", &e))?;
@@ -64,30 +69,6 @@ async fn open(base: &str) -> Result<Connection, IngestorError> {
         .await
         .map_err(|e| failed("handshake", &e))?;
     Ok(connection)
-}
-
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|builder| {
-                    builder
-                        .with_root_certificates(roots.clone())
-                        .with_no_client_auth()
-                })
-                .unwrap_or_else(|_| {
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(roots)
-                        .with_no_client_auth()
-                });
-            Arc::new(config)
-        })
-        .clone()
 }
 
 /// Sends SUBSCRIBE for `streams` (`btcusdt@trade`, …), paced under Binance's message limit.
