@@ -3,7 +3,8 @@
 //! frames for the subscribed streams only, sends pings and records the pongs, announces
 //! `serverShutdown`, and can be killed (connections dropped, new ones refused); and the REST
 //! `GET /api/v3/ticker/price?symbols=[...]` with scripted answers (429/418 with `Retry-After`,
-//! -1121) and a log of every call.
+//! -1121) and a log of every call. [`BinanceStandIn::start_tls`] serves the stream as
+//! `wss://` instead.
 //!
 //! Frames are the fixtures (`tests/fixtures/binance_*.json`) relabelled per pair, price and
 //! time; `frame_template_matches_the_fixture` checks the template against the fixture.
@@ -22,9 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request, Response as WsResponse,
 };
@@ -117,15 +120,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl BinanceStandIn {
     pub async fn start() -> BinanceStandIn {
+        BinanceStandIn::start_with(None).await
+    }
+
+    /// The stream behind TLS (`wss://localhost:PORT`), its certificate `acceptor`'s.
+    pub async fn start_tls(acceptor: TlsAcceptor) -> BinanceStandIn {
+        BinanceStandIn::start_with(Some(acceptor)).await
+    }
+
+    async fn start_with(tls: Option<TlsAcceptor>) -> BinanceStandIn {
         let state = Arc::new(StandInState::default());
         let (commands, _) = broadcast::channel(1024);
         let stop = CancellationToken::new();
         let ws = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind the stand-in stream");
-        let ws_url = format!("ws://{}", ws.local_addr().expect("addr"));
+        let addr = ws.local_addr().expect("addr");
+        let ws_url = match tls {
+            // The name the certificate is for; it resolves to the loopback bound here.
+            Some(_) => format!("wss://localhost:{}", addr.port()),
+            None => format!("ws://{addr}"),
+        };
         tokio::spawn(accept_loop(
             ws,
+            tls,
             state.clone(),
             commands.clone(),
             stop.clone(),
@@ -242,6 +260,7 @@ impl BinanceStandIn {
 
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     state: Arc<StandInState>,
     commands: broadcast::Sender<Command>,
     stop: CancellationToken,
@@ -258,18 +277,24 @@ async fn accept_loop(
         }
         let _ = tcp.set_nodelay(true);
         let index = state.connections.fetch_add(1, Ordering::SeqCst) as usize;
-        tokio::spawn(serve(
-            tcp,
-            index,
-            state.clone(),
-            commands.subscribe(),
-            stop.clone(),
-        ));
+        let (state, commands, stop) = (state.clone(), commands.subscribe(), stop.clone());
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                // A refused handshake ends the connection before any WebSocket is opened.
+                Some(tls) => {
+                    if let Ok(tls) = tls.accept(tcp).await {
+                        serve(tls, index, state, commands, stop).await;
+                    }
+                }
+                None => serve(tcp, index, state, commands, stop).await,
+            }
+        });
     }
 }
 
 async fn serve(
-    tcp: TcpStream,
+    tcp: impl AsyncRead + AsyncWrite + Unpin,
     index: usize,
     state: Arc<StandInState>,
     mut commands: broadcast::Receiver<Command>,

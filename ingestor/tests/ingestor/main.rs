@@ -3,6 +3,7 @@
 
 mod binance;
 mod binance_standin;
+mod binance_tls;
 mod budget;
 mod coingecko;
 mod failover;
