@@ -8,6 +8,7 @@ mod faulty_bus;
 mod fixtures;
 mod history;
 mod polling;
+pub mod tls;
 
 pub use faulty_bus::FaultyBus;
 pub use history::store_history;

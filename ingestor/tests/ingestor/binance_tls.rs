@@ -3,93 +3,33 @@
 //! handshake is refused and the stream is lost and retried; the REST fallback trusts it too;
 //! a bad CA file stops startup.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use shared::bus::InProcessBus;
 use shared::context::ServiceContext;
+use testkit::tls::TestAuthority;
 use testkit::{Engine, TempDir};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 
 use super::binance::{binance_settings, coingecko_now, next_from, subscribed};
 use super::binance_standin::BinanceStandIn;
 use super::fake_providers::FakeProviders;
 use super::helpers::*;
 
-/// A private authority and the `localhost` server certificate it signed.
-struct TestAuthority {
-    ca_file: PathBuf,
-    acceptor: TlsAcceptor,
-    _dir: TempDir,
-}
-
-impl TestAuthority {
-    fn new() -> TestAuthority {
-        let ca_key = KeyPair::generate().expect("a CA key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "pricealert test authority");
-        let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
-        let server_key = KeyPair::generate().expect("a server key");
-        let server_cert = CertificateParams::new(vec!["localhost".to_owned()])
-            .expect("server params")
-            .signed_by(&server_key, &Issuer::new(ca_params, ca_key))
-            .expect("a server certificate");
-
-        let dir = TempDir::new("pa-binance-tls");
-        let ca_file = dir.0.join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).expect("write the CA");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-        let chain: Vec<CertificateDer<'static>> = vec![server_cert.der().clone()];
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("a server TLS configuration");
-        TestAuthority {
-            ca_file,
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-            _dir: dir,
-        }
-    }
-}
-
 /// `https://localhost:PORT` in front of the stand-in's plain REST API at `backend`, as a
 /// TLS-terminating proxy would be.
-async fn https_front(acceptor: TlsAcceptor, backend: &str) -> String {
-    let backend = backend.trim_start_matches("http://").to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("local address").port();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let (acceptor, backend) = (acceptor.clone(), backend.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(client).await else {
-                    return;
-                };
-                let Ok(mut plain) = TcpStream::connect(backend.as_str()).await else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
+async fn https_front(authority: &TestAuthority, backend: &str) -> String {
+    let port = authority
+        .tls_front(backend.trim_start_matches("http://"))
+        .await;
     format!("https://localhost:{port}")
 }
 
 #[tokio::test]
 async fn a_wss_stream_signed_by_the_configured_authority_is_trusted_and_its_trades_published() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["localhost"]);
     let fake = FakeProviders::start().await;
     fake.script_coingecko(vec![], coingecko_now("50000", "1"));
-    let standin = BinanceStandIn::start_tls(authority.acceptor.clone()).await;
+    let standin = BinanceStandIn::start_tls(authority.acceptor()).await;
     assert!(
         standin.ws_url.starts_with("wss://localhost:"),
         "{}",
@@ -118,15 +58,14 @@ async fn a_wss_stream_signed_by_the_configured_authority_is_trusted_and_its_trad
 
 #[tokio::test]
 async fn without_the_authority_the_handshake_is_refused_and_the_stream_retried() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["localhost"]);
     let fake = FakeProviders::start().await;
     fake.script_coingecko(vec![], coingecko_now("50000", "1"));
-    let standin = BinanceStandIn::start_tls(authority.acceptor.clone()).await;
+    let standin = BinanceStandIn::start_tls(authority.acceptor()).await;
     // REST behind the same authority, with a price it would serve if it were trusted.
     standin.set_rest_price("BTCUSDT", "40000");
     let mut settings = binance_settings(&fake, &standin);
-    settings.ingestor.binance.rest_url =
-        https_front(authority.acceptor.clone(), &standin.rest_url).await;
+    settings.ingestor.binance.rest_url = https_front(&authority, &standin.rest_url).await;
     // The public roots alone (the default): the test authority is unknown.
     assert_eq!(settings.ingestor.binance.ca_file, None);
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
@@ -160,15 +99,14 @@ async fn without_the_authority_the_handshake_is_refused_and_the_stream_retried()
 
 #[tokio::test]
 async fn the_rest_fallback_trusts_the_configured_authority_too() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["localhost"]);
     let fake = FakeProviders::start().await;
     fake.script_coingecko(vec![], coingecko_now("50000", "1"));
     let standin = BinanceStandIn::start().await;
     standin.refuse_streams();
     standin.set_rest_price("BTCUSDT", "40000");
     let mut settings = binance_settings(&fake, &standin);
-    settings.ingestor.binance.rest_url =
-        https_front(authority.acceptor.clone(), &standin.rest_url).await;
+    settings.ingestor.binance.rest_url = https_front(&authority, &standin.rest_url).await;
     settings.ingestor.binance.ca_file = Some(authority.ca_file.clone());
     let mut ingestor = spawn_ingestor(settings, Engine::Sqlite).await;
 

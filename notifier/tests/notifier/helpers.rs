@@ -4,7 +4,6 @@
 pub mod chat_scenarios;
 pub mod chat_service;
 pub mod smtp;
-pub mod tls;
 pub mod twilio;
 pub mod twilio_spec;
 pub mod webhook_receiver;

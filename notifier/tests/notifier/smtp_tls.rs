@@ -11,10 +11,10 @@ use shared::storage::DeliveryStatus;
 use testkit::{fresh_database, Engine, TestUser};
 
 use crate::helpers::smtp::{Login, Security, SmtpServer, SMTP_PASSWORD, SMTP_USER};
-use crate::helpers::tls::TestAuthority;
 use crate::helpers::{
     delivery, eventually, settled, test_settings, trigger, user, with_smtp, TestNotifier,
 };
+use testkit::tls::TestAuthority;
 
 fn secured(port: u16, tls: SmtpTls, ca_file: Option<&Path>, password: &str) -> Settings {
     let mut settings = with_smtp(test_settings(), port);
@@ -48,7 +48,7 @@ async fn send_one(settings: Settings) -> (DeliveryStatus, Option<String>, i64) {
 // mailin offers AUTH only inside TLS and refuses MAIL before AUTH, so an accepted message
 // proves the session was upgraded and authenticated.
 async fn delivers_over_starttls_authenticating_with(mechanism: AuthMechanism, name: &str) {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["127.0.0.1"]);
     let smtp = starttls_with(&authority, mechanism);
     let settings = secured(
         smtp.port,
@@ -82,9 +82,11 @@ async fn auth_login_is_used_when_the_relay_offers_only_login() {
 
 #[tokio::test]
 async fn implicit_tls_speaks_tls_from_the_first_byte() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["127.0.0.1"]);
     let relay = SmtpServer::start();
-    let front = authority.implicit_tls_front(relay.port).await;
+    let front = authority
+        .tls_front(&format!("127.0.0.1:{}", relay.port))
+        .await;
     let mut settings = secured(front, SmtpTls::Tls, Some(&authority.ca_file), SMTP_PASSWORD);
     // The relay behind the TLS front has no AUTH (mailin offers it only after its own STARTTLS).
     settings.notifier.smtp.user = None;
@@ -98,7 +100,7 @@ async fn implicit_tls_speaks_tls_from_the_first_byte() {
 
 #[tokio::test]
 async fn a_relay_certificate_from_an_unknown_authority_is_refused() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["127.0.0.1"]);
     let smtp = starttls_with(&authority, AuthMechanism::Plain);
     // Verification is on by default: without SMTP_CA_FILE the private authority is unknown.
     let settings = secured(smtp.port, SmtpTls::Starttls, None, SMTP_PASSWORD);
@@ -153,7 +155,7 @@ async fn required_starttls_never_falls_back_to_plain_text() {
 
 #[tokio::test]
 async fn wrong_credentials_are_refused_for_good() {
-    let authority = TestAuthority::new();
+    let authority = TestAuthority::new(&["127.0.0.1"]);
     let smtp = starttls_with(&authority, AuthMechanism::Plain);
     let settings = secured(
         smtp.port,
