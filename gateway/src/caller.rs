@@ -1,4 +1,5 @@
-//! The authenticated caller: the `AuthUser` extractor every protected route takes.
+//! The authenticated caller: the `AuthUser` extractor every protected route takes, and
+//! `CallerToken` for a route that reads the account with its own rows (`GET /alerts`).
 
 use crate::store::UserRecord;
 use axum::extract::FromRequestParts;
