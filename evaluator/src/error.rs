@@ -11,6 +11,8 @@ pub enum EvaluatorError {
     Storage(#[from] StorageError),
     #[error("evaluator bus failed: {0}")]
     Bus(#[from] BusError),
+    #[error("the outbox relay failed: {0}")]
+    Relay(#[source] shared::bus::RelayError),
     #[error("loading the alert index failed: {0}")]
     Load(String),
 }

@@ -51,6 +51,7 @@ impl OutboxRelay {
         let published = self.relay.flush().await.map_err(|error| match error {
             RelayError::Storage(error) => EvaluatorError::Storage(error),
             RelayError::Bus(error) => EvaluatorError::Bus(error),
+            interrupted @ RelayError::Interrupted(_) => EvaluatorError::Relay(interrupted),
         })?;
         self.metrics
             .outbox_backlog

@@ -1,7 +1,9 @@
 //! A bus whose subscriptions fail on demand, to test how consumers live through transport
 //! errors: it wraps a real [`InProcessBus`], and a switch per topic makes that topic's
 //! subscriptions return `Err(BusError::Transport(..))` from `next()`/`try_next()` and
-//! `commit()` until it is switched back; another makes publishing on a topic fail.
+//! `commit()` until it is switched back; another makes publishing on a topic fail, and a third
+//! holds the acknowledgement of what is published on a topic (the message is on the bus, its
+//! publisher still waits) until it is released.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +19,7 @@ struct Fault {
     reads: bool,
     commits: bool,
     publishes: bool,
+    held_acks: bool,
 }
 
 /// An [`InProcessBus`] with a fault switch per topic. Cheap to clone; clones share the
@@ -33,6 +36,7 @@ pub struct FaultyBus {
 struct Record {
     errors: HashMap<Topic, u64>,
     refused_publishes: HashMap<Topic, u64>,
+    held: HashMap<Topic, u64>,
     commits: HashMap<Topic, Vec<Vec<Position>>>,
 }
 
@@ -57,7 +61,7 @@ impl FaultyBus {
             Fault {
                 reads: true,
                 commits: true,
-                publishes: false,
+                ..Fault::default()
             },
         );
     }
@@ -67,9 +71,8 @@ impl FaultyBus {
         self.set(
             topic,
             Fault {
-                reads: false,
                 commits: true,
-                publishes: false,
+                ..Fault::default()
             },
         );
     }
@@ -84,6 +87,24 @@ impl FaultyBus {
                 ..Fault::default()
             },
         );
+    }
+
+    /// Holds the acknowledgement of every publish on `topic`: the message reaches the bus (its
+    /// subscribers see it) but its publisher waits, as for a broker's slow ack, until
+    /// [`FaultyBus::heal`].
+    pub fn hold_acks(&self, topic: Topic) {
+        self.set(
+            topic,
+            Fault {
+                held_acks: true,
+                ..Fault::default()
+            },
+        );
+    }
+
+    /// How many publishes on `topic` have waited for a held acknowledgement.
+    pub fn held_publishes(&self, topic: Topic) -> u64 {
+        self.record().held.get(&topic).copied().unwrap_or(0)
     }
 
     /// How many publishes on `topic` were refused.
@@ -148,7 +169,17 @@ impl EventBus for FaultyBus {
                 "injected fault: publish failed".to_owned(),
             ));
         }
-        self.inner.publish(topic, key, payload).await
+        self.inner.publish(topic, key, payload).await?;
+        let mut faults = self.faults.subscribe();
+        let held = |faults: &HashMap<Topic, Fault>| {
+            faults.get(&topic).is_some_and(|fault| fault.held_acks)
+        };
+        if held(&faults.borrow_and_update()) {
+            *self.record().held.entry(topic).or_default() += 1;
+            // The sender lives as long as this bus, so `wait_for` ends only when released.
+            let _ = faults.wait_for(|faults| !held(faults)).await;
+        }
+        Ok(())
     }
 
     async fn subscribe(

@@ -4,6 +4,7 @@
 //! loses or reorders it.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::future::join_all;
 
@@ -226,7 +227,55 @@ async fn every_write_is_published_before_it_is_answered_however_many_run_at_once
     assert_eq!(published.len(), 32, "each once: {published:?}");
 }
 
+/// A write whose request ends mid-flush (here by its time-out; a client hanging up is the
+/// same) does not cut the flush short: the change it published is settled once the bus
+/// acknowledges it, not published again by the next flush.
+async fn a_write_cancelled_mid_flush_publishes_its_change_once(engine: Engine) {
+    let bus = FaultyBus::new(1024);
+    let app = spawn_app_on_faulty_bus(engine, &bus, |settings| {
+        // Short enough to wait for, long enough for the other requests on a loaded machine.
+        settings.gateway.request_timeout = Duration::from_secs(3);
+    })
+    .await;
+    let mut changes = bus
+        .in_process()
+        .subscribe(Topic::AlertChanges, "test")
+        .await
+        .expect("subscribe");
+    let token = app.user_token("ida@example.com").await;
+
+    bus.hold_acks(Topic::AlertChanges);
+    let body = json!({"symbol": "BTC", "condition": "above", "target_price": 10});
+    let held = app.post_json(&token, "/alerts", &body).await;
+    assert_eq!(
+        held.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the write outlived its time-out"
+    );
+    eventually(
+        "the change is on the bus, its acknowledgement held",
+        || async { bus.held_publishes(Topic::AlertChanges) >= 1 },
+    )
+    .await;
+    bus.heal(Topic::AlertChanges);
+    eventually("the outbox is settled", || async {
+        queued_changes(&app).await == 0
+    })
+    .await;
+
+    // A later write flushes again: the first change must not come a second time.
+    app.create_alert(&token, "ETH", "10").await;
+    let published = published(&mut changes);
+    assert_eq!(
+        published.get("BTC").map(Vec::len),
+        Some(1),
+        "the change once: {published:?}"
+    );
+    assert_eq!(published.get("ETH").map(Vec::len), Some(1), "{published:?}");
+}
+
 on_both_engines!(
+    a_write_cancelled_mid_flush_publishes_its_change_once,
     every_write_is_published_before_it_is_answered_however_many_run_at_once,
     changes_the_bus_refuses_are_kept_and_published_in_order_once_it_is_back,
     an_alert_write_whose_change_cannot_be_queued_does_not_happen,

@@ -9,6 +9,13 @@
 //! Writers that want their rows published before they answer share flushes
 //! ([`OutboxRelay::flush_committed`]): under load one flush publishes the rows of every write
 //! that committed before it started, instead of each write queueing a flush of its own.
+//!
+//! A writer's flush runs on a task of its own, so a request that goes away mid-flush (cancelled
+//! by its client or its time-out) does not cut it short for the writers sharing it: cut between
+//! publish and settle, the next flush would publish its rows again, and cut inside a commit the
+//! connection would be handed back with the transaction's end still in doubt. A relay loop's
+//! own flush ([`OutboxRelay::flush`]) stays on the loop's task, so stopping the loop (a service
+//! shutting down, or killed in a test) stops its flush too.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,6 +55,8 @@ pub enum RelayError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error("the flush's task ended before it did: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
 }
 
 impl OutboxRelay {
@@ -72,11 +81,15 @@ impl OutboxRelay {
     /// this call waited for its turn there is nothing left to do.
     pub async fn flush_committed(&self) -> Result<(), RelayError> {
         let started_before = self.flushes.started.load(Ordering::SeqCst);
-        let _one_per_process = self.flushing.lock().await;
-        if self.flushes.completed.load(Ordering::SeqCst) > started_before {
-            return Ok(());
-        }
-        self.flush_locked().await.map(|_| ())
+        let relay = self.clone();
+        tokio::spawn(async move {
+            let _one_per_process = relay.flushing.lock().await;
+            if relay.flushes.completed.load(Ordering::SeqCst) > started_before {
+                return Ok(());
+            }
+            relay.flush_locked().await.map(|_| ())
+        })
+        .await?
     }
 
     /// Publishes every unpublished row, oldest first; returns how many.
