@@ -81,3 +81,46 @@ async fn leases_take_turns_and_leave_half_the_pool_to_everything_else() {
     assert_eq!(answer, 42);
     second.release();
 }
+
+/// Backends connected to the test's database, besides the one asking.
+async fn other_backends(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut observer = sqlx::PgConnection::connect(url).await.expect("observer");
+    sqlx::query_scalar(
+        "select count(*) from pg_stat_activity \
+         where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut observer)
+    .await
+    .expect("pg_stat_activity")
+}
+
+#[tokio::test]
+async fn closing_the_database_leaves_no_connection_parked_open() {
+    let (url, _scratch) = fresh_database_url(Engine::Postgres).await;
+    let db = Database::connect(&url, 4).await.expect("connect");
+    // Two leases at once, so two connections: one released and parked ready, one still out
+    // with a request.
+    let parked = db.lease().await.expect("lease").expect("PostgreSQL");
+    let out = db.lease().await.expect("lease").expect("PostgreSQL");
+    parked.release();
+    assert_eq!(other_backends(&url).await, 2, "both connections open");
+
+    // Closing starts (leasing ends at once), then waits for what is still out.
+    let mut closing = Box::pin(db.close());
+    let _started = tokio::time::timeout(Duration::from_millis(100), &mut closing).await;
+    assert!(
+        matches!(db.lease().await, Err(sqlx::Error::PoolClosed)),
+        "no lease is granted once closing"
+    );
+    // Released after the close began, the lease goes back to the pool, which closes it,
+    // instead of staying parked; the parked one was handed back when the close began.
+    out.release();
+    tokio::time::timeout(PROMPT, closing)
+        .await
+        .expect("close ends once the last lease is back");
+    testkit::eventually("every connection of the closed pool is closed", || async {
+        other_backends(&url).await == 0
+    })
+    .await;
+}
