@@ -1,5 +1,7 @@
 //! Which price feed an instrument's ticks come from and how often it polls, so explain can say
-//! when a feed has gone quiet (the ingestor's settings, read by the gateway at start).
+//! when a feed has gone quiet (the ingestor's settings, read by the gateway at start). The feed
+//! is the one that sent the latest tick: with failover (`ingestor.failover.order`) that may be
+//! Binance or a fallback rather than the catalogue's provider.
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use shared::config::{IngestorSettings, PriceSource};
 pub struct FeedPolling {
     coingecko: Duration,
     yahoo: Duration,
+    /// Binance's REST interval: its stream ticks more often, its fallback polls this often.
+    binance: Duration,
     simulated: Option<Duration>,
 }
 
@@ -23,29 +27,36 @@ impl FeedPolling {
         FeedPolling {
             coingecko: settings.coingecko.interval,
             yahoo: settings.yahoo.interval,
+            binance: settings.binance.rest_interval,
             simulated: (settings.price_source == PriceSource::Simulated)
                 .then_some(settings.simulated.interval),
         }
     }
 
-    /// The feed an instrument of `provider` is polled from, with its interval.
-    fn feed(&self, provider: ProviderKind) -> (&'static str, Duration) {
-        match (self.simulated, provider) {
-            (Some(interval), _) => ("simulated", interval),
-            (None, ProviderKind::Coingecko) => ("coingecko", self.coingecko),
-            (None, ProviderKind::Yahoo) => ("yahoo", self.yahoo),
+    /// The feed that supplies an instrument of `provider` whose latest tick came from
+    /// `source` (`None`: no tick yet, so its catalogue provider), with its interval.
+    fn feed(&self, provider: ProviderKind, source: Option<&str>) -> (&'static str, Duration) {
+        match (self.simulated, source, provider) {
+            (Some(interval), ..) => ("simulated", interval),
+            (None, Some("binance"), _) => ("binance", self.binance),
+            (None, Some("coingecko"), _) => ("coingecko", self.coingecko),
+            (None, Some("yahoo"), _) => ("yahoo", self.yahoo),
+            (None, _, ProviderKind::Coingecko) => ("coingecko", self.coingecko),
+            (None, _, ProviderKind::Yahoo) => ("yahoo", self.yahoo),
         }
     }
 
-    /// The feed's name when its last tick (`last_tick`, `None`: never) is older than its
-    /// polling allows at `now`; `None` while it is fresh.
+    /// The name of the feed that supplies an instrument of `provider` when its latest tick
+    /// (`latest`: its source and time; `None`: never) is older than that feed's polling allows
+    /// at `now`; `None` while it is fresh.
     pub fn stale(
         &self,
         provider: ProviderKind,
-        last_tick: Option<DateTime<Utc>>,
+        latest: Option<(&str, DateTime<Utc>)>,
         now: DateTime<Utc>,
     ) -> Option<&'static str> {
-        let (name, interval) = self.feed(provider);
+        let (name, interval) = self.feed(provider, latest.map(|(source, _)| source));
+        let last_tick = latest.map(|(_, at)| at);
         let allowed = chrono::Duration::from_std(interval.saturating_mul(POLLS_ALLOWED))
             .unwrap_or(chrono::Duration::MAX);
         let fresh = last_tick.is_some_and(|at| now.signed_duration_since(at) <= allowed);

@@ -42,8 +42,9 @@ pub struct ExplainView {
     #[schema(value_type = Option<f64>)]
     last_price: Option<Price>,
     last_price_at: Option<DateTime<Utc>>,
-    /// The feed (`coingecko`, `yahoo`, `simulated`) of the symbol when it has had no tick for
-    /// longer than two polling intervals; `null` while it is fresh.
+    /// The feed (`binance`, `coingecko`, `yahoo`, `simulated`) that sent the symbol's latest
+    /// tick (its catalogue provider before any) when that tick is older than two of the feed's
+    /// polling intervals; `null` while it is fresh.
     feed_stale: Option<&'static str>,
     /// How far the last price is from making the condition hold (0 when it holds); `null`
     /// without a price or for `percent_move`.
@@ -112,12 +113,13 @@ pub async fn explain_alert(
         .latest_prices()
         .await?
         .into_iter()
-        .find(|p| p.symbol == symbol.as_str())
-        .map(|p| p.quoted_at);
-    let feed_stale = state
-        .catalogue
-        .get(symbol)
-        .and_then(|instrument| state.feeds.stale(instrument.provider, latest_tick, now));
+        .find(|p| p.symbol == symbol.as_str());
+    let feed_stale = state.catalogue.get(symbol).and_then(|instrument| {
+        let latest = latest_tick
+            .as_ref()
+            .map(|tick| (tick.source.as_str(), tick.quoted_at));
+        state.feeds.stale(instrument.provider, latest, now)
+    });
     let deliveries = state.store.last_deliveries(user.id, id).await?;
     // The notifier's rule: `QuietHours::window_end` over the stored window.
     let in_quiet_hours = state

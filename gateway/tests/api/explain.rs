@@ -11,7 +11,7 @@ use shared::on_pool;
 use shared::storage::LatestPrice;
 use testkit::{insert_delivery, store_latest_price, Engine};
 
-use crate::helpers::{json_of, spawn_app, TestApp};
+use crate::helpers::{json_of, spawn_app, spawn_app_with, TestApp};
 
 async fn explain(app: &TestApp, token: &str, alert: &Value) -> Value {
     let path = format!("/alerts/{}/explain", alert["id"]);
@@ -264,7 +264,39 @@ async fn in_quiet_hours_says_whether_the_owners_window_holds_now(engine: Engine)
     assert_eq!(explain(&app, &token, &alert).await["in_quiet_hours"], false);
 }
 
+/// The feed named stale is the one that sent the latest tick, judged by its own polling:
+/// BTC fed by Binance (stream first, REST every 5 s) is stale after 10 s, while CoinGecko, its
+/// catalogue provider and fallback, polling every minute, allows two.
+async fn feed_stale_judges_the_feed_that_sent_the_latest_tick(engine: Engine) {
+    let app = spawn_app_with(engine, |settings| {
+        settings.ingestor.binance.rest_interval = std::time::Duration::from_secs(5);
+        settings.ingestor.coingecko.interval = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let token = app.user_token("feed@example.com").await;
+    let alert = app.create_alert(&token, "BTC", "100").await;
+    let quoted = |source: &str, age: Duration| LatestPrice {
+        symbol: "BTC".into(),
+        price: "99".parse().expect("price"),
+        currency: "USD".into(),
+        source: source.into(),
+        quoted_at: Utc::now() - age,
+    };
+    let cases = [
+        ("binance", Duration::seconds(30), json!("binance")),
+        ("binance", Duration::seconds(1), Value::Null),
+        ("coingecko", Duration::seconds(30), Value::Null),
+        ("coingecko", Duration::seconds(150), json!("coingecko")),
+    ];
+    for (source, age, expected) in cases {
+        store_latest_price(&app.db, &quoted(source, age)).await;
+        let answer = explain(&app, &token, &alert).await;
+        assert_eq!(answer["feed_stale"], expected, "{source} {age}: {answer}");
+    }
+}
+
 testkit::on_both_engines!(
+    feed_stale_judges_the_feed_that_sent_the_latest_tick,
     every_reachable_state_is_explained_with_its_details,
     an_expired_alert_is_explained_as_expired,
     feed_freshness_and_each_channels_last_delivery_are_shown,
