@@ -9,7 +9,7 @@
 //! instruments quoted in USDT, each mapped to a pair by `ingestor.binance.pairs` and preferring
 //! Binance by `ingestor.failover.order`, as an operator would configure them.
 
-#[path = "../tests/ingestor/binance_standin.rs"]
+#[path = "../tests/ingestor/binance_standin/mod.rs"]
 mod binance_standin;
 
 use std::collections::BTreeMap;

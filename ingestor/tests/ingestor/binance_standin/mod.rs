@@ -34,16 +34,24 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-pub const TRADE_FIXTURE: &str = include_str!("../fixtures/binance_ws_combined_trade.json");
+mod rest;
+
+use rest::ticker_price;
+pub use rest::RestAnswer;
+
+pub const TRADE_FIXTURE: &str = include_str!("../../fixtures/binance_ws_combined_trade.json");
 pub const SHUTDOWN_FIXTURE: &str =
-    include_str!("../fixtures/binance_ws_combined_serverShutdown.json");
-pub const SUBSCRIBE_RESPONSE: &str = include_str!("../fixtures/binance_ws_subscribe_response.json");
-pub const PRICES_FIXTURE: &str = include_str!("../fixtures/binance_rest_ticker_price_symbols.json");
+    include_str!("../../fixtures/binance_ws_combined_serverShutdown.json");
+pub const SUBSCRIBE_RESPONSE: &str =
+    include_str!("../../fixtures/binance_ws_subscribe_response.json");
+pub const PRICES_FIXTURE: &str =
+    include_str!("../../fixtures/binance_rest_ticker_price_symbols.json");
 pub const ERROR_1121: &str =
-    include_str!("../fixtures/binance_rest_error_-1121_invalid_symbol.json");
+    include_str!("../../fixtures/binance_rest_error_-1121_invalid_symbol.json");
 pub const ERROR_429: &str =
-    include_str!("../fixtures/binance_rest_error_429_-1003_request_weight.json");
-pub const ERROR_418: &str = include_str!("../fixtures/binance_rest_error_418_-1003_ip_banned.json");
+    include_str!("../../fixtures/binance_rest_error_429_-1003_request_weight.json");
+pub const ERROR_418: &str =
+    include_str!("../../fixtures/binance_rest_error_418_-1003_ip_banned.json");
 
 /// The combined `trade` frame of the fixture, for another pair, price, trade id and time.
 pub fn trade_frame(pair: &str, price: &str, trade_id: u64, millis: i64) -> String {
@@ -58,29 +66,6 @@ enum Command {
     Ping(Vec<u8>),
     Text(String),
     Drop,
-}
-
-/// A REST answer: status, `Retry-After` seconds, body.
-#[derive(Clone, Debug)]
-pub struct RestAnswer {
-    pub status: u16,
-    pub retry_after: Option<u64>,
-    pub body: String,
-}
-
-impl RestAnswer {
-    pub fn error(status: u16, body: &str) -> RestAnswer {
-        RestAnswer {
-            status,
-            retry_after: None,
-            body: body.to_owned(),
-        }
-    }
-
-    pub fn retry_after(mut self, seconds: u64) -> RestAnswer {
-        self.retry_after = Some(seconds);
-        self
-    }
 }
 
 #[derive(Default)]
@@ -375,57 +360,6 @@ async fn serve(
         }
     }
     state.open.fetch_sub(1, Ordering::SeqCst);
-}
-
-#[derive(serde::Deserialize)]
-struct TickerQuery {
-    symbols: Option<String>,
-}
-
-async fn ticker_price(
-    State(state): State<Arc<StandInState>>,
-    Query(query): Query<TickerQuery>,
-) -> Response {
-    let symbols = query.symbols.unwrap_or_default();
-    let answer = if state.rest_down.load(Ordering::SeqCst) {
-        RestAnswer::error(503, "")
-    } else if let Some(scripted) = lock(&state.rest_script).pop_front() {
-        scripted
-    } else {
-        let pairs: Vec<String> = serde_json::from_str(&symbols).unwrap_or_default();
-        let prices = lock(&state.rest_prices);
-        if let Some(unknown) = pairs.iter().find(|p| !prices.contains_key(*p)) {
-            let _ = unknown;
-            RestAnswer::error(400, ERROR_1121)
-        } else {
-            // The fixture's shape, one entry per pair asked for.
-            let mut body: Vec<serde_json::Value> =
-                serde_json::from_str(PRICES_FIXTURE).expect("fixture");
-            let template = body.remove(0);
-            let entries: Vec<serde_json::Value> = pairs
-                .iter()
-                .map(|pair| {
-                    let mut entry = template.clone();
-                    entry["symbol"] = pair.as_str().into();
-                    entry["price"] = prices[pair].as_str().into();
-                    entry
-                })
-                .collect();
-            RestAnswer {
-                status: 200,
-                retry_after: None,
-                body: serde_json::Value::from(entries).to_string(),
-            }
-        }
-    };
-    lock(&state.rest_calls).push((Instant::now(), symbols, answer.status));
-    let status = StatusCode::from_u16(answer.status).expect("status");
-    let mut response =
-        (status, [("content-type", "application/json")], answer.body).into_response();
-    if let Some(seconds) = answer.retry_after {
-        response.headers_mut().insert("retry-after", seconds.into());
-    }
-    response
 }
 
 #[test]
