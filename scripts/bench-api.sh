@@ -24,7 +24,8 @@ BASE=http://127.0.0.1:$PORT
 SECRET=bench-secret-bench-secret-bench-secret-0000
 WORK=$(mktemp -d)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/pricealert-target}
-# PRICEALERT_BIN=path: measure that binary (e.g. an older commit's, for a before/after run).
+# GATEWAY_LOG_LEVEL=warn: the gateway's log level (error by default), to read what it warns of
+# under load. PRICEALERT_BIN=path: measure that binary (e.g. an older commit's, for a before/after run).
 if [ -z "${PRICEALERT_BIN:-}" ]; then
     cargo build --release -q -p pricealert
     PRICEALERT_BIN=$CARGO_TARGET_DIR/release/pricealert
@@ -53,7 +54,7 @@ ulimit -n 65536 2>/dev/null || true
 
 # start_gateway CACHE_MS: the release gateway alone on the bench database.
 start_gateway() {
-    DATABASE_URL=$DB_URL JWT_SECRET=$SECRET GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=error \
+    DATABASE_URL=$DB_URL JWT_SECRET=$SECRET GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=${GATEWAY_LOG_LEVEL:-error} \
     API_RATE_LIMIT_PER_SECOND=10000000 DATABASE_MAX_CONNECTIONS=$POOL ALERT_LIST_CACHE_MS=$1 \
     GATEWAY_MAX_CONNECTIONS_PER_ADDRESS=100000 GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS=100000 \
         "$PRICEALERT_BIN" gateway &
