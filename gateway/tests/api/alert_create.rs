@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use testkit::Engine;
 
-use crate::helpers::{json_of, spawn_app, spawn_app_with};
+use crate::helpers::{json_of, spawn_app};
 use testkit::on_both_engines;
 
 fn body(text: &str) -> Value {

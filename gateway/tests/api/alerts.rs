@@ -2,7 +2,7 @@
 //! active alert quota, and the change each write announces on the bus.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::bus::{decode, Decoded, EventBus, Topic};
 use shared::events::{AlertChange, AlertChangeKind};
 use testkit::Engine;
