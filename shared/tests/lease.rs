@@ -104,7 +104,7 @@ async fn closing_the_database_leaves_no_connection_parked_open() {
     let parked = db.lease().await.expect("lease").expect("PostgreSQL");
     let out = db.lease().await.expect("lease").expect("PostgreSQL");
     parked.release();
-    assert_eq!(other_backends(&url).await, 2, "both connections open");
+    assert!(other_backends(&url).await >= 2, "both connections open");
 
     // Closing starts (leasing ends at once), then waits for what is still out.
     let mut closing = Box::pin(db.close());
