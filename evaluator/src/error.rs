@@ -12,7 +12,7 @@ pub enum EvaluatorError {
     #[error("evaluator bus failed: {0}")]
     Bus(#[from] BusError),
     #[error("the outbox relay failed: {0}")]
-    Relay(#[source] shared::bus::RelayError),
+    Relay(#[from] shared::bus::RelayError),
     #[error("loading the alert index failed: {0}")]
     Load(String),
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use shared::bus::{EventBus, OutboxRelay as Relay, RelayError, Topic};
+use shared::bus::{EventBus, OutboxRelay as Relay, Topic};
 use shared::storage::OutboxTable;
 
 use crate::clock::Clock;
@@ -48,11 +48,7 @@ impl OutboxRelay {
     /// Publishes every unpublished event; returns how many.
     #[tracing::instrument(skip_all)]
     pub async fn flush(&self) -> Result<usize, EvaluatorError> {
-        let published = self.relay.flush().await.map_err(|error| match error {
-            RelayError::Storage(error) => EvaluatorError::Storage(error),
-            RelayError::Bus(error) => EvaluatorError::Bus(error),
-            interrupted @ RelayError::Interrupted(_) => EvaluatorError::Relay(interrupted),
-        })?;
+        let published = self.relay.flush().await?;
         self.metrics
             .outbox_backlog
             .set(self.db.outbox_backlog().await?);

@@ -107,17 +107,11 @@ pub async fn explain_alert(
         history_since,
     };
     let explanation = explain(&alert, &observed, now);
-    let latest_tick = state
-        .store
-        .db()
-        .latest_prices()
-        .await?
-        .into_iter()
-        .find(|p| p.symbol == symbol.as_str());
+    let latest_quote = state.store.latest_quote(symbol).await?;
     let feed_stale = state.catalogue.get(symbol).and_then(|instrument| {
-        let latest = latest_tick
+        let latest = latest_quote
             .as_ref()
-            .map(|tick| (tick.source.as_str(), tick.quoted_at));
+            .map(|(source, at)| (source.as_str(), *at));
         state.feeds.stale(instrument.provider, latest, now)
     });
     let deliveries = state.store.last_deliveries(user.id, id).await?;

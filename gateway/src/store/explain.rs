@@ -17,6 +17,18 @@ pub struct EvaluatedPrice {
 }
 
 impl Store {
+    /// The source and quote time of the symbol's latest price, if it has one.
+    pub async fn latest_quote(
+        &self,
+        symbol: &Symbol,
+    ) -> StorageResult<Option<(String, DateTime<Utc>)>> {
+        const SQL: &str = "select source, quoted_at from latest_prices where symbol = $1";
+        Ok(on_pool!(&self.db, pool => sqlx::query_as(SQL)
+            .bind(symbol.as_str())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     pub async fn evaluated_price(&self, symbol: &Symbol) -> StorageResult<Option<EvaluatedPrice>> {
         const SQL: &str = "select price, received_at from evaluator_last_prices where symbol = $1";
         let row: Option<(Price, DateTime<Utc>)> = on_pool!(&self.db, pool => sqlx::query_as(SQL)
