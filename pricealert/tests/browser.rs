@@ -9,6 +9,8 @@
 
 mod support;
 
+#[path = "browser/account.rs"]
+mod account;
 #[path = "browser/driver.rs"]
 mod driver;
 #[path = "browser/journey.rs"]
@@ -67,8 +69,16 @@ async fn an_expired_session_asks_to_sign_in_again_and_keeps_the_alert_being_edit
 async fn account_changes_the_phone_and_the_password_which_ends_the_other_sessions() {
     let product = Product::start(&[]).await;
     let browser = Browser::start(1280, 1000).await;
-    let outcome = sessions::account(&browser, &product.gateway_url()).await;
+    let outcome = account::phone_password_and_settings(&browser, &product.gateway_url()).await;
     finish(browser, product, outcome, "account").await;
+}
+
+#[tokio::test]
+async fn the_webhook_secret_is_shown_once_and_the_account_can_be_deleted() {
+    let product = Product::start(&[]).await;
+    let browser = Browser::start(1280, 1000).await;
+    let outcome = account::webhook_and_deletion(&browser, &product.gateway_url()).await;
+    finish(browser, product, outcome, "webhook-deletion").await;
 }
 
 #[tokio::test]

@@ -64,6 +64,17 @@ pub async fn rest(gateway: &str, token: &str, path: &str) -> Step<Value> {
         .map_err(|e| format!("GET {path}: {e}"))
 }
 
+/// The status `GET path` gets with `token`: what the server thinks of a session.
+pub async fn status_of(gateway: &str, token: &str, path: &str) -> Step<reqwest::StatusCode> {
+    reqwest::Client::new()
+        .get(format!("{gateway}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map(|answer| answer.status())
+        .map_err(|e| format!("GET {path}: {e}"))
+}
+
 pub async fn shoot_for_readme(browser: &Browser, name: &str) {
     if let Some(dir) = std::env::var_os("PRICEALERT_SCREENSHOTS_DIR") {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -82,6 +93,16 @@ pub async fn sign_up(browser: &Browser, gateway: &str, email: &str) -> Step<()> 
     browser.click("form button[type=submit]").await?;
     browser.find("body[data-session=in]").await?;
     browser.find("body[data-board-ready]").await.map(drop)
+}
+
+/// Signs up a new `who-<pid>@example.com` through the page; its email and stored token.
+pub async fn signed_up(browser: &Browser, gateway: &str, who: &str) -> Step<(String, String)> {
+    let email = format!("{who}-{}@example.com", std::process::id());
+    sign_up(browser, gateway, &email).await?;
+    let access = token(browser)
+        .await?
+        .ok_or("no session stored after signing up")?;
+    Ok((email, access))
 }
 
 /// Types each `(input name, text)` into the form matching `form` and submits it.
