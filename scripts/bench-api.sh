@@ -15,8 +15,8 @@ DURATION=${DURATION:-15}
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-18000}
 POOL=${DATABASE_MAX_CONNECTIONS:-16}
-# The list cache of the first run, the mix (the product's default: 1,000 ms).
-MIX_CACHE_MS=${MIX_CACHE_MS:-1000}
+# The list cache of the first run, the mix (the product's default: 10,000 ms).
+MIX_CACHE_MS=${MIX_CACHE_MS:-10000}
 ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=pa_bench_api_$$
 DB_URL="${ADMIN_URL%/*}/$DB"

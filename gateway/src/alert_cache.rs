@@ -2,14 +2,16 @@
 //!
 //! Coherence: every write through this gateway evicts the user at once; writes through other
 //! replicas (alert changes) and fires (trigger events) arrive on the bus and evict too; and
-//! no entry outlives `ttl` whatever happens. A read that raced with a write never stores its
-//! (possibly older) result: each user has a generation, bumped on eviction, checked on insert.
+//! no entry outlives `ttl` whatever happens, nor the expiry of an alert it lists as active. A
+//! read that raced with a write never stores its (possibly older) result: each user has a
+//! generation, bumped on eviction, checked on insert.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use chrono::{DateTime, Utc};
 use shared::domain::{Alert, UserId};
 
 /// Users with more alerts than this are always read from the database.
@@ -20,14 +22,28 @@ pub const MAX_CACHED_ALERTS: usize = 500;
 pub struct CachedList {
     pub alerts: Vec<Alert>,
     first_page: OnceLock<Bytes>,
+    /// When the first of its active alerts expires: an alert then reads `active: false`, so
+    /// the list (and its rendered page) is stale from that instant, whatever the cache's ttl.
+    stale_at: Option<DateTime<Utc>>,
 }
 
 impl CachedList {
     pub fn new(alerts: Vec<Alert>) -> CachedList {
+        let now = Utc::now();
+        let stale_at = alerts
+            .iter()
+            .filter(|alert| alert.is_active_at(now))
+            .filter_map(|alert| alert.spec().options().expires_at())
+            .min();
         CachedList {
             alerts,
             first_page: OnceLock::new(),
+            stale_at,
         }
+    }
+
+    fn fresh(&self) -> bool {
+        self.stale_at.is_none_or(|stale_at| Utc::now() < stale_at)
     }
 
     /// The default page as JSON, rendered by `render` the first time it is asked for.
@@ -87,7 +103,7 @@ impl AlertCache {
         let entries = self.lock();
         let entry = entries.get(&user);
         match entry.and_then(|e| e.list.as_ref()) {
-            Some((list, at)) if at.elapsed() < self.ttl => Ok(list.clone()),
+            Some((list, at)) if at.elapsed() < self.ttl && list.fresh() => Ok(list.clone()),
             _ => Err(Ticket {
                 generation: entry.map_or(0, |e| e.generation),
                 epoch,

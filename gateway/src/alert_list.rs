@@ -41,8 +41,9 @@ pub async fn caller_page(
     }
     match state.alert_lists.get(user_id) {
         Ok(list) => {
+            let ticket = state.users.ticket();
             let account = state.store.user_by_id(user_id).await?;
-            CallerToken::remember(state, account.as_ref());
+            CallerToken::remember(state, ticket, account.as_ref());
             token.admit(account)?;
             Ok(Page::Cached(list))
         }
@@ -74,11 +75,12 @@ async fn read_with_caller(
     user_id: UserId,
     filter: &AlertFilter,
 ) -> ApiResult<(Option<UserRecord>, Vec<Alert>)> {
+    let ticket = state.users.ticket();
     let (account, alerts) = match state.store.caller_with_alerts(user_id, filter).await? {
         Some((account, alerts)) => (Some(account), alerts),
         None => (None, Vec::new()),
     };
-    CallerToken::remember(state, account.as_ref());
+    CallerToken::remember(state, ticket, account.as_ref());
     Ok((account, alerts))
 }
 

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use shared::domain::UserId;
 use shared::storage::StorageError;
 
-use crate::auth::Verified;
+use crate::auth::{UserTicket, Verified};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -82,10 +82,10 @@ impl CallerToken {
         Ok(user)
     }
 
-    /// Keeps an account just read in the user cache when it is active.
-    pub fn remember(state: &AppState, account: Option<&UserRecord>) {
+    /// Keeps an account read after `ticket` was taken in the user cache when it is active.
+    pub fn remember(state: &AppState, ticket: UserTicket, account: Option<&UserRecord>) {
         if let Some(user) = account.filter(|user| user.is_active) {
-            state.users.insert(user.clone());
+            state.users.insert(user.clone(), ticket);
         }
     }
 }
@@ -103,11 +103,12 @@ pub async fn active_user(
     if let Some(user) = state.users.get(user_id) {
         return Ok(Some(user));
     }
+    let ticket = state.users.ticket();
     let user = state
         .store
         .user_by_id(user_id)
         .await?
         .filter(|u| u.is_active);
-    CallerToken::remember(state, user.as_ref());
+    CallerToken::remember(state, ticket, user.as_ref());
     Ok(user)
 }

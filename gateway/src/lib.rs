@@ -1,5 +1,6 @@
 //! The HTTP API: auth, alerts, prices, the live price WebSocket, OpenAPI docs.
 
+mod account_notices;
 mod alert_cache;
 mod alert_list;
 mod alert_service;

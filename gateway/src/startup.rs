@@ -13,9 +13,10 @@ use shared::storage::OutboxTable;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::account_notices;
 use crate::alert_cache::AlertCache;
 use crate::alert_service::relay_alert_changes;
-use crate::auth::{secret, JwtKeys, Passwords};
+use crate::auth::{secret, JwtKeys, Passwords, UserCache};
 use crate::backtest_slots::BacktestSlots;
 use crate::channel_tests::ChannelTestWaiters;
 use crate::feeds::FeedPolling;
@@ -112,7 +113,7 @@ impl Application {
                 i64::try_from(settings.token_ttl.as_secs()).unwrap_or(i64::MAX),
             ),
             passwords,
-            users: Default::default(),
+            users: UserCache::new(settings.user_cache),
             fills: Default::default(),
             alert_lists: AlertCache::new(settings.alert_list_cache),
             limits: Limits::new(settings),
@@ -184,6 +185,7 @@ impl Application {
             state.settings.websocket_auth_recheck,
             shutdown.clone(),
         ));
+        tokio::spawn(account_notices::follow(state.clone(), shutdown.clone()));
         tokio::spawn(shrink_limiters(state.limits.clone(), shutdown.clone()));
         let settings = Arc::clone(&state.settings);
         tokio::spawn(relay_alert_changes(

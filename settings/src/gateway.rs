@@ -70,9 +70,15 @@ pub struct GatewaySettings {
     #[serde(with = "humantime_serde")]
     pub websocket_auth_recheck: Duration,
     /// How long a user's alert list may be served from memory (0 disables the cache). Writes
-    /// through any gateway and alert fires evict it sooner.
+    /// through any gateway, alert fires and the expiry of an alert it shows active end it
+    /// sooner; this bounds only what those miss (a bus outage, an operator's SQL).
     #[serde(with = "humantime_serde")]
     pub alert_list_cache: Duration,
+    /// How long the account behind a token may be served from memory. Changes through any
+    /// gateway evict it sooner (on PostgreSQL through database notices; while those are not
+    /// flowing an entry lives at most 2 s).
+    #[serde(with = "humantime_serde")]
+    pub user_cache: Duration,
 }
 
 impl Default for GatewaySettings {
@@ -101,7 +107,8 @@ impl Default for GatewaySettings {
             websocket_max_connections: 9_000,
             websocket_max_connections_per_address: 200,
             websocket_auth_recheck: Duration::from_secs(30),
-            alert_list_cache: Duration::from_secs(1),
+            alert_list_cache: Duration::from_secs(10),
+            user_cache: Duration::from_secs(60),
         }
     }
 }

@@ -8,4 +8,4 @@ mod user_cache;
 
 pub use jwt::{JwtKeys, Verified};
 pub use password::Passwords;
-pub use user_cache::UserCache;
+pub use user_cache::{UserCache, UserTicket};

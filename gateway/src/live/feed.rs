@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::bus::{Delivery, Handler};
+use shared::domain::UserId;
 use shared::events::{DeliveryEvent, PriceTick, TriggerEvent};
 use tokio_util::sync::CancellationToken;
 
@@ -67,11 +68,20 @@ pub async fn recheck_users(state: AppState, every: Duration, shutdown: Cancellat
             _ = ticker.tick() => {}
         }
         for user_id in state.live.signed_in_users() {
-            match auth::token_generation(&state, user_id).await {
-                Ok(None) => state.live.revoke_user(user_id),
-                Ok(Some(generation)) => state.live.revoke_other_generations(user_id, generation),
-                Err(_) => {}
-            }
+            recheck_user(&state, user_id).await;
         }
+    }
+}
+
+/// Looks `user_id`'s account up again and ends the authenticated part of each of its sockets
+/// here that the account no longer allows (deleted, deactivated, or its password changed).
+pub async fn recheck_user(state: &AppState, user_id: UserId) {
+    if !state.live.is_signed_in(user_id) {
+        return;
+    }
+    match auth::token_generation(state, user_id).await {
+        Ok(None) => state.live.revoke_user(user_id),
+        Ok(Some(generation)) => state.live.revoke_other_generations(user_id, generation),
+        Err(_) => {}
     }
 }

@@ -219,6 +219,15 @@ impl Hub {
         }
     }
 
+    /// Whether `user_id` has an authenticated socket here now.
+    pub fn is_signed_in(&self, user_id: UserId) -> bool {
+        self.inner
+            .users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&user_id)
+    }
+
     /// The users with an authenticated socket here now.
     pub fn signed_in_users(&self) -> Vec<UserId> {
         let users = self

@@ -31,7 +31,7 @@ mod session;
 mod watching;
 
 pub use auth::{token_from_protocols, BEARER_PROTOCOL};
-pub use feed::{push_fire, recheck_users, ForwardTicks, PushDeliveries};
+pub use feed::{push_fire, recheck_user, recheck_users, ForwardTicks, PushDeliveries};
 pub use hub::Hub;
 pub use limits::SocketLimits;
 pub use metrics::LiveMetrics;

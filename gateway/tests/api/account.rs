@@ -119,8 +119,8 @@ async fn a_password_change_ends_every_other_session_and_keeps_this_one(engine: E
     assert_eq!(app.get(fresh, "/auth/me").await.status(), StatusCode::OK);
 }
 
-/// Each replica keeps the accounts it checked for a short while (the user cache, 2 s): a
-/// password change on one ends the old token on the others within that time.
+/// Each replica keeps the accounts it checked (the user cache): a password change on one ends
+/// the old token on the others at once on PostgreSQL (a notice), within 2 s on SQLite.
 async fn a_password_change_on_one_replica_ends_the_old_token_on_the_others(engine: Engine) {
     let app = spawn_app(engine).await;
     let other = app.replica().await;

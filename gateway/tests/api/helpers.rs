@@ -110,6 +110,11 @@ pub async fn json_of(response: Response, status: StatusCode) -> Value {
 }
 
 impl TestApp {
+    /// The test's own database, for a second connection (another writer's).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Another gateway on this one's database and bus, as a second replica runs: its caches
     /// are its own.
     pub async fn replica(&self) -> TestApp {

@@ -131,7 +131,31 @@ async fn cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus(engine
     .await;
 }
 
+/// An alert reads `active: false` from its expiry on, so a list that shows it active is not
+/// served from the cache past that instant, however long the cache keeps lists.
+async fn a_cached_list_is_not_served_past_an_alerts_expiry(engine: Engine) {
+    let app = spawn_caching_app(engine).await;
+    let ana = app.user_token("ana@example.com").await;
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+    let body = json!({"symbol": "BTC", "condition": "above", "target_price": 10, "expires_at": expires_at});
+    json_of(
+        app.post_json(&ana, "/alerts", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let active = || async {
+        let list = json_of(app.get(&ana, "/alerts").await, StatusCode::OK).await;
+        list[0]["active"].as_bool()
+    };
+    assert_eq!(active().await, Some(true), "cached while active");
+    eventually("the list to show the alert expired", || async {
+        active().await == Some(false)
+    })
+    .await;
+}
+
 on_both_engines!(
+    a_cached_list_is_not_served_past_an_alerts_expiry,
     cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus,
     a_deletion_on_the_bus_evicts_its_owners_list_alone,
 );

@@ -1,6 +1,7 @@
 //! Black-box tests of the gateway: the real app on port 0, PostgreSQL and SQLite.
 
 mod account;
+mod account_notices;
 mod alert_create;
 mod alerts;
 mod auth;

@@ -26,6 +26,7 @@ pub const DOCUMENTED_ENV: &[EnvName] = &[
         "gateway.alert_list_cache",
         Milliseconds,
     ),
+    EnvName::duration("USER_CACHE_MS", "gateway.user_cache", Milliseconds),
     EnvName::new(
         "API_RATE_LIMIT_PER_SECOND",
         "gateway.api_requests_per_second_per_user",

@@ -12,6 +12,7 @@ mod alert_rows;
 mod candle_days;
 mod delivery_rows;
 mod lease;
+mod notices;
 mod outbox;
 mod shared_reads;
 mod write_tx;
@@ -34,6 +35,7 @@ pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
 pub use lease::{Lease, Leases};
+pub use notices::{Notice, Notices};
 pub use outbox::{OutboxAccess, OutboxMessage, OutboxTable, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{
     ChatChannelRecord, LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord,

@@ -1,0 +1,121 @@
+//! Accounts changed behind a gateway's back (another replica, an operator's SQL) reach it as
+//! PostgreSQL notices. The gateway here keeps accounts ten minutes, so only a notice, or the
+//! notices coming back after a loss, can make it read one again.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sqlx::PgPool;
+use testkit::{eventually, Engine};
+
+use crate::helpers::{spawn_app_with, TestApp};
+
+async fn spawn_app_keeping_accounts() -> TestApp {
+    spawn_app_with(Engine::Postgres, |s| {
+        s.gateway.user_cache = Duration::from_secs(600)
+    })
+    .await
+}
+
+/// Another writer's connection to the test's database.
+async fn elsewhere(app: &TestApp) -> PgPool {
+    PgPool::connect(app.database_url())
+        .await
+        .expect("connect to the test database")
+}
+
+/// The backends listening for account changes on the test's database.
+async fn listeners(db: &PgPool) -> Vec<i32> {
+    sqlx::query_scalar(
+        "select pid from pg_stat_activity where datname = current_database() \
+         and query ilike 'listen%pricealert_account_changes%'",
+    )
+    .fetch_all(db)
+    .await
+    .expect("read pg_stat_activity")
+}
+
+/// Waits until the gateway listens, then signs `email` up and has its account cached.
+async fn cached_account(app: &TestApp, db: &PgPool, email: &str) -> String {
+    eventually("the gateway listening for account changes", || async {
+        !listeners(db).await.is_empty()
+    })
+    .await;
+    let token = app.user_token(email).await;
+    assert_eq!(app.get(&token, "/auth/me").await.status(), StatusCode::OK);
+    token
+}
+
+async fn refused_soon(app: &TestApp, token: &str, what: &str) {
+    eventually(what, || async {
+        app.get(token, "/auth/me").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_changed_elsewhere_ends_the_old_sessions_here_at_once() {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, "ana@example.com").await;
+    // What another replica's password change writes.
+    sqlx::query(
+        "update users set password_hash = 'elsewhere', token_generation = token_generation + 1 \
+         where email = 'ana@example.com'",
+    )
+    .execute(&db)
+    .await
+    .expect("change the password");
+    refused_soon(
+        &app,
+        &token,
+        "the old token refused after the change elsewhere",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_account_deleted_elsewhere_is_refused_here_at_once() {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, "bo@example.com").await;
+    sqlx::query("delete from users where email = 'bo@example.com'")
+        .execute(&db)
+        .await
+        .expect("delete the account");
+    refused_soon(&app, &token, "the deleted account's token refused").await;
+}
+
+#[tokio::test]
+async fn accounts_are_forgotten_when_the_notices_come_back_after_a_loss() {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, "cy@example.com").await;
+    // A change nobody is told of (triggers off for this transaction, as if its notice were
+    // sent while the gateway was not listening): the cached account still answers.
+    let mut silent = db.begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *silent)
+        .await
+        .expect("triggers off");
+    sqlx::query(
+        "update users set token_generation = token_generation + 1 where email = 'cy@example.com'",
+    )
+    .execute(&mut *silent)
+    .await
+    .expect("change unannounced");
+    silent.commit().await.expect("commit");
+    assert_eq!(
+        app.get(&token, "/auth/me").await.status(),
+        StatusCode::OK,
+        "an unannounced change is not seen while the account is cached"
+    );
+    // The listening connection is cut; once back, it has forgotten every account.
+    let cut = listeners(&db).await;
+    sqlx::query("select pg_terminate_backend(pid) from unnest($1::int[]) as pid")
+        .bind(&cut)
+        .execute(&db)
+        .await
+        .expect("cut the listener");
+    refused_soon(&app, &token, "the token refused once notices flow again").await;
+}
