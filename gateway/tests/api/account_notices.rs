@@ -9,10 +9,13 @@ use sqlx::PgPool;
 use testkit::{eventually, Engine};
 
 use crate::helpers::{spawn_app_with, TestApp};
+use crate::live_client::LiveClient;
 
+/// Accounts kept ten minutes, and WebSockets' accounts looked up again as seldom.
 async fn spawn_app_keeping_accounts() -> TestApp {
     spawn_app_with(Engine::Postgres, |s| {
-        s.gateway.user_cache = Duration::from_secs(600)
+        s.gateway.user_cache = Duration::from_secs(600);
+        s.gateway.websocket_auth_recheck = Duration::from_secs(600);
     })
     .await
 }
@@ -72,6 +75,25 @@ async fn a_password_changed_elsewhere_ends_the_old_sessions_here_at_once() {
         "the old token refused after the change elsewhere",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_password_changed_elsewhere_ends_the_old_websockets_here_at_once() {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, "di@example.com").await;
+    let mut socket = LiveClient::connect(&app, "?symbols=BTC").await;
+    socket
+        .send(serde_json::json!({"type": "auth", "token": token}))
+        .await;
+    socket.next_of("authenticated").await;
+    sqlx::query(
+        "update users set token_generation = token_generation + 1 where email = 'di@example.com'",
+    )
+    .execute(&db)
+    .await
+    .expect("change the token generation");
+    socket.next_of("auth_expired").await;
 }
 
 #[tokio::test]
