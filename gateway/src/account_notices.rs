@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use shared::domain::UserId;
-use shared::storage::Notice;
 use tokio_util::sync::CancellationToken;
 
 use crate::live;
@@ -44,7 +43,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
             notice = notices.next() => notice,
         };
         match notice {
-            Ok(Notice::Payload(payload)) => match payload.parse::<UserId>() {
+            Ok(Some(payload)) => match payload.parse::<UserId>() {
                 Ok(user_id) => {
                     state.users.evict(user_id);
                     live::recheck_user(&state, user_id).await;
@@ -55,7 +54,7 @@ pub async fn follow(state: AppState, shutdown: CancellationToken) {
                     state.users.set_notified(true);
                 }
             },
-            Ok(Notice::Resumed) => {
+            Ok(None) => {
                 tracing::info!("listening for account changes again; cached accounts forgotten");
                 state.users.set_notified(true);
             }

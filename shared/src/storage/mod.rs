@@ -35,7 +35,7 @@ pub use delivery_rows::{
     parse_channel, parse_event_id, DeliveryRecord, DeliveryRow, DeliveryStatus, DELIVERY_COLUMNS,
 };
 pub use lease::{Lease, Leases};
-pub use notices::{Notice, Notices};
+pub use notices::Notices;
 pub use outbox::{OutboxAccess, OutboxMessage, OutboxTable, ALERT_CHANGE_OUTBOX_INSERT_SQL};
 pub use shared_reads::{
     ChatChannelRecord, LatestPrice, QuietHoursRecord, SeriesKey, WebhookRecord,

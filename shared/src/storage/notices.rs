@@ -1,35 +1,20 @@
-//! PostgreSQL notifications (`LISTEN`/`NOTIFY`): how one process learns at once that another
-//! changed a row it keeps in memory. The database sends them on commit, so a notice never
-//! names a change that was rolled back, and a trigger sends them whoever wrote.
+//! PostgreSQL notifications (`LISTEN`/`NOTIFY`): how a process learns at once that another
+//! changed a row it keeps in memory. They are sent on commit, so none names a rolled-back change.
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use super::{Database, Pool};
 
-/// What a [`Notices`] wait brought.
-#[derive(Debug)]
-pub enum Notice {
-    /// A notification's payload.
-    Payload(String),
-    /// The connection was lost and is back, listening again; whatever was notified meanwhile
-    /// is lost, so a cache kept fresh by these notices must forget everything.
-    Resumed,
-}
-
-/// A `LISTEN` on one channel, on a connection of its own outside the query pool (which keeps
-/// every connection it has for queries); reconnects by itself after a loss.
-pub struct Notices {
-    listener: PgListener,
-}
+/// A `LISTEN` on one channel, on a connection outside the query pool; reconnects by itself.
+pub struct Notices(PgListener);
 
 impl Notices {
-    /// The next notice; `Err` when the connection failed and could not be made again yet
-    /// (the next call tries again; a caller should pause first and treat it as `Resumed`).
-    pub async fn next(&mut self) -> Result<Notice, sqlx::Error> {
-        Ok(match self.listener.try_recv().await? {
-            Some(notification) => Notice::Payload(notification.payload().to_owned()),
-            None => Notice::Resumed,
-        })
+    /// The next payload. `None`: the connection was lost and listens again, and what was
+    /// notified meanwhile is lost (a cache kept fresh by notices must forget everything).
+    /// `Err`: the connection failed and is not back yet (the next call tries again).
+    pub async fn next(&mut self) -> Result<Option<String>, sqlx::Error> {
+        let notification = self.0.try_recv().await?;
+        Ok(notification.map(|n| n.payload().to_owned()))
     }
 }
 
@@ -44,6 +29,6 @@ impl Database {
             .connect_lazy_with((*pool.connect_options()).clone());
         let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(channel).await?;
-        Ok(Some(Notices { listener }))
+        Ok(Some(Notices(listener)))
     }
 }
