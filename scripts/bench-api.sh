@@ -115,6 +115,31 @@ wrk_run() { # TITLE MIX_GET MIX_POST
     MIX_GET=$2 MIX_POST=$3 wrk --latency -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s scripts/bench/api_mix.lua "$BASE" |
         grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors|requests in'
 }
+# The gateway's own latency by route since it started (its histogram, interpolated within
+# buckets): where the wrk figures' tail comes from.
+server_latency() {
+    echo "server side, by route (gateway_http_latency_seconds):"
+    curl -s "$BASE/metrics" | python3 -c '
+import re, sys
+buckets = {}
+for line in sys.stdin:
+    m = re.match(r"gateway_http_latency_seconds_bucket\{(.*)\} (\S+)", line)
+    if m:
+        labels = dict(re.findall(r"(\w+)=\"([^\"]*)\"", m.group(1)))
+        le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+        buckets.setdefault((labels["method"], labels["endpoint"]), []).append((le, float(m.group(2))))
+def quantile(q, rows):
+    total, lower, below = rows[-1][1], 0.0, 0.0
+    for le, count in rows:
+        if count >= q * total:
+            return lower if le == float("inf") else lower + (le - lower) * (q * total - below) / max(count - below, 1)
+        lower, below = le, count
+for (method, endpoint), rows in sorted(buckets.items()):
+    rows.sort()
+    if rows[-1][1] >= 100:
+        print(f"  {method} {endpoint}: {int(rows[-1][1])} requests, p50 {quantile(0.5, rows) * 1e3:.1f} ms, p99 {quantile(0.99, rows) * 1e3:.1f} ms")
+'
+}
 pgbench_run() { # TITLE SCRIPT CLIENTS
     echo; echo "### pgbench: $1, $3 clients"
     pgbench -n -M prepared -c "$3" -j 2 -T "$DURATION" -r -f "$2" "$DB_URL" 2>&1 |
@@ -154,6 +179,7 @@ fi
 echo; echo "## $(date -u '+%F %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION}s per run, $CONNECTIONS connections, gateway pool $POOL"
 wrk_run "mix 80/15/5, list cache on (ALERT_LIST_CACHE_MS=$MIX_CACHE_MS)" 80 15
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+server_latency
 
 stop_gateway
 start_gateway 0

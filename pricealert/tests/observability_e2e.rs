@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rdkafka::mocking::MockCluster;
 use support::dashboards::{load_all, substitute, PanelQuery, TimeVariables};
-use support::metrics::{kafka_only_names, sample_series, Scope, DOCUMENTED};
+use support::metrics::{sample_series, scaled_only_names, Scope, DOCUMENTED};
 use support::product::Product;
 use support::prometheus_server::{PrometheusServer, Sample, ServicePorts};
 use support::smtp::SmtpSink;
@@ -50,19 +50,19 @@ const KAFKA_CONSUMER_JOBS: [&str; 3] = [
 enum Needs {
     /// Any deployment, the embedded default included.
     Services,
-    /// Services consuming over Kafka (`kafka_consumer_lag`).
-    KafkaConsumers,
+    /// The services over Kafka and PostgreSQL (`kafka_consumer_lag`, the account notices).
+    Scaled,
     /// kafka-exporter (`kafka_consumergroup_lag`), in the compose deployment only.
     KafkaExporter,
 }
 
 fn needs(query: &PanelQuery) -> Needs {
     let names = promql::metric_names(&query.expr);
-    let kafka = kafka_only_names();
+    let scaled = scaled_only_names();
     if names.contains("kafka_consumergroup_lag") {
         Needs::KafkaExporter
-    } else if names.iter().any(|name| kafka.contains(name.as_str())) {
-        Needs::KafkaConsumers
+    } else if names.iter().any(|name| scaled.contains(name.as_str())) {
+        Needs::Scaled
     } else {
         Needs::Services
     }
@@ -190,10 +190,13 @@ async fn assert_documented_metrics_present(prometheus: &PrometheusServer, deploy
                 let expected_jobs: BTreeSet<&str> = match metric.scope {
                     Scope::Job(job) => [job].into_iter().collect(),
                     Scope::EveryService => SERVICE_JOBS.into_iter().collect(),
-                    Scope::KafkaConsumers if deployment == Needs::KafkaConsumers => {
+                    Scope::KafkaConsumers if deployment == Needs::Scaled => {
                         KAFKA_CONSUMER_JOBS.into_iter().collect()
                     }
-                    Scope::KafkaConsumers | Scope::KafkaExporter => continue,
+                    Scope::Postgres(job) if deployment == Needs::Scaled => {
+                        [job].into_iter().collect()
+                    }
+                    Scope::KafkaConsumers | Scope::KafkaExporter | Scope::Postgres(_) => continue,
                 };
                 let series = sample_series(metric);
                 let samples = prometheus
@@ -296,7 +299,7 @@ async fn every_dashboard_query_is_accepted_by_a_real_prometheus() {
     let prometheus = PrometheusServer::start(&nowhere, SCRAPE_INTERVAL).await;
     let mut rejected = Vec::new();
     let mut checked = 0;
-    for deployment in [Needs::Services, Needs::KafkaConsumers, Needs::KafkaExporter] {
+    for deployment in [Needs::Services, Needs::Scaled, Needs::KafkaExporter] {
         for (query, sent) in queries_for(deployment) {
             checked += 1;
             if let Err(e) = prometheus.query(&sent).await {
@@ -459,10 +462,10 @@ async fn kafka_consumer_lag_panels_return_data_when_the_product_runs_over_a_mock
     let run = Run::start(&env).await;
     let prometheus = &run.prometheus;
 
-    let mut queries = queries_for(Needs::KafkaConsumers);
+    let mut queries = queries_for(Needs::Scaled);
     queries.extend(queries_for(Needs::Services));
     assert_every_query_returns_data(prometheus, &queries, Duration::from_secs(90)).await;
-    assert_documented_metrics_present(prometheus, Needs::KafkaConsumers).await;
+    assert_documented_metrics_present(prometheus, Needs::Scaled).await;
 
     // Each consumer's lag, on each of this run's topics, from its own statistics (a partition
     // reports once its consumer has an offset there).

@@ -84,13 +84,18 @@ impl UserCache {
         self.evictions.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Forgets every entry, and every read still on its way.
+    pub fn forget_all(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.clear();
+        self.evictions.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Says whether changes made elsewhere are being noticed. Turning it on forgets every
     /// entry: any of them may predate a change nobody was told about.
     pub fn set_notified(&self, notified: bool) {
         if notified {
-            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-            entries.clear();
-            self.evictions.fetch_add(1, Ordering::AcqRel);
+            self.forget_all();
         }
         self.notified.store(notified, Ordering::Release);
     }

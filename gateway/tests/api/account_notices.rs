@@ -28,7 +28,7 @@ async fn elsewhere(app: &TestApp) -> PgPool {
 }
 
 /// The backends listening for account changes on the test's database.
-async fn listeners(db: &PgPool) -> Vec<i32> {
+async fn listeners(db: impl sqlx::PgExecutor<'_>) -> Vec<i32> {
     sqlx::query_scalar(
         "select pid from pg_stat_activity where datname = current_database() \
          and query ilike 'listen%pricealert_account_changes%'",
@@ -38,12 +38,40 @@ async fn listeners(db: &PgPool) -> Vec<i32> {
     .expect("read pg_stat_activity")
 }
 
-/// Waits until the gateway listens, then signs `email` up and has its account cached.
-async fn cached_account(app: &TestApp, db: &PgPool, email: &str) -> String {
-    eventually("the gateway listening for account changes", || async {
-        !listeners(db).await.is_empty()
+/// Terminates the backends listening for account changes; returns their pids.
+async fn cut_the_listener(db: &mut sqlx::PgConnection) -> Vec<i32> {
+    let cut = listeners(&mut *db).await;
+    sqlx::query("select pg_terminate_backend(pid) from unnest($1::int[]) as pid")
+        .bind(&cut)
+        .execute(db)
+        .await
+        .expect("cut the listener");
+    cut
+}
+
+/// `gateway_account_notices_listening` as the gateway's `/metrics` page shows it.
+async fn listening_gauge(app: &TestApp) -> Option<String> {
+    let page = app.metrics_text().await;
+    page.lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                "gateway_account_notices_listening{channel=\"pricealert_account_changes\"} ",
+            )
+        })
+        .map(str::to_owned)
+}
+
+async fn listening_says(app: &TestApp, value: &str, what: &str) {
+    eventually(what, || async {
+        listening_gauge(app).await.as_deref() == Some(value)
     })
     .await;
+}
+
+/// Waits until the gateway listens, then signs `email` up and has its account cached.
+async fn cached_account(app: &TestApp, db: &PgPool, email: &str) -> String {
+    listening_says(app, "1", "the gateway listening for account changes").await;
+    assert_eq!(listeners(db).await.len(), 1, "one listening connection");
     let token = app.user_token(email).await;
     assert_eq!(app.get(&token, "/auth/me").await.status(), StatusCode::OK);
     token
@@ -133,11 +161,80 @@ async fn accounts_are_forgotten_when_the_notices_come_back_after_a_loss() {
         "an unannounced change is not seen while the account is cached"
     );
     // The listening connection is cut; once back, it has forgotten every account.
-    let cut = listeners(&db).await;
-    sqlx::query("select pg_terminate_backend(pid) from unnest($1::int[]) as pid")
-        .bind(&cut)
-        .execute(&db)
-        .await
-        .expect("cut the listener");
+    let cut = cut_the_listener(&mut db.acquire().await.expect("a connection")).await;
     refused_soon(&app, &token, "the token refused once notices flow again").await;
+    // On a connection of its own, which the gauge counts as listening.
+    listening_says(&app, "1", "the gauge back at 1").await;
+    let now = listeners(&db).await;
+    assert!(
+        now.len() == 1 && !cut.contains(&now[0]),
+        "listening on {now:?}, cut {cut:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_that_cannot_listen_again_says_so_and_listens_once_it_can() {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, "ed@example.com").await;
+    // One connection held throughout: no new one can be opened while connections are refused.
+    let mut held = db.acquire().await.expect("a connection");
+    let database: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(&mut *held)
+        .await
+        .expect("the database's name");
+    let connections =
+        |allowed: bool| format!("alter database \"{database}\" allow_connections {allowed}");
+    // Only from another database: PostgreSQL refuses it on the current one.
+    let (server, _) = app
+        .database_url()
+        .rsplit_once('/')
+        .expect("a database URL ends in its name");
+    let admin = PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to the postgres database");
+    // The listener is cut, and cannot connect again for now.
+    sqlx::query(&connections(false))
+        .execute(&admin)
+        .await
+        .expect("refuse connections");
+    assert_eq!(
+        cut_the_listener(&mut held).await.len(),
+        1,
+        "one listener cut"
+    );
+    listening_says(&app, "0", "the gauge at 0 while the notices are lost").await;
+    // A change made meanwhile has no notice to come with.
+    sqlx::query(
+        "update users set token_generation = token_generation + 1 where email = 'ed@example.com'",
+    )
+    .execute(&mut *held)
+    .await
+    .expect("change the token generation");
+    sqlx::query(&connections(true))
+        .execute(&admin)
+        .await
+        .expect("allow connections");
+    listening_says(&app, "1", "the gauge back at 1 once the gateway can listen").await;
+    refused_soon(
+        &app,
+        &token,
+        "the token refused once the notices flow again",
+    )
+    .await;
+    let page = app.metrics_text().await;
+    assert!(
+        page.contains("gateway_account_notices_total{channel=\"pricealert_account_changes\"}"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_on_sqlite_has_no_notices_and_no_series_for_them() {
+    let app = spawn_app_with(Engine::Sqlite, |_| {}).await;
+    let token = app.user_token("fy@example.com").await;
+    assert_eq!(app.get(&token, "/auth/me").await.status(), StatusCode::OK);
+    let page = app.metrics_text().await;
+    assert!(page.contains("gateway_active_websockets"), "{page}");
+    assert!(!page.contains("gateway_account_notices"), "{page}");
 }

@@ -16,6 +16,8 @@ pub enum Scope {
     Job(&'static str),
     /// Exported by the services only when they consume over Kafka.
     KafkaConsumers,
+    /// Exported by this job only where the database is PostgreSQL (its notices).
+    Postgres(&'static str),
     /// Exported by kafka-exporter in the compose deployment only.
     KafkaExporter,
     /// Exported by every service.
@@ -177,6 +179,19 @@ pub const DOCUMENTED: &[Metric] = &[
     ),
     metric("gateway_websocket_refused_total", Counter, GATEWAY, false),
     metric("gateway_rate_limited_total", Counter, GATEWAY, false),
+    // The account change notices (PostgreSQL only).
+    metric(
+        "gateway_account_notices_listening",
+        Gauge,
+        Scope::Postgres("pricealert-gateway"),
+        true,
+    ),
+    metric(
+        "gateway_account_notices_total",
+        Counter,
+        Scope::Postgres("pricealert-gateway"),
+        false,
+    ),
     metric("service_info", Gauge, Scope::EveryService, true),
     metric(
         "process_cpu_seconds_total",
@@ -216,11 +231,16 @@ pub fn is_documented_series(name: &str) -> bool {
     })
 }
 
-/// The names that exist only where Kafka does.
-pub fn kafka_only_names() -> BTreeSet<&'static str> {
+/// The names that exist only in the scaled deployment (Kafka, PostgreSQL).
+pub fn scaled_only_names() -> BTreeSet<&'static str> {
     DOCUMENTED
         .iter()
-        .filter(|m| matches!(m.scope, Scope::KafkaConsumers | Scope::KafkaExporter))
+        .filter(|m| {
+            matches!(
+                m.scope,
+                Scope::KafkaConsumers | Scope::KafkaExporter | Scope::Postgres(_)
+            )
+        })
         .map(|m| m.name)
         .collect()
 }
