@@ -180,6 +180,7 @@ echo; echo "## $(date -u '+%F %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/
 wrk_run "mix 80/15/5, list cache on (ALERT_LIST_CACHE_MS=$MIX_CACHE_MS)" 80 15
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 server_latency
+[ -z "${ONLY_MIX:-}" ] || exit 0 # ONLY_MIX=1: the mix alone, for alternating two binaries
 
 stop_gateway
 start_gateway 0
