@@ -222,7 +222,11 @@ pub async fn list_alerts(
             all.alerts
                 .iter()
                 .filter(|a| filter.symbol.as_ref().is_none_or(|s| a.symbol() == s))
-                .filter(|a| filter.active.is_none_or(|active| a.active() == active))
+                .filter(|a| {
+                    filter
+                        .active
+                        .is_none_or(|active| a.is_active_at(now) == active)
+                })
                 .skip(usize::try_from(filter.skip).unwrap_or(usize::MAX))
                 .take(usize::try_from(filter.limit).unwrap_or(0)),
         ),

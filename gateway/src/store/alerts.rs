@@ -42,7 +42,7 @@ macro_rules! push_alert_page {
             $sql.push(" and symbol = ").push_bind(symbol.as_str());
         }
         if let Some(active) = filter.active {
-            $sql.push(" and active = ").push_bind(active);
+            $crate::store::alerts::push_active_filter(&mut $sql, active);
         }
         $sql.push(" order by id desc limit ")
             .push_bind(filter.limit);
@@ -50,6 +50,28 @@ macro_rules! push_alert_page {
     }};
 }
 pub(super) use push_alert_page;
+
+/// ` and` the alerts whose `active` reads `active` now: on and not expired (an expired alert
+/// reads `active: false`, as [`Alert::is_active_at`] says), for either engine's statement.
+pub(super) fn push_active_filter<'a, DB>(sql: &mut QueryBuilder<'a, DB>, active: bool)
+where
+    DB: sqlx::Database,
+    chrono::DateTime<chrono::Utc>: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let (expiry, at) = if DB::NAME == "SQLite" {
+        (
+            "julianday(json_extract(options, '$.expires_at'))",
+            "julianday(",
+        )
+    } else {
+        ("(options->>'expires_at')::timestamptz", "(")
+    };
+    let negated = if active { "" } else { "not " };
+    sql.push(format_args!(
+        " and {negated}(active and ({expiry} is null or {expiry} > {at}"
+    ));
+    sql.push_bind(now()).push(")))");
+}
 
 impl Store {
     /// The user's alerts, newest first. Only the filters asked for are in the statement, so

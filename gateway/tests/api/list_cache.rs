@@ -154,7 +154,66 @@ async fn a_cached_list_is_not_served_past_an_alerts_expiry(engine: Engine) {
     .await;
 }
 
+/// `?active=` matches the `active` each alert reads: an expired alert is listed by
+/// `active=false`, not `active=true`, from the list cache and from the database alike.
+async fn the_active_filter_counts_an_expired_alert_as_inactive(engine: Engine, cached: bool) {
+    let app = if cached {
+        spawn_caching_app(engine).await
+    } else {
+        spawn_app_with(engine, |s| {
+            s.gateway.alert_list_cache = std::time::Duration::ZERO
+        })
+        .await
+    };
+    let ana = app.user_token("ana@example.com").await;
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let mut ids = Vec::new();
+    for body in [
+        json!({"symbol": "BTC", "condition": "above", "target_price": 10, "expires_at": expires_at}),
+        json!({"symbol": "BTC", "condition": "above", "target_price": 20}),
+    ] {
+        let created = json_of(
+            app.post_json(&ana, "/alerts", &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(created["id"].as_i64().expect("id"));
+    }
+    let (expiring, lasting) = (ids[0], ids[1]);
+    let listed = |query: &'static str| {
+        let (app, ana) = (&app, &ana);
+        async move {
+            let list = json_of(app.get(ana, query).await, StatusCode::OK).await;
+            list.as_array()
+                .expect("an array")
+                .iter()
+                .map(|a| (a["id"].as_i64().expect("id"), a["active"] == json!(true)))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("/alerts?active=true").await,
+        [(lasting, true), (expiring, true)]
+    );
+    eventually("the alert to read expired", || async {
+        listed("/alerts").await.contains(&(expiring, false))
+    })
+    .await;
+    assert_eq!(listed("/alerts?active=true").await, [(lasting, true)]);
+    assert_eq!(listed("/alerts?active=false").await, [(expiring, false)]);
+}
+
+async fn the_active_filter_counts_an_expired_alert_as_inactive_when_cached(engine: Engine) {
+    the_active_filter_counts_an_expired_alert_as_inactive(engine, true).await;
+}
+
+async fn the_active_filter_counts_an_expired_alert_as_inactive_when_read(engine: Engine) {
+    the_active_filter_counts_an_expired_alert_as_inactive(engine, false).await;
+}
+
 on_both_engines!(
+    the_active_filter_counts_an_expired_alert_as_inactive_when_cached,
+    the_active_filter_counts_an_expired_alert_as_inactive_when_read,
     a_cached_list_is_not_served_past_an_alerts_expiry,
     cached_alert_lists_are_refreshed_by_fires_and_changes_on_the_bus,
     a_deletion_on_the_bus_evicts_its_owners_list_alone,
