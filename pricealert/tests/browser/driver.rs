@@ -124,6 +124,25 @@ impl Browser {
             .map_err(|e| format!("no element {css} within {STEP_TIMEOUT:?}: {e}"))
     }
 
+    /// The element matching `css` once it is shown and enabled: a view being drawn may hold
+    /// it for a moment before it can be used, and WebDriver refuses to type into it then.
+    pub async fn find_usable(&self, css: &str) -> Step<Element> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let element = self.find(css).await?;
+            let shown = element.is_displayed().await.unwrap_or(false);
+            if shown && element.is_enabled().await.unwrap_or(false) {
+                return Ok(element);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{css} found but not shown and enabled within {STEP_TIMEOUT:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) -> Step<()> {
         let element = self.find(css).await?;
         element
@@ -134,7 +153,7 @@ impl Browser {
 
     /// Replaces the value of the input matching `css` with `text`, as typed.
     pub async fn type_into(&self, css: &str, text: &str) -> Step<()> {
-        let element = self.find(css).await?;
+        let element = self.find_usable(css).await?;
         element
             .clear()
             .await

@@ -96,17 +96,21 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
     // Sign up: a 422 is shown as text, then the account is made and signed in.
     let email = format!("browser-{}@example.com", std::process::id());
     browser.click("a[href='#/signup']").await?;
-    browser.type_into("input[name=email]", &email).await?;
-    browser.type_into("input[name=password]", "short").await?;
-    browser.click("form button[type=submit]").await?;
+    browser.type_into("#main input[name=email]", &email).await?;
+    browser
+        .type_into("#main input[name=password]", "short")
+        .await?;
+    browser.click("#main form button[type=submit]").await?;
     browser
         .text_contains(
             "#auth-error",
             "password: String should have at least 8 characters",
         )
         .await?;
-    browser.type_into("input[name=password]", PASSWORD).await?;
-    browser.click("form button[type=submit]").await?;
+    browser
+        .type_into("#main input[name=password]", PASSWORD)
+        .await?;
+    browser.click("#main form button[type=submit]").await?;
     browser.find("body[data-session=in]").await?;
     browser.find("body[data-board-ready]").await?;
 
@@ -290,17 +294,19 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
         return Err("the token is still stored after signing out".to_owned());
     }
     browser.click("#nav-signin").await?;
-    browser.type_into("input[name=email]", &email).await?;
+    browser.type_into("#main input[name=email]", &email).await?;
     browser
-        .type_into("input[name=password]", "not the password")
+        .type_into("#main input[name=password]", "not the password")
         .await?;
-    browser.click("form button[type=submit]").await?;
+    browser.click("#main form button[type=submit]").await?;
     browser
         .text_contains("#auth-error", "Incorrect email or password")
         .await?;
     browser.find("body[data-session=out]").await?;
-    browser.type_into("input[name=password]", PASSWORD).await?;
-    browser.click("form button[type=submit]").await?;
+    browser
+        .type_into("#main input[name=password]", PASSWORD)
+        .await?;
+    browser.click("#main form button[type=submit]").await?;
     browser.find("body[data-session=in]").await?;
 
     let figures = browser.run(LOAD_FIGURES).await?;

@@ -88,9 +88,11 @@ pub async fn shoot_for_readme(browser: &Browser, name: &str) {
 /// Signs up through the page and waits for the board, signed in.
 pub async fn sign_up(browser: &Browser, gateway: &str, email: &str) -> Step<()> {
     browser.goto(&format!("{gateway}/#/signup")).await?;
-    browser.type_into("input[name=email]", email).await?;
-    browser.type_into("input[name=password]", PASSWORD).await?;
-    browser.click("form button[type=submit]").await?;
+    browser.type_into("#main input[name=email]", email).await?;
+    browser
+        .type_into("#main input[name=password]", PASSWORD)
+        .await?;
+    browser.click("#main form button[type=submit]").await?;
     browser.find("body[data-session=in]").await?;
     browser.find("body[data-board-ready]").await.map(drop)
 }
