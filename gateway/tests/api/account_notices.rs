@@ -77,6 +77,23 @@ async fn cached_account(app: &TestApp, db: &PgPool, email: &str) -> String {
     token
 }
 
+/// Ends `email`'s sessions so far, as a password change does (without changing it).
+async fn end_sessions(db: impl sqlx::PgExecutor<'_>, email: &str) {
+    sqlx::query("update users set token_generation = token_generation + 1 where email = $1")
+        .bind(email)
+        .execute(db)
+        .await
+        .expect("bump the token generation");
+}
+
+/// A gateway keeping accounts, another writer's pool, and `email`'s account cached there.
+async fn cached_elsewhere(email: &str) -> (TestApp, PgPool, String) {
+    let app = spawn_app_keeping_accounts().await;
+    let db = elsewhere(&app).await;
+    let token = cached_account(&app, &db, email).await;
+    (app, db, token)
+}
+
 async fn refused_soon(app: &TestApp, token: &str, what: &str) {
     eventually(what, || async {
         app.get(token, "/auth/me").await.status() == StatusCode::UNAUTHORIZED
@@ -86,9 +103,7 @@ async fn refused_soon(app: &TestApp, token: &str, what: &str) {
 
 #[tokio::test]
 async fn a_password_changed_elsewhere_ends_the_old_sessions_here_at_once() {
-    let app = spawn_app_keeping_accounts().await;
-    let db = elsewhere(&app).await;
-    let token = cached_account(&app, &db, "ana@example.com").await;
+    let (app, db, token) = cached_elsewhere("ana@example.com").await;
     // What another replica's password change writes.
     sqlx::query(
         "update users set password_hash = 'elsewhere', token_generation = token_generation + 1 \
@@ -107,28 +122,19 @@ async fn a_password_changed_elsewhere_ends_the_old_sessions_here_at_once() {
 
 #[tokio::test]
 async fn a_password_changed_elsewhere_ends_the_old_websockets_here_at_once() {
-    let app = spawn_app_keeping_accounts().await;
-    let db = elsewhere(&app).await;
-    let token = cached_account(&app, &db, "di@example.com").await;
+    let (app, db, token) = cached_elsewhere("di@example.com").await;
     let mut socket = LiveClient::connect(&app, "?symbols=BTC").await;
     socket
         .send(serde_json::json!({"type": "auth", "token": token}))
         .await;
     socket.next_of("authenticated").await;
-    sqlx::query(
-        "update users set token_generation = token_generation + 1 where email = 'di@example.com'",
-    )
-    .execute(&db)
-    .await
-    .expect("change the token generation");
+    end_sessions(&db, "di@example.com").await;
     socket.next_of("auth_expired").await;
 }
 
 #[tokio::test]
 async fn an_account_deleted_elsewhere_is_refused_here_at_once() {
-    let app = spawn_app_keeping_accounts().await;
-    let db = elsewhere(&app).await;
-    let token = cached_account(&app, &db, "bo@example.com").await;
+    let (app, db, token) = cached_elsewhere("bo@example.com").await;
     sqlx::query("delete from users where email = 'bo@example.com'")
         .execute(&db)
         .await
@@ -138,9 +144,7 @@ async fn an_account_deleted_elsewhere_is_refused_here_at_once() {
 
 #[tokio::test]
 async fn accounts_are_forgotten_when_the_notices_come_back_after_a_loss() {
-    let app = spawn_app_keeping_accounts().await;
-    let db = elsewhere(&app).await;
-    let token = cached_account(&app, &db, "cy@example.com").await;
+    let (app, db, token) = cached_elsewhere("cy@example.com").await;
     // A change nobody is told of (triggers off for this transaction, as if its notice were
     // sent while the gateway was not listening): the cached account still answers.
     let mut silent = db.begin().await.expect("begin");
@@ -148,12 +152,7 @@ async fn accounts_are_forgotten_when_the_notices_come_back_after_a_loss() {
         .execute(&mut *silent)
         .await
         .expect("triggers off");
-    sqlx::query(
-        "update users set token_generation = token_generation + 1 where email = 'cy@example.com'",
-    )
-    .execute(&mut *silent)
-    .await
-    .expect("change unannounced");
+    end_sessions(&mut *silent, "cy@example.com").await;
     silent.commit().await.expect("commit");
     assert_eq!(
         app.get(&token, "/auth/me").await.status(),
@@ -174,9 +173,7 @@ async fn accounts_are_forgotten_when_the_notices_come_back_after_a_loss() {
 
 #[tokio::test]
 async fn a_gateway_that_cannot_listen_again_says_so_and_listens_once_it_can() {
-    let app = spawn_app_keeping_accounts().await;
-    let db = elsewhere(&app).await;
-    let token = cached_account(&app, &db, "ed@example.com").await;
+    let (app, db, token) = cached_elsewhere("ed@example.com").await;
     // One connection held throughout: no new one can be opened while connections are refused.
     let mut held = db.acquire().await.expect("a connection");
     let database: String = sqlx::query_scalar("select current_database()")
@@ -205,12 +202,7 @@ async fn a_gateway_that_cannot_listen_again_says_so_and_listens_once_it_can() {
     );
     listening_says(&app, "0", "the gauge at 0 while the notices are lost").await;
     // A change made meanwhile has no notice to come with.
-    sqlx::query(
-        "update users set token_generation = token_generation + 1 where email = 'ed@example.com'",
-    )
-    .execute(&mut *held)
-    .await
-    .expect("change the token generation");
+    end_sessions(&mut *held, "ed@example.com").await;
     sqlx::query(&connections(true))
         .execute(&admin)
         .await
