@@ -132,17 +132,17 @@ pub fn quota_error(state: &AppState) -> ApiError {
     ))
 }
 
-/// Writes a validated patch of the caller's alert and announces it.
+/// Writes a validated patch of the caller's alert `current` and announces it.
 pub async fn write_patch(
     state: &AppState,
     user: &UserRecord,
-    id: AlertId,
+    current: &Alert,
     patch: &AlertPatch,
 ) -> ApiResult<Alert> {
     let max_active = i64::from(state.settings.max_active_alerts_per_user);
     match state
         .store
-        .update_alert(user.id, id, patch, max_active)
+        .update_alert(user.id, current, patch, max_active)
         .await?
     {
         (AlertWriteOutcome::Done, Some(alert)) => {

@@ -1,7 +1,8 @@
 //! The active-alert quota, on PostgreSQL and SQLite: concurrent creates never take more slots
 //! than it allows, deletions and deactivations give slots back (the stored bound is recounted
 //! when it reaches the quota), writing an alert that is already active is no activation, and
-//! a create's queued change is the alert exactly as stored, whichever path wrote it.
+//! each write's queued change is the alert exactly as stored (or, for a deletion, names it),
+//! whichever path wrote it.
 
 use futures::future::join_all;
 use gateway::store::{AlertWriteOutcome, CreateRefused, Store};
@@ -71,15 +72,16 @@ async fn deletions_and_deactivations_give_slots_back(engine: Engine) {
 
     let pause = alert_patch(&second, json!({"active": false}));
     let (outcome, paused) = store
-        .update_alert(user.id, second.id(), &pause, 2)
+        .update_alert(user.id, &second, &pause, 2)
         .await
         .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::Done);
     create(6).await.expect("a deactivation frees a slot");
 
-    let resume = alert_patch(&paused.expect("paused"), json!({"active": true}));
+    let paused = paused.expect("paused");
+    let resume = alert_patch(&paused, json!({"active": true}));
     let (outcome, _) = store
-        .update_alert(user.id, second.id(), &resume, 2)
+        .update_alert(user.id, &paused, &resume, 2)
         .await
         .expect("patch");
     assert_eq!(
@@ -91,7 +93,7 @@ async fn deletions_and_deactivations_give_slots_back(engine: Engine) {
     // At the quota, writing an alert that is active already activates nothing.
     let retarget = alert_patch(&third, json!({"target_price": 40}));
     let (outcome, written) = store
-        .update_alert(user.id, third.id(), &retarget, 2)
+        .update_alert(user.id, &third, &retarget, 2)
         .await
         .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::Done);
@@ -99,8 +101,8 @@ async fn deletions_and_deactivations_give_slots_back(engine: Engine) {
     assert_eq!(active_alerts(&store, user.id).await, 2);
 }
 
-/// The upsert changes waiting in the outbox.
-async fn queued_upserts(store: &Store) -> Vec<AlertChange> {
+/// The changes waiting in the outbox, oldest first.
+async fn queued_changes(store: &Store) -> Vec<AlertChange> {
     let payloads: Vec<String> = shared::on_pool!(store.db(), pool => sqlx::query_scalar(
         "select payload from alert_change_outbox order by id")
         .fetch_all(pool)
@@ -128,7 +130,7 @@ async fn a_creates_queued_change_is_the_alert_as_stored(engine: Engine) {
         .expect("room");
     let pause = alert_patch(&within, json!({"active": false}));
     store
-        .update_alert(user.id, within.id(), &pause, 1)
+        .update_alert(user.id, &within, &pause, 1)
         .await
         .expect("patch");
     let recounted = store
@@ -136,15 +138,106 @@ async fn a_creates_queued_change_is_the_alert_as_stored(engine: Engine) {
         .await
         .expect("storage")
         .expect("room");
-    let queued = queued_upserts(&store).await;
+    let queued = queued_changes(&store).await;
     for created in [within, recounted] {
         let expected = AlertChange::upserted(created.clone());
         assert!(queued.contains(&expected), "{expected:?} not in {queued:?}");
     }
 }
 
+/// What a fire writes, behind the back of a gateway that read the alert before it.
+async fn fire(store: &Store, alert: &Alert) {
+    shared::on_pool!(store.db(), pool => sqlx::query(
+        "update alerts set triggered_count = triggered_count + 1, last_triggered_at = $2, \
+         rearm_wait = 'below', version = version + 1 where id = $1")
+        .bind(alert.id())
+        .bind(shared::storage::now())
+        .execute(pool)
+        .await
+        .map(drop))
+    .expect("fire");
+}
+
+async fn a_patchs_queued_change_is_the_alert_as_stored_after_a_fire_it_did_not_see(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let user = testkit::insert_user(&test.db, "tove@example.com", None).await;
+    let read = store
+        .create_alert(user.id, &new_alert("ADA", 1), 2)
+        .await
+        .expect("storage")
+        .expect("room");
+    fire(&store, &read).await;
+    // Each patch is built from the alert as read before the fire, as a request that raced it
+    // would be: an activation within the bound (one statement on PostgreSQL), a pause (no
+    // slot), and an activation at the bound (the recount's transaction).
+    let mut written = Vec::new();
+    for (body, max_active) in [
+        (json!({"target_price": 2}), 2),
+        (json!({"active": false}), 2),
+        (json!({"active": true}), 2),
+    ] {
+        let (outcome, alert) = store
+            .update_alert(user.id, &read, &alert_patch(&read, body), max_active)
+            .await
+            .expect("patch");
+        assert_eq!(outcome, AlertWriteOutcome::Done);
+        written.push(alert.expect("written"));
+    }
+    for alert in &written {
+        assert_eq!(alert.triggered_count(), 1, "the fire kept: {alert:?}");
+        assert!(alert.last_triggered_at().is_some() && alert.rearm_wait().is_some());
+    }
+    let versions: Vec<i64> = written.iter().map(Alert::version).collect();
+    assert_eq!(versions, [3, 4, 5]);
+    let stored = store.user_alert(user.id, read.id()).await.expect("read");
+    assert_eq!(stored.as_ref(), written.last());
+    let queued = queued_changes(&store).await;
+    let announced: Vec<AlertChange> = written.into_iter().map(AlertChange::upserted).collect();
+    assert_eq!(queued[1..], announced[..]);
+}
+
+async fn a_deletions_queued_change_names_the_alert_its_symbol_and_owner(engine: Engine) {
+    let test = fresh_database(engine).await;
+    let store = Store::new(test.db.clone());
+    let user = testkit::insert_user(&test.db, "uma@example.com", None).await;
+    let other = testkit::insert_user(&test.db, "vic@example.com", None).await;
+    let alert = store
+        .create_alert(user.id, &new_alert("DOT", 1), 2)
+        .await
+        .expect("storage")
+        .expect("room");
+    let not_theirs = store.delete_alert(other.id, alert.id()).await;
+    assert_eq!(not_theirs.expect("delete"), None);
+    assert_eq!(queued_changes(&store).await.len(), 1, "nothing queued");
+    let deleted = store
+        .delete_alert(user.id, alert.id())
+        .await
+        .expect("delete");
+    assert_eq!(deleted.as_ref(), Some(alert.symbol()));
+    let queued = queued_changes(&store).await;
+    assert_eq!(
+        queued.last(),
+        Some(&AlertChange::deleted(
+            alert.id(),
+            alert.symbol().clone(),
+            user.id
+        ))
+    );
+    assert_eq!(
+        store
+            .delete_alert(user.id, alert.id())
+            .await
+            .expect("delete"),
+        None
+    );
+    assert_eq!(queued_changes(&store).await.len(), 2);
+}
+
 testkit::on_both_engines!(
     concurrent_creates_never_exceed_the_quota,
     deletions_and_deactivations_give_slots_back,
     a_creates_queued_change_is_the_alert_as_stored,
+    a_patchs_queued_change_is_the_alert_as_stored_after_a_fire_it_did_not_see,
+    a_deletions_queued_change_names_the_alert_its_symbol_and_owner,
 );

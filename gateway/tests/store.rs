@@ -115,7 +115,7 @@ async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) 
 
     let pause = alert_patch(&first, json!({"cooldown_minutes": 5, "active": false}));
     let (outcome, updated) = db
-        .update_alert(alice.id, first.id(), &pause, 2)
+        .update_alert(alice.id, &first, &pause, 2)
         .await
         .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::Done);
@@ -129,12 +129,12 @@ async fn alerts_are_scoped_to_their_owner_and_quota_is_enforced(engine: Engine) 
         .expect("room again");
     let resume = alert_patch(&updated, json!({"active": true}));
     let (outcome, _) = db
-        .update_alert(alice.id, first.id(), &resume, 2)
+        .update_alert(alice.id, &updated, &resume, 2)
         .await
         .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::QuotaExceeded);
     let (outcome, _) = db
-        .update_alert(eve.id, first.id(), &resume, 2)
+        .update_alert(eve.id, &updated, &resume, 2)
         .await
         .expect("patch");
     assert_eq!(outcome, AlertWriteOutcome::NotFound);

@@ -152,6 +152,19 @@ impl AlertPatch {
     pub fn active(&self) -> bool {
         self.active
     }
+
+    /// `current` as this patch leaves it when nothing else writes it meanwhile: spec and switch
+    /// replaced, version bumped. Lets a store write the patch and its change announcement in
+    /// one statement; a fire may commit in between, so the store takes the firing state and
+    /// the version from the row it updates, not from here.
+    pub fn applied_to(&self, current: &Alert) -> Alert {
+        Alert {
+            spec: self.spec.clone(),
+            active: self.active,
+            version: current.version + 1,
+            ..current.clone()
+        }
+    }
 }
 
 impl AlertPatchDraft {

@@ -274,7 +274,7 @@ pub async fn patch_alert(
     let draft = AlertPatch::read(input, &current);
     let account = Account::of(&state, &user, draft.notification_types()).await?;
     let patch = draft.validate(Utc::now())?;
-    let alert = write_patch(&state, &user, id, &patch).await?;
+    let alert = write_patch(&state, &user, &current, &patch).await?;
     let warnings = account.warnings(alert.spec().notification_types());
     Ok(alert_json(&alert, warnings))
 }
@@ -306,7 +306,7 @@ pub async fn toggle_alert(
     let current = owned_alert(&state, &user, id).await?;
     let patch = AlertPatch::toggle(&current);
     Ok(alert_json(
-        &write_patch(&state, &user, id, &patch).await?,
+        &write_patch(&state, &user, &current, &patch).await?,
         Vec::new(),
     ))
 }

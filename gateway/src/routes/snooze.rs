@@ -47,7 +47,7 @@ pub async fn snooze_alert(
     let current = owned_alert(&state, &user, id).await?;
     let patch = AlertPatch::snooze(&current, &request.until, Utc::now())?;
     Ok(alert_json(
-        &write_patch(&state, &user, id, &patch).await?,
+        &write_patch(&state, &user, &current, &patch).await?,
         Vec::new(),
     ))
 }
@@ -64,7 +64,7 @@ pub async fn unsnooze_alert(
     let current = owned_alert(&state, &user, id).await?;
     let patch = AlertPatch::unsnooze(&current);
     Ok(alert_json(
-        &write_patch(&state, &user, id, &patch).await?,
+        &write_patch(&state, &user, &current, &patch).await?,
         Vec::new(),
     ))
 }

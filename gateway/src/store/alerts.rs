@@ -1,16 +1,16 @@
 //! The caller's alerts: list, read, patch, delete (create is in `alert_create`); each write
-//! with its alert change in the outbox, in one transaction.
+//! with its alert change in the outbox, in one transaction (one statement on PostgreSQL, in
+//! `one_statement`).
 
 use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::storage::BeginWrite;
 use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use shared::{on_lease, on_write_pool};
-use sqlx::types::Json;
 use sqlx::QueryBuilder;
 
 use super::alert_create::{take_quota_slot, Slot};
-use super::Store;
+use super::{one_statement, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -51,8 +51,8 @@ macro_rules! push_alert_page {
 }
 pub(super) use push_alert_page;
 
-/// ` and` the alerts whose `active` reads `active` now: on and not expired (an expired alert
-/// reads `active: false`, as [`Alert::is_active_at`] says), for either engine's statement.
+/// Narrows either engine's statement to the alerts whose `active` reads `active` now: on and
+/// not expired (an expired alert reads `active: false`, as [`Alert::is_active_at`] says).
 pub(super) fn push_active_filter<'a, DB>(sql: &mut QueryBuilder<'a, DB>, active: bool)
 where
     DB: sqlx::Database,
@@ -72,6 +72,31 @@ where
     ));
     sql.push_bind(now()).push(")))");
 }
+
+/// The update of a patch: `$1` the alert, `$2` its owner, `$3`…`$9` as [`bind_patch!`] binds
+/// them. Ends with its filter, so that a caller can narrow it further.
+pub(super) const UPDATE_ALERT: &str = "update alerts set target_price = $3, \
+    target_price_high = $4, notification_types = $5, cooldown_minutes = $6, active = $7, \
+    options = $8, version = version + 1, updated_at = $9 where id = $1 and user_id = $2";
+
+/// Binds `$1`…`$9` of [`UPDATE_ALERT`]: the alert, its owner, what the patch writes, the time.
+macro_rules! bind_patch {
+    ($query:expr, $id:expr, $user_id:expr, $patch:expr) => {{
+        let patch: &shared::domain::AlertPatch = $patch;
+        let spec = patch.spec();
+        $query
+            .bind($id)
+            .bind($user_id)
+            .bind(spec.target_price())
+            .bind(spec.target_price_high())
+            .bind(spec.notification_types().to_string())
+            .bind(spec.cooldown_minutes())
+            .bind(patch.active())
+            .bind(sqlx::types::Json(spec.options()))
+            .bind(shared::storage::now())
+    }};
+}
+pub(super) use bind_patch;
 
 impl Store {
     /// The user's alerts, newest first. Only the filters asked for are in the statement, so
@@ -103,24 +128,27 @@ impl Store {
         Ok(row.map(Alert::try_from).transpose()?)
     }
 
-    /// Writes a patch, bumping the version, with its change in the outbox. Activating an alert
-    /// respects `max_active`.
-    #[tracing::instrument(skip_all, fields(user_id, alert_id = id))]
+    /// Writes a patch of `current`, one of `user_id`'s alerts, bumping the version, with its
+    /// change in the outbox. Activating an alert respects `max_active`.
+    #[tracing::instrument(skip_all, fields(user_id, alert_id = current.id()))]
     pub async fn update_alert(
         &self,
         user_id: UserId,
-        id: AlertId,
+        current: &Alert,
         patch: &AlertPatch,
         max_active: i64,
     ) -> StorageResult<(AlertWriteOutcome, Option<Alert>)> {
-        let sql = format!(
-            "update alerts set target_price = $3, target_price_high = $4, notification_types = $5, \
-             cooldown_minutes = $6, active = $7, options = $8, version = version + 1, \
-             updated_at = $9 \
-             where id = $1 and user_id = $2 \
-             returning {ALERT_COLUMNS}"
-        );
-        let spec = patch.spec();
+        let id = current.id();
+        // PostgreSQL (the only engine that leases): one statement, unless the bound is reached.
+        if let Some(lease) = self.db.lease().await? {
+            match one_statement::patch(lease, user_id, current, patch, max_active).await? {
+                Some(alert) => return Ok((AlertWriteOutcome::Done, Some(alert))),
+                // No slot to recount: the alert is gone.
+                None if !patch.active() => return Ok((AlertWriteOutcome::NotFound, None)),
+                None => {}
+            }
+        }
+        let sql = format!("{UPDATE_ALERT} returning {ALERT_COLUMNS}");
         let written = on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             // An activation takes a quota slot first (the user's row, then the alert's: the
@@ -133,16 +161,7 @@ impl Store {
                     Slot::NoSuchUser => return Ok(Err(AlertWriteOutcome::NotFound)),
                 }
             }
-            let row = sqlx::query_as::<_, AlertRow>(&sql)
-                .bind(id)
-                .bind(user_id)
-                .bind(spec.target_price())
-                .bind(spec.target_price_high())
-                .bind(spec.notification_types().to_string())
-                .bind(spec.cooldown_minutes())
-                .bind(patch.active())
-                .bind(Json(spec.options()))
-                .bind(now())
+            let row = bind_patch!(sqlx::query_as::<_, AlertRow>(&sql), id, user_id, patch)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
@@ -167,6 +186,9 @@ impl Store {
         user_id: UserId,
         id: AlertId,
     ) -> StorageResult<Option<Symbol>> {
+        if let Some(lease) = self.db.lease().await? {
+            return one_statement::delete(lease, user_id, id).await;
+        }
         on_write_pool!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let symbol: Option<String> =
@@ -211,7 +233,7 @@ impl Store {
     }
 }
 
-fn parse_symbol(id: AlertId, symbol: &str) -> StorageResult<Symbol> {
+pub(super) fn parse_symbol(id: AlertId, symbol: &str) -> StorageResult<Symbol> {
     symbol
         .parse()
         .map_err(|_| StorageError::corrupt_alert(id, "symbol"))

@@ -33,6 +33,7 @@ mod channels;
 mod deliveries;
 mod explain;
 mod history;
+mod one_statement;
 mod quiet_hours;
 mod users;
 mod webhooks;
