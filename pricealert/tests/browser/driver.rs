@@ -127,20 +127,16 @@ impl Browser {
     /// The element matching `css` once it is shown and enabled: a view being drawn may hold
     /// it for a moment before it can be used, and WebDriver refuses to type into it then.
     pub async fn find_usable(&self, css: &str) -> Step<Element> {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let element = self.find(css).await?;
-            let shown = element.is_displayed().await.unwrap_or(false);
-            if shown && element.is_enabled().await.unwrap_or(false) {
-                return Ok(element);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{css} found but not shown and enabled within {STEP_TIMEOUT:?}"
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let script = format!(
+            "const e = document.querySelector({}); \
+             return !!e && !e.disabled && e.checkVisibility();",
+            json!(css)
+        );
+        self.until(&format!("{css} shown and enabled"), &script, |usable| {
+            usable.as_bool().filter(|usable| *usable)
+        })
+        .await?;
+        self.find(css).await
     }
 
     pub async fn click(&self, css: &str) -> Step<()> {
