@@ -179,10 +179,9 @@ async fn create_within_bound(
          select {ALERT_COLUMNS} from created",
         outbox = OutboxTable::AlertChanges.name(),
     );
-    let announcement = serde_json::to_string(&AlertChange::upserted(
+    let announcement = super::encode_change(&AlertChange::upserted(
         alert.stored(NO_ALERT, user_id, created),
-    ))
-    .map_err(|error| StorageError::Corrupt(format!("unencodable alert change: {error}")))?;
+    ))?;
     let row = bind_new_alert!(sqlx::query_as::<_, AlertRow>(&sql), user_id, alert, created)
         .bind(max_active)
         .bind(announcement)

@@ -10,7 +10,7 @@
 macro_rules! enqueue_change {
     ($tx:expr, $change:expr) => {{
         let change: &shared::events::AlertChange = $change;
-        match serde_json::to_string(change) {
+        match $crate::store::encode_change(change) {
             Ok(payload) => sqlx::query(shared::storage::ALERT_CHANGE_OUTBOX_INSERT_SQL)
                 .bind(change.symbol().as_str())
                 .bind(payload)
@@ -19,11 +19,16 @@ macro_rules! enqueue_change {
                 .await
                 .map(|_| ())
                 .map_err(shared::storage::StorageError::from),
-            Err(error) => Err(shared::storage::StorageError::Corrupt(format!(
-                "unencodable alert change: {error}"
-            ))),
+            Err(error) => Err(error),
         }
     }};
+}
+
+/// An alert change as the outbox stores it (and the bus carries it).
+fn encode_change(change: &shared::events::AlertChange) -> shared::storage::StorageResult<String> {
+    serde_json::to_string(change).map_err(|error| {
+        shared::storage::StorageError::Corrupt(format!("unencodable alert change: {error}"))
+    })
 }
 
 mod alert_create;

@@ -15,6 +15,7 @@ use shared::storage::ALERT_COLUMNS;
 use shared::storage::{now, AlertRow, Lease, OutboxTable, StorageError, StorageResult};
 
 use super::alerts::{bind_patch, UPDATE_ALERT};
+use super::encode_change;
 
 /// Patches `current` if it is `user_id`'s (as [`super::Store::update_alert`] does), taking a
 /// quota slot first when the patch leaves it on. `None` when the alert is gone (or not
@@ -56,7 +57,7 @@ pub(super) async fn patch(
          select {ALERT_COLUMNS} from updated",
         outbox = OutboxTable::AlertChanges.name(),
     );
-    let announcement = encode(&AlertChange::upserted(patch.applied_to(current)))?;
+    let announcement = encode_change(&AlertChange::upserted(patch.applied_to(current)))?;
     let query = bind_patch!(
         sqlx::query_as::<_, AlertRow>(&sql),
         current.id(),
@@ -96,7 +97,7 @@ pub(super) async fn delete(
     let stand_in: Symbol = "X"
         .parse()
         .map_err(|_| StorageError::Corrupt("the stand-in symbol is malformed".into()))?;
-    let announcement = encode(&AlertChange::deleted(id, stand_in, user_id))?;
+    let announcement = encode_change(&AlertChange::deleted(id, stand_in, user_id))?;
     let symbol: Option<String> = sqlx::query_scalar(&sql)
         .bind(id)
         .bind(user_id)
@@ -108,9 +109,4 @@ pub(super) async fn delete(
     symbol
         .map(|symbol| super::alerts::parse_symbol(id, &symbol))
         .transpose()
-}
-
-fn encode(change: &AlertChange) -> StorageResult<String> {
-    serde_json::to_string(change)
-        .map_err(|error| StorageError::Corrupt(format!("unencodable alert change: {error}")))
 }
