@@ -38,7 +38,10 @@ enum Written {
 }
 
 /// `$5`: whether the fire deactivates the alert (its trigger policy is `once`); `$6`: the
-/// re-arm wait the fire starts (null without hysteresis).
+/// re-arm wait the fire starts (null without hysteresis). A column this (or [`REARMED_SQL`])
+/// writes that is not the owner's to set must also be in what the gateway's one-statement
+/// `PATCH` copies from the row into its change announcement (`gateway/src/store/one_statement.rs`):
+/// a fire may commit between the gateway's read and its write.
 const FIRE_UPDATE_SQL: &str = "update alerts set triggered_count = triggered_count + 1, \
     last_triggered_at = $2, active = active and not $5, rearm_wait = $6, \
     version = version + 1, updated_at = $3 where id = $1 and version = $4";

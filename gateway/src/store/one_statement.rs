@@ -57,6 +57,9 @@ pub(super) async fn patch(
          select {ALERT_COLUMNS} from updated",
         outbox = OutboxTable::AlertChanges.name(),
     );
+    // The fields patched in above are what the evaluator's fire and re-arm statements write
+    // (`evaluator/src/record.rs`), bar `active` and `updated_at`: this update sets the one, and
+    // an alert's JSON does not carry the other.
     let announcement = encode_change(&AlertChange::upserted(patch.applied_to(current)))?;
     let query = bind_patch!(
         sqlx::query_as::<_, AlertRow>(&sql),
