@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::driver::{Browser, Step};
 use crate::steps::{
     board_cell, choose, hosts_are_only, no_serious_violations, preview_of, rest, shoot_for_readme,
-    token, PASSWORD,
+    token, FORM_EMAIL, FORM_PASSWORD, FORM_SUBMIT, PASSWORD,
 };
 
 /// The resources the page loaded, their bytes on the wire, the hosts they came from and
@@ -96,21 +96,17 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
     // Sign up: a 422 is shown as text, then the account is made and signed in.
     let email = format!("browser-{}@example.com", std::process::id());
     browser.click("a[href='#/signup']").await?;
-    browser.type_into("#main input[name=email]", &email).await?;
-    browser
-        .type_into("#main input[name=password]", "short")
-        .await?;
-    browser.click("#main form button[type=submit]").await?;
+    browser.type_into(FORM_EMAIL, &email).await?;
+    browser.type_into(FORM_PASSWORD, "short").await?;
+    browser.click(FORM_SUBMIT).await?;
     browser
         .text_contains(
             "#auth-error",
             "password: String should have at least 8 characters",
         )
         .await?;
-    browser
-        .type_into("#main input[name=password]", PASSWORD)
-        .await?;
-    browser.click("#main form button[type=submit]").await?;
+    browser.type_into(FORM_PASSWORD, PASSWORD).await?;
+    browser.click(FORM_SUBMIT).await?;
     browser.find("body[data-session=in]").await?;
     browser.find("body[data-board-ready]").await?;
 
@@ -294,19 +290,15 @@ pub async fn whole_journey(browser: &Browser, gateway: &str) -> Step<()> {
         return Err("the token is still stored after signing out".to_owned());
     }
     browser.click("#nav-signin").await?;
-    browser.type_into("#main input[name=email]", &email).await?;
-    browser
-        .type_into("#main input[name=password]", "not the password")
-        .await?;
-    browser.click("#main form button[type=submit]").await?;
+    browser.type_into(FORM_EMAIL, &email).await?;
+    browser.type_into(FORM_PASSWORD, "not the password").await?;
+    browser.click(FORM_SUBMIT).await?;
     browser
         .text_contains("#auth-error", "Incorrect email or password")
         .await?;
     browser.find("body[data-session=out]").await?;
-    browser
-        .type_into("#main input[name=password]", PASSWORD)
-        .await?;
-    browser.click("#main form button[type=submit]").await?;
+    browser.type_into(FORM_PASSWORD, PASSWORD).await?;
+    browser.click(FORM_SUBMIT).await?;
     browser.find("body[data-session=in]").await?;
 
     let figures = browser.run(LOAD_FIGURES).await?;

@@ -9,6 +9,12 @@ use crate::driver::{Browser, Step};
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The sign-in and sign-up form's fields, in the page's view: the session-expired dialog has
+/// fields of the same names, hidden while it is closed.
+pub const FORM_EMAIL: &str = "#main input[name=email]";
+pub const FORM_PASSWORD: &str = "#main input[name=password]";
+pub const FORM_SUBMIT: &str = "#main form button[type=submit]";
+
 pub fn hosts_are_only(figures: &Value, host: &str) -> Step<()> {
     let hosts = figures["hosts"].as_array().cloned().unwrap_or_default();
     if hosts.iter().all(|h| h.as_str() == Some(host)) && !hosts.is_empty() {
@@ -88,11 +94,9 @@ pub async fn shoot_for_readme(browser: &Browser, name: &str) {
 /// Signs up through the page and waits for the board, signed in.
 pub async fn sign_up(browser: &Browser, gateway: &str, email: &str) -> Step<()> {
     browser.goto(&format!("{gateway}/#/signup")).await?;
-    browser.type_into("#main input[name=email]", email).await?;
-    browser
-        .type_into("#main input[name=password]", PASSWORD)
-        .await?;
-    browser.click("#main form button[type=submit]").await?;
+    browser.type_into(FORM_EMAIL, email).await?;
+    browser.type_into(FORM_PASSWORD, PASSWORD).await?;
+    browser.click(FORM_SUBMIT).await?;
     browser.find("body[data-session=in]").await?;
     browser.find("body[data-board-ready]").await.map(drop)
 }
