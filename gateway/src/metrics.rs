@@ -1,7 +1,8 @@
 //! Gateway metrics, labelled by route template (never raw paths or ids).
 
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 use shared::bus::{MalformedMessages, Topic};
 use shared::metrics::register;
@@ -21,6 +22,8 @@ pub struct GatewayMetrics {
     /// PostgreSQL's account change notices, by channel. No series on SQLite, which has none.
     pub account_notices_listening: IntGaugeVec,
     pub account_notices: IntCounterVec,
+    /// How many alert pages each batched read carried (PostgreSQL only).
+    pub list_batch_pages: Histogram,
 }
 
 impl GatewayMetrics {
@@ -99,6 +102,17 @@ impl GatewayMetrics {
                         "Account change notices received (each evicts one cached account)",
                     ),
                     &["channel"],
+                )
+                .expect("valid metric"),
+            ),
+            list_batch_pages: register(
+                registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "gateway_alert_list_batch_pages",
+                        "Alert pages read by one batched statement (PostgreSQL)",
+                    )
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
                 )
                 .expect("valid metric"),
             ),

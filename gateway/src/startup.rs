@@ -96,7 +96,7 @@ impl Application {
         }
         let live = Hub::new(metrics.live.clone());
         let state = AppState::new(AppParts {
-            store: Store::new(context.db.clone()),
+            store: Store::observed(context.db.clone(), metrics.list_batch_pages.clone()),
             bus: context.bus.clone(),
             alert_changes: OutboxRelay::new(
                 context.db.clone(),

@@ -101,13 +101,19 @@ pub(super) use bind_patch;
 impl Store {
     /// The user's alerts, newest first. Only the filters asked for are in the statement, so
     /// the common page (no filter) is a plain index range scan whatever plan the server caches
-    /// for the prepared statement.
+    /// for the prepared statement. On PostgreSQL that page is read with the others asked for
+    /// meanwhile (`list_batch`).
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn list_alerts(
         &self,
         user_id: UserId,
         filter: &AlertFilter,
     ) -> StorageResult<Vec<Alert>> {
+        if let Some(batches) = &self.list_batches {
+            if filter.symbol.is_none() && filter.active.is_none() {
+                return batches.page(user_id, filter.skip, filter.limit).await;
+            }
+        }
         let rows = on_lease!(&self.db, pool => {
             let mut sql = QueryBuilder::new("");
             push_alert_page!(sql, user_id, filter);

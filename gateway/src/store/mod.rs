@@ -38,12 +38,16 @@ mod channels;
 mod deliveries;
 mod explain;
 mod history;
+mod list_batch;
 mod one_statement;
 mod quiet_hours;
 mod users;
 mod webhooks;
 
+use prometheus::{Histogram, HistogramOpts};
 use shared::storage::Database;
+
+use list_batch::ListBatches;
 
 pub use alert_create::CreateRefused;
 pub use alerts::{AlertFilter, AlertWriteOutcome};
@@ -55,11 +59,26 @@ pub use users::UserRecord;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Database,
+    /// Plain alert pages read together (PostgreSQL only; see `list_batch`).
+    list_batches: Option<ListBatches>,
 }
 
 impl Store {
+    /// The store of `db`, its batched reads unobserved (see [`Store::observed`]).
     pub fn new(db: Database) -> Store {
-        Store { db }
+        let unobserved = HistogramOpts::new("unobserved", "batches nobody reports");
+        Store::observed(
+            db,
+            Histogram::with_opts(unobserved).expect("a valid histogram"),
+        )
+    }
+
+    /// The store of `db`; on PostgreSQL `list_batch_pages` observes how many alert pages each
+    /// list statement reads (see `list_batch`).
+    pub fn observed(db: Database, list_batch_pages: Histogram) -> Store {
+        let list_batches =
+            (!db.is_embedded()).then(|| ListBatches::new(db.clone(), list_batch_pages));
+        Store { db, list_batches }
     }
 
     /// The database itself, for the queries the kernel owns.
