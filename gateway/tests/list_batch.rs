@@ -1,7 +1,7 @@
 //! Plain alert pages asked for together on PostgreSQL leave in shared statements, and each
 //! caller still gets exactly the page it asked for: its own alerts, newest first, cut where it
-//! asked (two pages of one user in one statement included). A failed shared statement fails
-//! every page it carried, with an error, not a hang.
+//! asked (two pages of one user in one statement included). When a shared statement fails,
+//! each of its pages is read alone: one bad page fails only itself, and nothing hangs.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use gateway::store::{AlertFilter, Store};
 use prometheus::{Histogram, HistogramOpts};
 use serde_json::json;
 use shared::domain::{Alert, UserId};
-use shared::storage::StorageResult;
+use shared::storage::{Database, StorageResult};
 use testkit::{fresh_database, Engine};
 
 /// The pages every user is asked for, as (skip, limit): whole lists, first pages, middles,
@@ -50,12 +50,17 @@ async fn users_with_alerts(store: &Store, users: usize) -> Vec<(UserId, Vec<i64>
     owned
 }
 
+/// A store whose histogram of pages per statement the test reads.
+fn observed_store(db: &Database) -> (Store, Histogram) {
+    let batches = Histogram::with_opts(HistogramOpts::new("pages", "pages per statement"))
+        .expect("a histogram");
+    (Store::observed(db.clone(), batches.clone()), batches)
+}
+
 #[tokio::test]
 async fn pages_read_together_are_each_exactly_the_page_its_caller_asked_for() {
     let test = fresh_database(Engine::Postgres).await;
-    let batches = Histogram::with_opts(HistogramOpts::new("pages", "pages per statement"))
-        .expect("a histogram");
-    let store = Store::observed(test.db.clone(), batches.clone());
+    let (store, batches) = observed_store(&test.db);
     let owned = users_with_alerts(&store, 30).await;
 
     let asks: Vec<_> = owned
@@ -95,7 +100,33 @@ async fn pages_read_together_are_each_exactly_the_page_its_caller_asked_for() {
 }
 
 #[tokio::test]
-async fn a_failed_shared_statement_fails_each_of_its_pages() {
+async fn a_page_that_fails_its_shared_statement_fails_alone() {
+    let test = fresh_database(Engine::Postgres).await;
+    let (store, batches) = observed_store(&test.db);
+    let owned = users_with_alerts(&store, 24).await;
+    // PostgreSQL refuses a negative limit, and with it the whole statement that carries it.
+    const BROKEN: usize = 12;
+    let asks = owned.iter().enumerate().map(|(number, (user_id, _))| {
+        let limit = if number == BROKEN { -1 } else { 50 };
+        list(&store, *user_id, 0, limit)
+    });
+    let answers = join_all(asks).await;
+    for (number, ((_, ids), answer)) in owned.iter().zip(answers).enumerate() {
+        if number == BROKEN {
+            assert!(answer.is_err(), "{answer:?}");
+        } else {
+            let listed: Vec<i64> = answer.expect("a page").iter().map(|a| a.id()).collect();
+            assert_eq!(&listed, ids);
+        }
+    }
+    assert!(
+        batches.get_sample_count() < owned.len() as u64,
+        "some pages were batched"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_pool_fails_every_page_rather_than_leaving_it_waiting() {
     let test = fresh_database(Engine::Postgres).await;
     let store = Store::new(test.db.clone());
     let owned = users_with_alerts(&store, 4).await;

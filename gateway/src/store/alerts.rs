@@ -5,20 +5,13 @@
 use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::storage::BeginWrite;
-use shared::storage::{alerts, now, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
+use shared::storage::{alerts, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use shared::{on_lease, on_write_pool};
 use sqlx::QueryBuilder;
 
 use super::alert_create::{take_quota_slot, Slot};
+use super::alert_page::{push_alert_page, AlertFilter};
 use super::{one_statement, Store};
-
-#[derive(Debug, Clone, Default)]
-pub struct AlertFilter {
-    pub symbol: Option<Symbol>,
-    pub active: Option<bool>,
-    pub skip: i64,
-    pub limit: i64,
-}
 
 /// Why a conditional write did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,51 +19,6 @@ pub enum AlertWriteOutcome {
     Done,
     NotFound,
     QuotaExceeded,
-}
-
-/// Pushes the select of `$filter`'s page of `$user_id`'s alerts ([`ALERT_COLUMNS`], newest
-/// first) onto the query builder `$sql`.
-macro_rules! push_alert_page {
-    ($sql:expr, $user_id:expr, $filter:expr) => {{
-        let filter: &AlertFilter = $filter;
-        $sql.push(format_args!(
-            "select {} from alerts where user_id = ",
-            shared::storage::ALERT_COLUMNS
-        ))
-        .push_bind($user_id);
-        if let Some(symbol) = &filter.symbol {
-            $sql.push(" and symbol = ").push_bind(symbol.as_str());
-        }
-        if let Some(active) = filter.active {
-            $crate::store::alerts::push_active_filter(&mut $sql, active);
-        }
-        $sql.push(" order by id desc limit ")
-            .push_bind(filter.limit);
-        $sql.push(" offset ").push_bind(filter.skip);
-    }};
-}
-pub(super) use push_alert_page;
-
-/// Narrows either engine's statement to the alerts whose `active` reads `active` now: on and
-/// not expired (an expired alert reads `active: false`, as [`Alert::is_active_at`] says).
-pub(super) fn push_active_filter<'a, DB>(sql: &mut QueryBuilder<'a, DB>, active: bool)
-where
-    DB: sqlx::Database,
-    chrono::DateTime<chrono::Utc>: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let (expiry, at) = if DB::NAME == "SQLite" {
-        (
-            "julianday(json_extract(options, '$.expires_at'))",
-            "julianday(",
-        )
-    } else {
-        ("(options->>'expires_at')::timestamptz", "(")
-    };
-    let negated = if active { "" } else { "not " };
-    sql.push(format_args!(
-        " and {negated}(active and ({expiry} is null or {expiry} > {at}"
-    ));
-    sql.push_bind(now()).push(")))");
 }
 
 /// The update of a patch: `$1` the alert, `$2` its owner, `$3`…`$9` as [`bind_patch!`] binds

@@ -7,7 +7,7 @@ use shared::on_lease;
 use shared::storage::{alerts, AlertRow, StorageResult};
 use sqlx::{FromRow, QueryBuilder, Row};
 
-use super::alerts::push_alert_page;
+use super::alert_page::push_alert_page;
 use super::{AlertFilter, Store, UserRecord};
 
 /// The account's columns, renamed so they cannot collide with the alert's.

@@ -14,7 +14,8 @@
 //! A statement takes its asks from the queue before it starts, so each page is read after it
 //! was asked for: a caller still sees every write answered before it asked. Rows go back to
 //! their page by its place in the batch, never by user, so two asks of one user (other pages)
-//! stay apart.
+//! stay apart. A statement that fails answers none of its pages: each caller then reads its own
+//! alone, so one bad page fails only itself, and each caller gets its own error.
 
 use std::cmp::Reverse;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -25,7 +26,7 @@ use shared::storage::{alerts, AlertRow, Database, StorageError, StorageResult, A
 use sqlx::QueryBuilder;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::alerts::{push_alert_page, AlertFilter};
+use super::alert_page::{push_alert_page, AlertFilter};
 
 /// One asked page: `limit` alerts of `user_id`'s, newest first, after skipping `skip`.
 #[derive(Clone, Copy)]
@@ -100,7 +101,7 @@ impl ListBatches {
             limit,
         };
         let batching = &self.0;
-        if let Ok(turn) = batching.turns.clone().try_acquire_owned() {
+        if let Ok(turn) = batching.turns.try_acquire() {
             if batching.queued() == 0 {
                 batching.pages.observe(1.0);
                 let answer = read_alone(&batching.db, page).await;
@@ -109,25 +110,37 @@ impl ListBatches {
             }
             drop(turn);
         }
+        match self.queue_and_wait(page).await? {
+            Some(answer) => answer,
+            // The statement that carried the page failed: the page is read alone, and gets its
+            // own answer or error (one bad page fails only itself).
+            None => read_alone(&batching.db, page).await,
+        }
+    }
+
+    /// Queues `page` and waits for its answer, or for a turn to send the queue with; `None`
+    /// when the statement that carried the page failed.
+    async fn queue_and_wait(&self, page: Page) -> StorageResult<Option<StorageResult<Vec<Alert>>>> {
+        let batching = &self.0;
         let (reply, mut answer) = oneshot::channel();
         batching.lock().push(Ask { page, reply });
         loop {
             tokio::select! {
                 biased;
-                answer = &mut answer => return answer.unwrap_or_else(|_| Err(gone())),
+                answer = &mut answer => return Ok(answer.ok()),
                 turn = batching.turns.clone().acquire_owned() => {
                     self.send_queued(turn.map_err(|_| gone())?);
                     // Asks leave in order: with none left, this one has left too.
                     if batching.queued() == 0 {
-                        return answer.await.unwrap_or_else(|_| Err(gone()));
+                        return Ok((&mut answer).await.ok());
                     }
                 }
             }
         }
     }
 
-    /// Sends the queued asks in one statement, in a task of its own that keeps `turn` until
-    /// the statement is answered.
+    /// Sends the queued asks in one statement, in a task of its own (no caller going away
+    /// cancels the others' read) that keeps `turn` until the statement is answered.
     fn send_queued(&self, turn: OwnedSemaphorePermit) {
         let batch: Vec<Ask> = {
             let mut queue = self.0.lock();
@@ -140,7 +153,7 @@ impl ListBatches {
         self.0.pages.observe(batch.len() as f64);
         let batches = self.clone();
         tokio::spawn(async move {
-            answer(&batches.0.db, batch).await;
+            answer_batch(&batches.0.db, batch).await;
             drop(turn);
         });
     }
@@ -226,8 +239,9 @@ async fn read(db: &Database, pages: &[Page]) -> StorageResult<Vec<StorageResult<
         .collect())
 }
 
-/// Reads the batch's pages and answers each ask with its own.
-async fn answer(db: &Database, batch: Vec<Ask>) {
+/// Reads the batch's pages and answers each ask with its own. When the statement fails, the
+/// asks go unanswered, and each caller reads its page alone.
+async fn answer_batch(db: &Database, batch: Vec<Ask>) {
     let pages: Vec<Page> = batch.iter().map(|ask| ask.page).collect();
     match read(db, &pages).await {
         Ok(read) => {
@@ -237,10 +251,7 @@ async fn answer(db: &Database, batch: Vec<Ask>) {
             }
         }
         Err(error) => {
-            let error = Arc::new(error);
-            for ask in batch {
-                let _ = ask.reply.send(Err(StorageError::Shared(error.clone())));
-            }
+            tracing::warn!(%error, pages = pages.len(), "a batched alert list read failed; its pages are read one by one");
         }
     }
 }

@@ -32,6 +32,7 @@ fn encode_change(change: &shared::events::AlertChange) -> shared::storage::Stora
 }
 
 mod alert_create;
+mod alert_page;
 mod alerts;
 mod caller_alerts;
 mod channels;
@@ -50,7 +51,8 @@ use shared::storage::Database;
 use list_batch::ListBatches;
 
 pub use alert_create::CreateRefused;
-pub use alerts::{AlertFilter, AlertWriteOutcome};
+pub use alert_page::AlertFilter;
+pub use alerts::AlertWriteOutcome;
 pub use explain::EvaluatedPrice;
 pub use history::ServedSeries;
 pub use users::UserRecord;

@@ -54,9 +54,6 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A failure of one statement that answered several requests, each of which gets it.
-    #[error("a statement shared with other requests failed: {0}")]
-    Shared(std::sync::Arc<StorageError>),
 }
 
 impl StorageError {
