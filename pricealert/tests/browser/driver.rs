@@ -139,25 +139,37 @@ impl Browser {
         self.find(css).await
     }
 
+    /// Clicks the element matching `css`. A live update may redraw its view between the find
+    /// and the click (a fire's delivery redraws the alert list), leaving WebDriver holding a
+    /// stale element: it is found again, until the step's deadline.
     pub async fn click(&self, css: &str) -> Step<()> {
-        let element = self.find(css).await?;
-        element
-            .click()
-            .await
-            .map_err(|e| format!("click {css}: {e}"))
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let element = self.find(css).await?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(format!("click {css}: {e}")),
+            }
+        }
     }
 
-    /// Replaces the value of the input matching `css` with `text`, as typed.
+    /// Replaces the value of the input matching `css` with `text`, as typed (found again if a
+    /// redraw makes it stale, as in [`Browser::click`]).
     pub async fn type_into(&self, css: &str, text: &str) -> Step<()> {
-        let element = self.find_usable(css).await?;
-        element
-            .clear()
-            .await
-            .map_err(|e| format!("clear {css}: {e}"))?;
-        element
-            .send_keys(text)
-            .await
-            .map_err(|e| format!("type into {css}: {e}"))
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let element = self.find_usable(css).await?;
+            let typed = match element.clear().await {
+                Ok(()) => element.send_keys(text).await,
+                Err(e) => Err(e),
+            };
+            match typed {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(format!("type {text:?} into {css}: {e}")),
+            }
+        }
     }
 
     pub async fn run(&self, script: &str) -> Step<Value> {
