@@ -1,8 +1,8 @@
-//! A page of a user's alerts: what `GET /alerts` asks for ([`AlertFilter`]) and the one
-//! statement that reads it on either engine ([`push_alert_page!`]).
+//! A page of a user's alerts: what `GET /alerts` asks for ([`AlertFilter`]), the one statement
+//! that reads it on either engine ([`push_alert_page!`]), and its read alone ([`read_page`]).
 
-use shared::domain::Symbol;
-use shared::storage::now;
+use shared::domain::{Alert, Symbol, UserId};
+use shared::storage::{alerts, now, on_lease, AlertRow, Database, StorageResult};
 use sqlx::QueryBuilder;
 
 /// Which of a user's alerts a page holds: those of one symbol, or those (in)active now, or all;
@@ -37,6 +37,20 @@ macro_rules! push_alert_page {
     }};
 }
 pub(super) use push_alert_page;
+
+/// `filter`'s page of `user_id`'s alerts, by one statement on either engine.
+pub(super) async fn read_page(
+    db: &Database,
+    user_id: UserId,
+    filter: &AlertFilter,
+) -> StorageResult<Vec<Alert>> {
+    let rows = on_lease!(db, pool => {
+        let mut sql = QueryBuilder::new("");
+        push_alert_page!(sql, user_id, filter);
+        sql.build_query_as::<AlertRow>().fetch_all(pool).await
+    })?;
+    alerts(rows)
+}
 
 /// Narrows either engine's statement to the alerts whose `active` reads `active` now: on and
 /// not expired (an expired alert reads `active: false`, as [`shared::domain::Alert::is_active_at`] says).

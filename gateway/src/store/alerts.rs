@@ -5,12 +5,11 @@
 use shared::domain::{Alert, AlertId, AlertPatch, Symbol, UserId};
 use shared::events::AlertChange;
 use shared::storage::BeginWrite;
-use shared::storage::{alerts, AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
+use shared::storage::{AlertRow, StorageError, StorageResult, ALERT_COLUMNS};
 use shared::{on_lease, on_write_pool};
-use sqlx::QueryBuilder;
 
 use super::alert_create::{take_quota_slot, Slot};
-use super::alert_page::{push_alert_page, AlertFilter};
+use super::alert_page::{read_page, AlertFilter};
 use super::{one_statement, Store};
 
 /// Why a conditional write did not happen.
@@ -62,12 +61,7 @@ impl Store {
                 return batches.page(user_id, filter.skip, filter.limit).await;
             }
         }
-        let rows = on_lease!(&self.db, pool => {
-            let mut sql = QueryBuilder::new("");
-            push_alert_page!(sql, user_id, filter);
-            sql.build_query_as::<AlertRow>().fetch_all(pool).await
-        })?;
-        alerts(rows)
+        read_page(&self.db, user_id, filter).await
     }
 
     /// One alert of this user; another user's alert is `None`, exactly like a missing one.

@@ -23,10 +23,9 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use prometheus::Histogram;
 use shared::domain::{Alert, UserId};
 use shared::storage::{alerts, AlertRow, Database, StorageError, StorageResult, ALERT_COLUMNS};
-use sqlx::QueryBuilder;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::alert_page::{push_alert_page, AlertFilter};
+use super::alert_page::{read_page, AlertFilter};
 
 /// One asked page: `limit` alerts of `user_id`'s, newest first, after skipping `skip`.
 #[derive(Clone, Copy)]
@@ -189,22 +188,12 @@ static PAGES_SQL: LazyLock<String> = LazyLock::new(|| {
 /// One page's alerts, newest first, by the statement of an unbatched read (cheaper for
 /// PostgreSQL than a batch of one).
 async fn read_alone(db: &Database, page: Page) -> StorageResult<Vec<Alert>> {
-    let Some(mut lease) = db.lease().await? else {
-        return Err(gone());
-    };
     let filter = AlertFilter {
         skip: page.skip,
         limit: page.limit,
         ..AlertFilter::default()
     };
-    let mut sql = QueryBuilder::new("");
-    push_alert_page!(sql, page.user_id, &filter);
-    let rows = sql
-        .build_query_as::<AlertRow>()
-        .fetch_all(&mut *lease)
-        .await?;
-    lease.release();
-    alerts(rows)
+    read_page(db, page.user_id, &filter).await
 }
 
 /// Each page's alerts, newest first, in one statement.
