@@ -15,8 +15,8 @@ pub struct AlertFilter {
     pub limit: i64,
 }
 
-/// Pushes the select of `$filter`'s page of `$user_id`'s alerts ([`shared::storage::ALERT_COLUMNS`], newest
-/// first) onto the query builder `$sql`.
+/// Pushes the select of `$filter`'s page of `$user_id`'s alerts
+/// ([`shared::storage::ALERT_COLUMNS`], newest first) onto the query builder `$sql`.
 macro_rules! push_alert_page {
     ($sql:expr, $user_id:expr, $filter:expr) => {{
         let filter: &AlertFilter = $filter;
@@ -53,7 +53,8 @@ pub(super) async fn read_page(
 }
 
 /// Narrows either engine's statement to the alerts whose `active` reads `active` now: on and
-/// not expired (an expired alert reads `active: false`, as [`shared::domain::Alert::is_active_at`] says).
+/// not expired (an expired alert reads `active: false`, as
+/// [`shared::domain::Alert::is_active_at`] says).
 pub(super) fn push_active_filter<'a, DB>(sql: &mut QueryBuilder<'a, DB>, active: bool)
 where
     DB: sqlx::Database,

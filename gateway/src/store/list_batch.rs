@@ -240,7 +240,11 @@ async fn answer_batch(db: &Database, batch: Vec<Ask>) {
             }
         }
         Err(error) => {
-            tracing::warn!(%error, pages = pages.len(), "a batched alert list read failed; its pages are read one by one");
+            tracing::warn!(
+                %error,
+                pages = pages.len(),
+                "a batched alert list read failed; its pages are read one by one"
+            );
         }
     }
 }
