@@ -19,6 +19,7 @@ mod price_view;
 mod rate_limit;
 mod rejections;
 mod replay;
+mod rfc3339;
 pub mod routes;
 mod server;
 mod single_flight;

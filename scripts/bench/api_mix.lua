@@ -22,7 +22,11 @@ function init(args)
         for alert in ids:gmatch("%d+") do
             alerts[#alerts + 1] = alert
         end
-        users[#users + 1] = {auth = "Bearer " .. token, alerts = alerts}
+        local auth = "Bearer " .. token
+        -- The user's GET, whole: formatting it per request cost wrk a sixth of its CPU, taken
+        -- from the gateway's two cores (docs/BENCHMARKS.md, "The load client's share").
+        local get = wrk.format("GET", "/alerts", {Authorization = auth})
+        users[#users + 1] = {auth = auth, alerts = alerts, get = get}
     end
     next_deletion = thread_id + 1
 end
@@ -49,7 +53,7 @@ end
 function request()
     local roll = math.random(100)
     if roll <= mix_get then
-        return wrk.format("GET", "/alerts", {Authorization = users[math.random(#users)].auth})
+        return users[math.random(#users)].get
     end
     local json = "application/json"
     if roll <= mix_get + mix_post then
@@ -68,5 +72,5 @@ function request()
     if user then
         return wrk.format("DELETE", "/alerts/" .. alert, {Authorization = user.auth})
     end
-    return wrk.format("GET", "/alerts", {Authorization = users[math.random(#users)].auth})
+    return users[math.random(#users)].get
 end

@@ -6,13 +6,14 @@
 //! ([`AlertOptions`]), so adding an option touches no column and no query.
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
+use sqlx::decode::Decode;
+use sqlx::types::{Json, Type};
+use sqlx::{Column, ColumnIndex, FromRow, Row};
 
 use super::{Alert, AlertOptions, AlertSpec, RearmWait};
 use crate::Price;
 
 /// An `alerts` row as [`ALERT_COLUMNS`] selects it.
-#[derive(sqlx::FromRow)]
 pub struct AlertRow {
     id: i64,
     user_id: i64,
@@ -35,6 +36,90 @@ pub struct AlertRow {
 pub const ALERT_COLUMNS: &str = "id, user_id, symbol, condition, target_price, \
     target_price_high, notification_types, cooldown_minutes, active, options, triggered_count, \
     last_triggered_at, rearm_wait, version, created_at";
+
+/// [`ALERT_COLUMNS`] one by one, in its order.
+const COLUMN_NAMES: [&str; 15] = [
+    "id",
+    "user_id",
+    "symbol",
+    "condition",
+    "target_price",
+    "target_price_high",
+    "notification_types",
+    "cooldown_minutes",
+    "active",
+    "options",
+    "triggered_count",
+    "last_triggered_at",
+    "rearm_wait",
+    "version",
+    "created_at",
+];
+
+/// Where [`ALERT_COLUMNS`] start in `row`, when the row holds them together and in order (as
+/// every statement that selects them does): its columns are then read by place. Looking each
+/// column up by name hashes the name, for every column of every row; a list page spent more
+/// on that than on decoding the values (docs/BENCHMARKS.md). Comparing the names once per row
+/// keeps a statement that selects them otherwise correct: it is read by name.
+fn first_column<R: Row>(row: &R) -> Option<usize> {
+    let columns = row.columns();
+    let first = columns
+        .iter()
+        .position(|column| column.name() == COLUMN_NAMES[0])?;
+    let ours = columns.get(first..first + COLUMN_NAMES.len())?;
+    ours.iter()
+        .zip(COLUMN_NAMES)
+        .all(|(column, name)| column.name() == name)
+        .then_some(first)
+}
+
+/// The `nth` of [`ALERT_COLUMNS`]: by place from `first`, or by name.
+fn column<'r, R, T>(row: &'r R, first: Option<usize>, nth: usize) -> sqlx::Result<T>
+where
+    R: Row,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: ColumnIndex<R>,
+    usize: ColumnIndex<R>,
+{
+    match first {
+        Some(first) => row.try_get(first + nth),
+        None => row.try_get(COLUMN_NAMES[nth]),
+    }
+}
+
+impl<'r, R> FromRow<'r, R> for AlertRow
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    usize: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Price: Decode<'r, R::Database> + Type<R::Database>,
+    Json<AlertOptions>: Decode<'r, R::Database> + Type<R::Database>,
+    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        let first = first_column(row);
+        Ok(AlertRow {
+            id: column(row, first, 0)?,
+            user_id: column(row, first, 1)?,
+            symbol: column(row, first, 2)?,
+            condition: column(row, first, 3)?,
+            target_price: column(row, first, 4)?,
+            target_price_high: column(row, first, 5)?,
+            notification_types: column(row, first, 6)?,
+            cooldown_minutes: column(row, first, 7)?,
+            active: column(row, first, 8)?,
+            options: column(row, first, 9)?,
+            triggered_count: column(row, first, 10)?,
+            last_triggered_at: column(row, first, 11)?,
+            rearm_wait: column(row, first, 12)?,
+            version: column(row, first, 13)?,
+            created_at: column(row, first, 14)?,
+        })
+    }
+}
 
 /// A stored alert holds a value that is not valid for its field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,5 +173,16 @@ impl TryFrom<AlertRow> for Alert {
             version: row.version,
             created_at: row.created_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ALERT_COLUMNS, COLUMN_NAMES};
+
+    #[test]
+    fn the_names_read_by_place_are_the_selected_columns_in_their_order() {
+        let selected: Vec<&str> = ALERT_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(selected, COLUMN_NAMES);
     }
 }

@@ -24,6 +24,7 @@ use crate::alert_service::{
 use crate::caller::{active_user, AuthUser, CallerToken};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AlertIdPath, JsonInput, QueryInput};
+use crate::rfc3339;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -52,7 +53,9 @@ pub struct AlertView<'a> {
     /// `false` once expired, whatever the stored switch says.
     active: bool,
     triggered_count: i64,
+    #[serde(serialize_with = "rfc3339::time")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339::optional_time")]
     last_triggered_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     options: &'a AlertOptions,
@@ -232,16 +235,24 @@ pub async fn list_alerts(
         ),
         Page::Read(stored) => Box::new(stored.iter()),
     };
-    let views: Vec<AlertView> = alerts.map(|alert| AlertView::of(alert, now)).collect();
-    Ok(Json(views).into_response())
+    let body = render(alerts.map(|alert| AlertView::of(alert, now)).collect());
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// A page of alerts as the JSON array the API returns.
 fn render_page<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Bytes {
     let now = Utc::now();
-    let views: Vec<AlertView> = alerts.map(|alert| AlertView::of(alert, now)).collect();
-    match serde_json::to_vec(&views) {
-        Ok(json) => Bytes::from(json),
+    render(alerts.map(|alert| AlertView::of(alert, now)).collect())
+}
+
+/// What an alert's JSON takes, about: the buffer is sized for the page at once, where axum's
+/// `Json` starts at 128 bytes and copies the page each time it doubles.
+const ALERT_JSON_BYTES: usize = 512;
+
+fn render(views: Vec<AlertView>) -> Bytes {
+    let mut json = Vec::with_capacity(2 + views.len() * ALERT_JSON_BYTES);
+    match serde_json::to_writer(&mut json, &views) {
+        Ok(()) => Bytes::from(json),
         // Serialising plain data cannot fail; an empty list is the safe answer if it ever did.
         Err(_) => Bytes::from_static(b"[]"),
     }
