@@ -23,7 +23,7 @@ function init(args)
             alerts[#alerts + 1] = alert
         end
         local auth = "Bearer " .. token
-        -- The user's GET, whole: formatting it per request cost wrk a sixth of its CPU, taken
+        -- The user's GET, whole: formatting it per request cost wrk an eighth of its CPU, taken
         -- from the gateway's two cores (docs/BENCHMARKS.md, "The load client's share").
         local get = wrk.format("GET", "/alerts", {Authorization = auth})
         users[#users + 1] = {auth = auth, alerts = alerts, get = get}
