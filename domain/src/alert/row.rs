@@ -57,10 +57,10 @@ const COLUMN_NAMES: [&str; 15] = [
 ];
 
 /// Where [`ALERT_COLUMNS`] start in `row`, when the row holds them together and in order (as
-/// every statement that selects them does): its columns are then read by place. Looking each
-/// column up by name hashes the name, for every column of every row; a list page spent more
-/// on that than on decoding the values (docs/BENCHMARKS.md). Comparing the names once per row
-/// keeps a statement that selects them otherwise correct: it is read by name.
+/// every statement that selects them does): its columns are then read by place. Looking a
+/// column up by name hashes the name, for every column of every row: ~2 % of the gateway's CPU
+/// on a list page (docs/BENCHMARKS.md, "Row and time decoding"). Comparing the names once per
+/// row keeps a statement that selects them otherwise correct: it is read by name.
 fn first_column<R: Row>(row: &R) -> Option<usize> {
     let columns = row.columns();
     let first = columns
