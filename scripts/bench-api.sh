@@ -7,7 +7,9 @@
 #   1. the mix: 80 % GET /alerts, 15 % POST /alerts, 5 % PATCH/DELETE, a random user's token per
 #      request, list cache on (the default);
 #   2. GET /alerts alone with the list cache off, against pgbench running the gateway's query;
-#   3. POST /alerts alone, against pgbench running the gateway's insert with its quota check.
+#   3. POST /alerts alone, against pgbench running the gateway's insert with its quota check;
+#      each of 2 and 3 alternates with its pgbench run ROUNDS times (3 by default);
+#   4. the mix again, list cache off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -119,7 +121,7 @@ wrk_run() { # TITLE MIX_GET MIX_POST
     users_file
     if [ -n "${PROFILE:-}" ]; then # PROFILE=dir: a perf profile of the gateway per run
         mkdir -p "$PROFILE"
-        perf record -q -F 499 -g -p "$GATEWAY_PID" -o "$PROFILE/$2-$3.data" -- sleep "$DURATION" 2>/dev/null &
+        perf record -q -F 499 -g -p "$GATEWAY_PID" -o "$PROFILE/$2-$3.data" -- sleep "$DURATION" >/dev/null 2>&1 &
     fi
     MIX_GET=$2 MIX_POST=$3 wrk --latency -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s scripts/bench/api_mix.lua "$BASE" |
         grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors|requests in'
@@ -192,28 +194,62 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 server_latency
 [ -z "${ONLY_MIX:-}" ] || exit 0 # ONLY_MIX=1: the mix alone, for alternating two binaries
 
+# ROUNDS=n (3 by default): the single-route runs alternate with their pgbench baseline n times.
+# This machine's speed drifts by 10-25 % within minutes (pgbench alone: 14.5 k, then 12.9 k,
+# 12.2 k, 11.4 k tps in four runs 20 s apart), so a ratio is only sound between runs minutes
+# apart if each run is paired with the baseline next to it; each round's ratio and the median
+# are printed.
+ROUNDS=${ROUNDS:-3}
+ratios=()
+# round_ratio GATEWAY_OUTPUT PGBENCH_OUTPUT: the gateway's rate as a percentage of pgbench's.
+round_ratio() {
+    local ours theirs
+    ours=$(awk '/Requests\/sec/ {print $2}' <<<"$1")
+    theirs=$(awk '/tps = / {print $3}' <<<"$2")
+    python3 -c "print(round(100 * $ours / $theirs))"
+}
+# compare TITLE MIX_GET MIX_POST BASELINE_TITLE BASELINE_SCRIPT: ROUNDS alternations.
+compare() {
+    local round ours theirs ratio
+    ratios=()
+    for round in $(seq 1 "$ROUNDS"); do
+        ours=$(wrk_run "$1, round $round of $ROUNDS" "$2" "$3")
+        echo "$ours"
+        theirs=$(pgbench_run "$4, round $round of $ROUNDS" "$5" "$POOL")
+        echo "$theirs"
+        ratio=$(round_ratio "$ours" "$theirs")
+        ratios+=("$ratio")
+        echo "round $round: $ratio % of pgbench"
+        [ "$3" = 0 ] || drain_outbox
+    done
+    echo; echo "$1 as a share of pgbench, by round: ${ratios[*]} %;" \
+        "median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') %"
+}
+# pgbench's creates queue a change each, as the gateway's do, and the gateway relays them in
+# the background; a write waits for the relay in progress, so the next run waits until they
+# are out (left in, they added up to a second to the last mix's p99).
+drain_outbox() {
+    local backlog start
+    backlog=$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')
+    start=$(date +%s%N)
+    for _ in $(seq 1 1200); do
+        [ "$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')" = 0 ] && break
+        sleep 0.1
+    done
+    echo "pgbench left $backlog changes in the outbox; relayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
 stop_gateway
 start_gateway 0
-wrk_run "GET /alerts alone, list cache off" 100 0
+compare "GET /alerts alone, list cache off" 100 0 "the same list query" "$WORK/list.sql"
+pgbench_run "the same list query" "$WORK/list.sql" "$CONNECTIONS"
 "$CEILING_BIN" "127.0.0.1:$((PORT + 1))" "$DB_URL" "$SECRET" "$POOL" &
 CEILING_PID=$!
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((PORT + 1))/health" >/dev/null && break; sleep 0.2; done
 BASE=http://127.0.0.1:$((PORT + 1)) wrk_run "the list's ceiling (list_ceiling: token, query, JSON, nothing else)" 100 0
 kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true; CEILING_PID=
-pgbench_run "the same list query" "$WORK/list.sql" "$POOL"
-pgbench_run "the same list query" "$WORK/list.sql" "$CONNECTIONS"
-wrk_run "POST /alerts alone" 0 100
-pgbench_run "the same insert with its quota check and outbox row" "$WORK/create.sql" "$POOL"
+compare "POST /alerts alone" 0 100 "the same insert with its quota check and outbox row" "$WORK/create.sql"
 pgbench_run "the same insert with its quota check and outbox row" "$WORK/create.sql" "$CONNECTIONS"
-# pgbench's creates queue a change each, as the gateway's do, and the gateway relays them in
-# the background; a write waits for the relay in progress, so the next run waits until they
-# are out (left in, they added up to a second to the last mix's p99).
-backlog=$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')
-start=$(date +%s%N)
-for _ in $(seq 1 1200); do
-    [ "$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')" = 0 ] && break
-    sleep 0.1
-done
-echo; echo "pgbench left $backlog changes in the outbox; relayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+drain_outbox
 wrk_run "mix 80/15/5, list cache off" 80 15
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
