@@ -151,11 +151,19 @@ for (method, endpoint), rows in sorted(buckets.items()):
         print(f"  {method} {endpoint}: {int(rows[-1][1])} requests, p50 {quantile(0.5, rows) * 1e3:.1f} ms, p99 {quantile(0.99, rows) * 1e3:.1f} ms")
 '
 }
-pgbench_run() { # TITLE SCRIPT CLIENTS
+# pgbench_run TITLE SCRIPT CLIENTS: its rate, and its latency percentiles from the per-transaction
+# log (`-l`), to set beside wrk's: what PostgreSQL alone gives at the same concurrency.
+pgbench_run() {
     echo; echo "### pgbench: $1, $3 clients"
     [ "$WARMUP" -le 0 ] || pgbench -n -M prepared -c "$3" -j 2 -T "$WARMUP" -f "$2" "$DB_URL" >/dev/null 2>&1
-    pgbench -n -M prepared -c "$3" -j 2 -T "$DURATION" -r -f "$2" "$DB_URL" 2>&1 |
+    rm -f "$WORK"/pgbench_log.*
+    pgbench -n -M prepared -c "$3" -j 2 -T "$DURATION" -r -l --log-prefix="$WORK/pgbench_log" -f "$2" "$DB_URL" 2>&1 |
         grep -E 'tps = |latency average|latency stddev'
+    cat "$WORK"/pgbench_log.* | python3 -c '
+import sys
+took = sorted(int(line.split()[2]) for line in sys.stdin)  # microseconds, the third field
+at = lambda q: took[min(len(took) - 1, int(q * len(took)))] / 1000
+print(f"latency p50 {at(0.5):.2f} ms, p99 {at(0.99):.2f} ms ({len(took)} transactions)")'
 }
 # pgbench's script for the gateway's create: the statement `create_alert` runs within the bound,
 # with a real payload (caught on its way through the outbox, which the relay empties at once).
