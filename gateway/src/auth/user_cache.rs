@@ -7,11 +7,17 @@
 //! flowing (not connected yet, or reconnecting) entries live at most [`UNNOTIFIED_TTL`], so
 //! another replica accepts a deleted user's or an old password's token for at most that long.
 //! SQLite has no notices (and several gateways may share its file), so there it is always so.
+//!
+//! Each entry lives a random 80–100 % of that: accounts read in one burst (a gateway's start,
+//! a load test's first second) would otherwise expire in the same instant and all be read
+//! again at once. Only ever shorter, so the bounds above hold.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+use rand::Rng;
 
 use crate::store::UserRecord;
 use shared::domain::UserId;
@@ -20,10 +26,15 @@ use shared::domain::UserId;
 pub const UNNOTIFIED_TTL: Duration = Duration::from_secs(2);
 /// Beyond this many entries the cache starts over rather than grow without bound.
 const MAX_ENTRIES: usize = 100_000;
+/// The shortest share of the time-to-live an entry is given (see the module's note).
+const SHORTEST_LIFE: f32 = 0.8;
+
+/// A cached account, when it was read, and the share of the time-to-live it is given.
+type Entry = (UserRecord, Instant, f32);
 
 #[derive(Clone)]
 pub struct UserCache {
-    entries: Arc<RwLock<HashMap<UserId, (UserRecord, Instant)>>>,
+    entries: Arc<RwLock<HashMap<UserId, Entry>>>,
     ttl: Duration,
     /// Whether every change made elsewhere evicts (notices are flowing).
     notified: Arc<AtomicBool>,
@@ -61,8 +72,8 @@ impl UserCache {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&id)
-            .filter(|(_, at)| at.elapsed() < ttl)
-            .map(|(user, _)| user.clone())
+            .filter(|(_, at, life)| at.elapsed() < ttl.mul_f32(*life))
+            .map(|(user, _, _)| user.clone())
     }
 
     /// Keeps `user`, read after `ticket` was taken, unless an eviction came since: the
@@ -75,7 +86,8 @@ impl UserCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(user.id, (user, Instant::now()));
+        let life = rand::thread_rng().gen_range(SHORTEST_LIFE..=1.0);
+        entries.insert(user.id, (user, Instant::now(), life));
     }
 
     pub fn evict(&self, id: UserId) {
@@ -139,7 +151,7 @@ mod tests {
         cache.insert(ana(), cache.ticket());
         assert!(cache.get(7).is_some());
         let mut entries = cache.entries.write().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, at)) = entries.get_mut(&7) {
+        if let Some((_, at, _)) = entries.get_mut(&7) {
             *at -= UNNOTIFIED_TTL;
         }
         drop(entries);
@@ -150,10 +162,49 @@ mod tests {
         cache.set_notified(true);
         cache.insert(ana(), cache.ticket());
         let mut entries = cache.entries.write().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, at)) = entries.get_mut(&7) {
+        if let Some((_, at, _)) = entries.get_mut(&7) {
             *at -= UNNOTIFIED_TTL;
         }
         drop(entries);
         assert!(cache.get(7).is_some(), "a notified entry lives its ttl");
+    }
+
+    /// Ages every entry by `age`.
+    fn age_all(cache: &UserCache, age: Duration) {
+        let mut entries = cache.entries.write().unwrap_or_else(|p| p.into_inner());
+        for (_, at, _) in entries.values_mut() {
+            *at -= age;
+        }
+    }
+
+    fn kept(cache: &UserCache, users: std::ops::Range<UserId>) -> usize {
+        users.filter(|&id| cache.get(id).is_some()).count()
+    }
+
+    #[test]
+    fn accounts_read_together_expire_spread_over_the_last_fifth_of_the_ttl_and_never_later() {
+        // Short enough that aging the entries by it never goes before the machine's boot.
+        let ttl = Duration::from_secs(10);
+        let cache = UserCache::new(ttl);
+        cache.set_notified(true);
+        let users = 1..1001;
+        for id in users.clone() {
+            cache.insert(UserRecord { id, ..ana() }, cache.ticket());
+        }
+        age_all(&cache, ttl.mul_f32(0.79));
+        assert_eq!(
+            kept(&cache, users.clone()),
+            1000,
+            "an entry died before 80 % of its ttl"
+        );
+        // Each entry expires at a uniform 80–100 % of the ttl: at 90 %, about half are gone.
+        age_all(&cache, ttl.mul_f32(0.11));
+        let left = kept(&cache, users.clone());
+        assert!(
+            (300..=700).contains(&left),
+            "{left} of 1000 left at 90 % of the ttl"
+        );
+        age_all(&cache, ttl.mul_f32(0.1));
+        assert_eq!(kept(&cache, users), 0, "an entry outlived its ttl");
     }
 }
