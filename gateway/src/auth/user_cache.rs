@@ -79,6 +79,7 @@ impl UserCache {
     /// Keeps `user`, read after `ticket` was taken, unless an eviction came since: the
     /// read may then predate the change it announced.
     pub fn insert(&self, user: UserRecord, ticket: UserTicket) {
+        let life = rand::thread_rng().gen_range(SHORTEST_LIFE..=1.0);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if self.evictions.load(Ordering::Acquire) != ticket.0 {
             return;
@@ -86,7 +87,6 @@ impl UserCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        let life = rand::thread_rng().gen_range(SHORTEST_LIFE..=1.0);
         entries.insert(user.id, (user, Instant::now(), life));
     }
 
