@@ -202,13 +202,11 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 server_latency
 [ -z "${ONLY_MIX:-}" ] || exit 0 # ONLY_MIX=1: the mix alone, for alternating two binaries
 
-# ROUNDS=n (3 by default): the single-route runs alternate with their pgbench baseline n times.
-# This machine's speed drifts by 10-25 % within minutes (pgbench alone: 14.5 k, then 12.9 k,
-# 12.2 k, 11.4 k tps in four runs 20 s apart), so a ratio is only sound between runs minutes
-# apart if each run is paired with the baseline next to it; each round's ratio and the median
-# are printed.
+# ROUNDS=n (3 by default): each single-route run is followed by its pgbench baseline, n times.
+# The bench machine's speed drifted by 10-25 % within minutes (pgbench alone: 14.5 k, then
+# 12.9 k, 12.2 k, 11.4 k tps in four runs 20 s apart), so a ratio is taken only between a run
+# and the baseline right after it; each round's ratio and the median are printed.
 ROUNDS=${ROUNDS:-3}
-ratios=()
 # round_ratio GATEWAY_OUTPUT PGBENCH_OUTPUT: the gateway's rate as a percentage of pgbench's.
 round_ratio() {
     local ours theirs
@@ -219,7 +217,7 @@ round_ratio() {
 # compare TITLE MIX_GET MIX_POST BASELINE_TITLE BASELINE_SCRIPT: ROUNDS alternations.
 compare() {
     local round ours theirs ratio
-    ratios=()
+    local -a ratios=()
     for round in $(seq 1 "$ROUNDS"); do
         ours=$(wrk_run "$1, round $round of $ROUNDS" "$2" "$3")
         echo "$ours"
