@@ -33,8 +33,9 @@ const MAX_FILE_LINES: usize = 400;
 // consumer's `batch_from` to 4,895 of a 4,900 cap. Typed settings (2,325 lines) then became
 // the `settings` crate, re-exported as `shared::config`: 2,573 left. SQLite's one writing
 // connection, PostgreSQL's leased connections and the relay's flush on one connection (storage,
-// the kernel's own job) brought it to 2,838.
-const MAX_SHARED_LINES: usize = 2_900;
+// the kernel's own job) brought it to 2,838; it was at 2,899 when the relay's flush moved to
+// messages of several statements (two round trips instead of four): 2,914.
+const MAX_SHARED_LINES: usize = 2_920;
 
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

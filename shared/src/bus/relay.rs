@@ -12,8 +12,8 @@
 //!
 //! A writer's flush runs on a task of its own, so a request that goes away mid-flush (cancelled
 //! by its client or its time-out) does not cut it short for the writers sharing it: cut between
-//! publish and settle, the next flush would publish its rows again, and cut inside a commit the
-//! connection would be handed back with the transaction's end still in doubt. A relay loop's
+//! publish and settle, the next flush would publish its rows again, and its connection, closed
+//! mid-transaction (which releases the lock), would have to be opened anew. A relay loop's
 //! own flush ([`OutboxRelay::flush`]) stays on the loop's task, so stopping the loop (a service
 //! shutting down, or killed in a test) stops its flush too.
 
@@ -23,7 +23,6 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::{BusError, EventBus, Topic};
-use sqlx::Connection;
 
 use crate::storage::{Database, OutboxAccess, OutboxTable, StorageError};
 
@@ -102,66 +101,43 @@ impl OutboxRelay {
     /// A flush, by the holder of `flushing`.
     async fn flush_locked(&self) -> Result<usize, RelayError> {
         let number = self.flushes.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let published = match self.db.lease().await.map_err(StorageError::from)? {
-            // PostgreSQL: the whole flush on one leased connection, in the transaction that
-            // holds the table's relay lock.
-            Some(mut lease) => {
-                let mut locked = lease
-                    .begin_with(self.table.relay_lock_sql())
-                    .await
-                    .map_err(StorageError::from)?;
-                let published = self
-                    .publish_all(&mut OutboxAccess::Locked(&mut locked))
-                    .await;
-                // What was settled before a failure stays settled.
-                let committed = locked.commit().await.map_err(StorageError::from);
-                match (published, committed) {
-                    (Ok(published), Ok(())) => {
-                        lease.release();
-                        Ok(published)
-                    }
-                    (Err(error), _) => Err(error),
-                    (Ok(_), Err(error)) => Err(error.into()),
-                }
-            }
-            None => self.publish_all(&mut OutboxAccess::Pools(&self.db)).await,
-        };
+        let published = self.publish_all().await;
         if published.is_ok() {
             self.flushes.completed.store(number, Ordering::SeqCst);
         }
         published
     }
 
-    async fn publish_all(&self, outbox: &mut OutboxAccess<'_, '_>) -> Result<usize, RelayError> {
+    async fn publish_all(&self) -> Result<usize, RelayError> {
+        let (mut outbox, mut batch) = OutboxAccess::open(&self.db, self.table, BATCH).await?;
         let mut published = 0;
         loop {
-            let batch = outbox.unpublished(self.table, BATCH).await?;
             // A short batch was everything committed when it was read; what commits later is
             // its writer's to flush (`flush_committed`) or the next background flush's.
             let last = batch.len() < BATCH as usize;
-            if batch.is_empty() {
-                return Ok(published);
-            }
             // The rows in flight at once and settled in one statement: one acknowledgement
             // wait and one write per batch instead of per row (a burst of fires was ~3 ms of
             // Kafka round trip and an SQLite commit each).
             let ids: Vec<i64> = batch.iter().map(|message| message.id).collect();
-            let messages = batch
+            let messages: Vec<_> = batch
                 .into_iter()
                 .map(|message| (message.message_key, message.payload.into_bytes()))
                 .collect();
-            let (accepted, failed) = match self.bus.publish_in_order(self.topic, messages).await {
-                Ok(()) => (ids.len(), None),
-                Err((accepted, error)) => (accepted, Some(error)),
+            let (accepted, failed) = if messages.is_empty() {
+                (0, None)
+            } else {
+                match self.bus.publish_in_order(self.topic, messages).await {
+                    Ok(()) => (ids.len(), None),
+                    Err((accepted, error)) => (accepted, Some(error)),
+                }
             };
-            outbox.settle(self.table, &ids[..accepted]).await?;
             published += accepted;
-            if let Some(error) = failed {
-                return Err(error.into());
+            if last || failed.is_some() {
+                // What the bus accepted before a failure is settled all the same.
+                outbox.settle_and_end(self.table, &ids[..accepted]).await?;
+                return failed.map_or(Ok(published), |error| Err(error.into()));
             }
-            if last {
-                return Ok(published);
-            }
+            batch = outbox.settle_and_read(self.table, &ids, BATCH).await?;
         }
     }
 

@@ -50,6 +50,7 @@ impl Leases {
         Ok(Lease {
             connection: Some(connection),
             leases: self,
+            close_unreleased: false,
             _turn: turn,
         })
     }
@@ -70,10 +71,13 @@ impl Leases {
     }
 }
 
-/// A connection for one request. Dropped without [`Lease::release`], it goes back through sqlx.
+/// A connection for one request. Dropped without [`Lease::release`], it goes back through sqlx
+/// (or is closed, [`Lease::close_unless_released`]).
 pub struct Lease<'a> {
     connection: Option<PoolConnection<Postgres>>,
     leases: &'a Leases,
+    /// Closed, not given back to sqlx, if dropped unreleased ([`Lease::close_unless_released`]).
+    close_unreleased: bool,
     /// Given back after the connection, so the next in turn finds it ready.
     _turn: SemaphorePermit<'a>,
 }
@@ -87,6 +91,22 @@ impl Lease<'_> {
             if !self.leases.turns.is_closed() {
                 ready.push(connection);
             }
+        }
+    }
+
+    /// Dropped without [`Lease::release`], the connection is closed instead of given back to
+    /// sqlx: for statements sqlx cannot see into (a transaction opened in plain SQL), after
+    /// which its check on return would pass a connection still in the transaction.
+    pub fn close_unless_released(&mut self) {
+        self.close_unreleased = true;
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        match &mut self.connection {
+            Some(connection) if self.close_unreleased => connection.close_on_drop(),
+            _ => {}
         }
     }
 }

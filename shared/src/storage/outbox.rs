@@ -4,9 +4,9 @@
 //! changes); both are relayed by the same code, over these queries.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder, Transaction};
+use sqlx::{Executor, FromRow, PgConnection, Row};
 
-use super::{now, Database, StorageResult};
+use super::{now, Database, Lease, StorageResult};
 use crate::{on_pool, on_write_pool};
 
 /// One outbox table and what happens to a row once the bus has it.
@@ -36,93 +36,117 @@ impl OutboxTable {
         }
     }
 
-    /// Opens a relay's transaction and takes the table's relay lock, in one round trip; the
-    /// lock is held until the transaction ends (or its connection drops with a killed process).
-    pub fn relay_lock_sql(self) -> String {
-        format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({})",
-            self.relay_lock_key()
-        )
-    }
-
-    fn unpublished_sql(self) -> String {
+    /// The oldest `limit` unpublished rows, in the order they were written (`limit` inline:
+    /// a relay's constant batch, in a statement that also goes in multi-statement messages).
+    fn unpublished_sql(self, limit: i64) -> String {
         format!(
             "select id, message_key, payload from {} where published_at is null \
-             order by id limit $1",
+             order by id limit {limit}",
             self.name()
         )
     }
 
-    /// The statement that settles rows `ids` once the bus has them: marked or deleted, in one
-    /// statement (a relay batch, at most a few hundred ids: under both engines' limits).
-    fn settle_statement<'q, DB>(self, ids: &[i64]) -> QueryBuilder<'q, DB>
-    where
-        DB: sqlx::Database,
-        i64: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        DateTime<Utc>: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
-        let mut sql = match self {
-            OutboxTable::TriggerEvents => {
-                let mut sql =
-                    QueryBuilder::new(format!("update {} set published_at = ", self.name()));
-                sql.push_bind(now());
-                sql
-            }
-            OutboxTable::AlertChanges => QueryBuilder::new(format!("delete from {}", self.name())),
-        };
-        sql.push(" where id in (");
-        let mut listed = sql.separated(", ");
-        for id in ids {
-            listed.push_bind(*id);
+    /// The statement that settles rows `ids` once the bus has them (marked or deleted), then
+    /// `then`, for a message of statements; just `then` if there is nothing to settle. Values
+    /// are written in: integers and a UTC timestamp, formatted as sqlx would bind it.
+    fn settle_then(self, ids: &[i64], then: &str) -> String {
+        if ids.is_empty() {
+            return then.to_owned();
         }
-        sql.push(")");
-        sql
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let settle = match self {
+            OutboxTable::TriggerEvents => {
+                let at = now().to_rfc3339();
+                format!("update {} set published_at = '{at}'", self.name())
+            }
+            OutboxTable::AlertChanges => format!("delete from {}", self.name()),
+        };
+        format!("{settle} where id in ({}); {then}", ids.join(", "))
     }
 }
 
-/// Where a relay reads and settles its table. On PostgreSQL, inside the transaction that holds
-/// the table's relay lock, so a flush is four round trips on one connection (lock, read, settle,
-/// commit); on SQLite (one process, whose relay serialises itself), the pools.
-pub enum OutboxAccess<'a, 'c> {
-    Locked(&'a mut Transaction<'c, Postgres>),
+/// Where a relay reads and settles its table, for one flush. On PostgreSQL, a transaction on
+/// one leased connection that holds the table's relay lock, spoken in messages of several
+/// statements so a flush of one batch is two round trips: lock and read, then settle and
+/// commit. On SQLite (one process, whose relay serialises itself), the pools.
+pub enum OutboxAccess<'a> {
+    Locked(Lease<'a>),
     Pools(&'a Database),
 }
 
-impl OutboxAccess<'_, '_> {
-    /// The oldest unpublished rows of `table`, in the order they were written.
-    pub async fn unpublished(
+impl<'a> OutboxAccess<'a> {
+    /// Opens `table` for a flush and reads its oldest `limit` unpublished rows.
+    pub async fn open(
+        db: &'a Database,
+        table: OutboxTable,
+        limit: i64,
+    ) -> StorageResult<(OutboxAccess<'a>, Vec<OutboxMessage>)> {
+        let Some(mut lease) = db.lease().await? else {
+            return Ok((
+                OutboxAccess::Pools(db),
+                db.unpublished_outbox(table, limit).await?,
+            ));
+        };
+        // Until its commit, sqlx does not know the connection is in a transaction holding the
+        // lock: handed back unfinished, it would pass sqlx's check and stay locked in the pool.
+        lease.close_unless_released();
+        // Separate statements, not one: in READ COMMITTED each takes its snapshot as it starts,
+        // so the read, after the lock is held, sees what the lock's previous holder settled.
+        let sql = format!(
+            "begin; select pg_advisory_xact_lock({}); {}",
+            table.relay_lock_key(),
+            table.unpublished_sql(limit)
+        );
+        let rows = read_messages(&mut lease, &sql).await?;
+        Ok((OutboxAccess::Locked(lease), rows))
+    }
+
+    /// Settles rows `ids` of `table` (the bus has them) and reads the next `limit`.
+    pub async fn settle_and_read(
         &mut self,
         table: OutboxTable,
+        ids: &[i64],
         limit: i64,
     ) -> StorageResult<Vec<OutboxMessage>> {
         match self {
-            OutboxAccess::Locked(transaction) => {
-                Ok(sqlx::query_as::<_, OutboxMessage>(&table.unpublished_sql())
-                    .bind(limit)
-                    .fetch_all(&mut ***transaction)
-                    .await?)
+            OutboxAccess::Locked(lease) => {
+                let sql = table.settle_then(ids, &table.unpublished_sql(limit));
+                read_messages(lease, &sql).await
             }
-            OutboxAccess::Pools(db) => db.unpublished_outbox(table, limit).await,
+            OutboxAccess::Pools(db) => {
+                db.settle_outbox(table, ids).await?;
+                db.unpublished_outbox(table, limit).await
+            }
         }
     }
 
-    /// Settles rows `ids` of `table` once the bus has accepted them.
-    pub async fn settle(&mut self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
+    /// Settles rows `ids` of `table` and ends the flush (PostgreSQL: commits, releasing the
+    /// relay lock, in the same message).
+    pub async fn settle_and_end(self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
         match self {
-            OutboxAccess::Locked(transaction) => {
-                table
-                    .settle_statement::<Postgres>(ids)
-                    .build()
-                    .execute(&mut ***transaction)
-                    .await?;
-                Ok(())
+            OutboxAccess::Locked(mut lease) => {
+                let sql = table.settle_then(ids, "commit");
+                lease.execute(sqlx::raw_sql(&sql)).await?;
+                lease.release();
             }
-            OutboxAccess::Pools(db) => db.settle_outbox(table, ids).await,
+            OutboxAccess::Pools(db) => db.settle_outbox(table, ids).await?,
         }
+        Ok(())
     }
+}
+
+/// The outbox rows among the rows a message of statements returns (the lock's has one column).
+async fn read_messages(
+    connection: &mut PgConnection,
+    sql: &str,
+) -> StorageResult<Vec<OutboxMessage>> {
+    // `Executor::fetch_all`, not `RawSql::fetch_all`: its future is `Send` for any lifetime,
+    // which a flush on a spawned task needs.
+    let rows = connection.fetch_all(sqlx::raw_sql(sql)).await?;
+    let rows = rows.iter().filter(|row| row.len() == 3);
+    Ok(rows
+        .map(OutboxMessage::from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// An outbox row waiting to be published.
@@ -145,22 +169,17 @@ impl Database {
         table: OutboxTable,
         limit: i64,
     ) -> StorageResult<Vec<OutboxMessage>> {
-        let sql = table.unpublished_sql();
-        Ok(
-            on_pool!(self, pool => sqlx::query_as::<_, OutboxMessage>(&sql)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?,
-        )
+        let sql = table.unpublished_sql(limit);
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, OutboxMessage>(&sql).fetch_all(pool).await)?)
     }
 
-    /// Settles rows `ids` of `table` once the bus has accepted them (see
-    /// [`OutboxTable::settle_statement`]).
+    /// Settles rows `ids` of `table` once the bus has accepted them.
     pub async fn settle_outbox(&self, table: OutboxTable, ids: &[i64]) -> StorageResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        on_write_pool!(self, pool => table.settle_statement(ids).build().execute(pool).await.map(|_| ()))?;
+        let sql = table.settle_then(ids, "");
+        on_write_pool!(self, pool => pool.execute(sqlx::raw_sql(&sql)).await.map(|_| ()))?;
         Ok(())
     }
 
