@@ -92,8 +92,10 @@ impl<'a> OutboxAccess<'a> {
         lease.close_unless_released();
         // Separate statements, not one: in READ COMMITTED each takes its snapshot as it starts,
         // so the read, after the lock is held, sees what the lock's previous holder settled.
+        // The commit does not wait for the disk: writes wait for it, and a settle a server's
+        // crash loses only has its rows published again (a duplicate, which consumers drop).
         let sql = format!(
-            "begin; select pg_advisory_xact_lock({}); {}",
+            "begin; set local synchronous_commit = off; select pg_advisory_xact_lock({}); {}",
             table.relay_lock_key(),
             table.unpublished_sql(limit)
         );
