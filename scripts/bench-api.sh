@@ -196,6 +196,45 @@ if [ -n "${HOLD:-}" ]; then # HOLD=1: keep the seeded database and a gateway (ca
     wait "$GATEWAY_PID"
 fi
 
+# pgbench's creates queue a change each, as the gateway's do, and the gateway relays them in
+# the background; a write waits for the relay in progress, so the next run waits until they
+# are out (left in, they added up to a second to the last mix's p99).
+drain_outbox() {
+    local backlog start
+    backlog=$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')
+    start=$(date +%s%N)
+    for _ in $(seq 1 1200); do
+        [ "$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')" = 0 ] && break
+        sleep 0.1
+    done
+    echo "pgbench left $backlog changes in the outbox; relayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
+# AGAINST_BIN=path: a before/after run of the writes instead of the rest. Each round runs the
+# mix (list cache on) and POST /alerts alone on PRICEALERT_BIN and on AGAINST_BIN, in the order
+# A B, then B A, so the machine's drift falls on both alike, then pgbench's create; ROUNDS rounds.
+if [ -n "${AGAINST_BIN:-}" ]; then
+    echo; echo "## $(date -u '+%F %H:%M UTC'), before/after: A = $PRICEALERT_BIN, B = $AGAINST_BIN, ${DURATION}s per run after ${WARMUP}s of warm-up, $CONNECTIONS connections, gateway pool $POOL"
+    binaries=("$PRICEALERT_BIN" "$AGAINST_BIN")
+    for round in $(seq 1 "${ROUNDS:-4}"); do
+        order=(0 1); [ $((round % 2)) = 1 ] || order=(1 0)
+        for which in "${order[@]}"; do
+            label=$([ "$which" = 0 ] && echo A || echo B)
+            PRICEALERT_BIN=${binaries[$which]}
+            stop_gateway; start_gateway "$MIX_CACHE_MS"
+            wrk_run "round $round, $label: mix 80/15/5, list cache on" 80 15
+            server_latency
+            stop_gateway; start_gateway 0
+            wrk_run "round $round, $label: POST /alerts alone" 0 100
+            server_latency
+            drain_outbox
+        done
+        pgbench_run "round $round: the same insert with its quota check and outbox row" "$WORK/create.sql" "$CONNECTIONS"
+        drain_outbox
+    done
+    exit 0
+fi
+
 echo; echo "## $(date -u '+%F %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION}s per run after ${WARMUP}s of warm-up, $CONNECTIONS connections, gateway pool $POOL"
 wrk_run "mix 80/15/5, list cache on (ALERT_LIST_CACHE_MS=$MIX_CACHE_MS)" 80 15
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -231,20 +270,6 @@ compare() {
     echo; echo "$1 as a share of pgbench, by round: ${ratios[*]} %;" \
         "median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') %"
 }
-# pgbench's creates queue a change each, as the gateway's do, and the gateway relays them in
-# the background; a write waits for the relay in progress, so the next run waits until they
-# are out (left in, they added up to a second to the last mix's p99).
-drain_outbox() {
-    local backlog start
-    backlog=$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')
-    start=$(date +%s%N)
-    for _ in $(seq 1 1200); do
-        [ "$(psql -At "$DB_URL" -c 'select count(*) from alert_change_outbox')" = 0 ] && break
-        sleep 0.1
-    done
-    echo "pgbench left $backlog changes in the outbox; relayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
-}
-
 stop_gateway
 start_gateway 0
 compare "GET /alerts alone, list cache off" 100 0 "the same list query" "$WORK/list.sql"
