@@ -4,14 +4,10 @@
 //! and in order, and that a flush cut short leaves neither its lock nor its transaction behind.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use shared::bus::{EventBus, InProcessBus, OutboxRelay, Topic};
 use shared::storage::{Database, OutboxTable};
-use testkit::{fresh_database_url, Engine};
-
-/// How long a healthy flush or statement may take here, however loaded the machine.
-const PROMPT: Duration = Duration::from_secs(10);
+use testkit::{eventually, fresh_database_url, Engine, PATIENCE};
 
 /// Queues rows `numbers` in `table`, each payload its number, in one transaction.
 async fn queue(db: &Database, table: OutboxTable, numbers: std::ops::Range<usize>) {
@@ -49,15 +45,6 @@ async fn scalar(db: &Database, sql: &str) -> i64 {
 const ADVISORY_LOCKS: &str = "select count(*) from pg_locks where locktype = 'advisory' \
     and granted and database = (select oid from pg_database where datname = current_database())";
 
-/// Polls `condition` until it holds, panicking with `what` after [`PROMPT`].
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, condition: impl Fn() -> F) {
-    let deadline = Instant::now() + PROMPT;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Two replicas' relays flush one table over and over while rows keep coming, in batches
 /// of up to 256 (so most flushes read more than one batch, and each waits for the other's
 /// lock): the bus gets every row once, in the order written.
@@ -93,7 +80,7 @@ async fn replicas_flushing_at_once_publish_every_row_once_in_order(table: Outbox
             }
         }
     });
-    tokio::time::timeout(6 * PROMPT, async {
+    tokio::time::timeout(6 * PATIENCE, async {
         writing.await.expect("the writer");
         futures::future::join_all(flushing).await;
         // Each flushes once more after the last row is in, so neither stops mid-way.
@@ -160,7 +147,7 @@ async fn a_flush_cut_short_leaves_neither_its_lock_nor_its_transaction_behind() 
         .expect("subscribe");
     let stopping = relay(&stopped, Arc::new(full), OutboxTable::AlertChanges);
     let flush = tokio::spawn(async move { stopping.flush().await });
-    eventually("the flush to hold the lock", || async {
+    eventually("the flush holds the lock", || async {
         scalar(&other, ADVISORY_LOCKS).await == 1
     })
     .await;
@@ -171,7 +158,7 @@ async fn a_flush_cut_short_leaves_neither_its_lock_nor_its_transaction_behind() 
         .await
         .expect("subscribe");
     let taking_over = relay(&other, Arc::new(bus), OutboxTable::AlertChanges);
-    let count = tokio::time::timeout(PROMPT, taking_over.flush())
+    let count = tokio::time::timeout(PATIENCE, taking_over.flush())
         .await
         .expect("the other replica gets the lock")
         .expect("and publishes");
