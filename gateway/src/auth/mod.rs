@@ -5,6 +5,7 @@ mod jwt;
 mod password;
 pub mod secret;
 mod user_cache;
+mod verified_tokens;
 
 pub use jwt::{JwtKeys, Verified};
 pub use password::Passwords;

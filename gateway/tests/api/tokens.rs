@@ -7,7 +7,8 @@ use serde_json::json;
 use testkit::Engine;
 
 use crate::helpers::{json_of, spawn_app, JWT_SECRET};
-use testkit::on_both_engines;
+use std::time::Duration;
+use testkit::{eventually_within, on_both_engines};
 
 fn token(secret: &str, claims: serde_json::Value) -> String {
     encode(
@@ -78,6 +79,16 @@ async fn bad_tokens_cannot_be_validated(engine: Engine) {
     already_valid["nbf"] = json!(chrono::Utc::now().timestamp() - 60);
     let already_valid = token(JWT_SECRET, already_valid);
     json_of(app.get(&already_valid, "/auth/me").await, StatusCode::OK).await;
+    // The valid token's header and signature (verified above, so remembered) around other
+    // claims: another user's, for a day more.
+    let parts: Vec<&str> = valid.split('.').collect();
+    let other_claims = claims("1", 2 * 86_400, "pricealert-api").to_string();
+    let glued = format!(
+        "{}.{}.{}",
+        parts[0],
+        engine_b64.encode(other_claims),
+        parts[2]
+    );
 
     for (case, bad) in [
         ("tampered signature", tampered),
@@ -106,6 +117,7 @@ async fn bad_tokens_cannot_be_validated(engine: Engine) {
             "not valid before an hour from now",
             token(JWT_SECRET, not_yet_valid),
         ),
+        ("a verified token's signature on other claims", glued),
         ("garbage", "not.a.token".to_owned()),
     ] {
         let response = app.get(&bad, "/auth/me").await;
@@ -134,7 +146,31 @@ async fn issued_tokens_carry_the_documented_claims(engine: Engine) {
     assert_eq!(lifetime, 86_400);
 }
 
+/// A token is remembered once verified (a later request skips the signature); it must still
+/// stop working when it expires. Tokens get 5 s of leeway either side.
+async fn a_used_token_is_refused_once_it_expires(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let valid = app.user_token("mia@example.com").await;
+    let me = json_of(app.get(&valid, "/auth/me").await, StatusCode::OK).await;
+    let sub = me["id"].as_i64().expect("id").to_string();
+    let short_lived = token(JWT_SECRET, claims(&sub, 1, "pricealert-api"));
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(1);
+    json_of(app.get(&short_lived, "/auth/me").await, StatusCode::OK).await;
+
+    eventually_within(
+        Duration::from_secs(20),
+        "the expired token refused",
+        || async { app.get(&short_lived, "/auth/me").await.status() == StatusCode::UNAUTHORIZED },
+    )
+    .await;
+    assert!(
+        chrono::Utc::now() >= expires_at + chrono::Duration::seconds(4),
+        "refused only once past its expiry and the leeway"
+    );
+}
+
 on_both_engines!(
+    a_used_token_is_refused_once_it_expires,
     missing_or_unsupported_tokens_are_not_authenticated,
     bad_tokens_cannot_be_validated,
     issued_tokens_carry_the_documented_claims,
