@@ -49,6 +49,23 @@ struct PageRow {
     alert: AlertRow,
 }
 
+/// What became of a queued page.
+enum Queued {
+    /// The statement that carried it answered.
+    Answered(StorageResult<Vec<Alert>>),
+    /// The statement that carried it failed, leaving the page to be read alone.
+    Unanswered,
+    /// The turns are closed: the store is shutting down.
+    Closed,
+}
+
+impl From<Result<StorageResult<Vec<Alert>>, oneshot::error::RecvError>> for Queued {
+    fn from(answer: Result<StorageResult<Vec<Alert>>, oneshot::error::RecvError>) -> Self {
+        // A statement that fails drops its asks' senders unanswered.
+        answer.map_or(Queued::Unanswered, Queued::Answered)
+    }
+}
+
 /// Reads plain alert pages, together when they are asked for together. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct ListBatches(Arc<Batching>);
@@ -109,29 +126,29 @@ impl ListBatches {
             }
             drop(turn);
         }
-        match self.queue_and_wait(page).await? {
-            Some(answer) => answer,
-            // The statement that carried the page failed: the page is read alone, and gets its
-            // own answer or error (one bad page fails only itself).
-            None => read_alone(&batching.db, page).await,
+        match self.queue_and_wait(page).await {
+            Queued::Answered(answer) => answer,
+            // One bad page fails only itself: it gets its own answer or error.
+            Queued::Unanswered => read_alone(&batching.db, page).await,
+            Queued::Closed => Err(gone()),
         }
     }
 
-    /// Queues `page` and waits for its answer, or for a turn to send the queue with; `None`
-    /// when the statement that carried the page failed.
-    async fn queue_and_wait(&self, page: Page) -> StorageResult<Option<StorageResult<Vec<Alert>>>> {
+    /// Queues `page` and waits for its answer, or for a turn to send the queue with.
+    async fn queue_and_wait(&self, page: Page) -> Queued {
         let batching = &self.0;
         let (reply, mut answer) = oneshot::channel();
         batching.lock().push(Ask { page, reply });
         loop {
             tokio::select! {
                 biased;
-                answer = &mut answer => return Ok(answer.ok()),
+                answer = &mut answer => return Queued::from(answer),
                 turn = batching.turns.clone().acquire_owned() => {
-                    self.send_queued(turn.map_err(|_| gone())?);
+                    let Ok(turn) = turn else { return Queued::Closed };
+                    self.send_queued(turn);
                     // Asks leave in order: with none left, this one has left too.
                     if batching.queued() == 0 {
-                        return Ok((&mut answer).await.ok());
+                        return Queued::from((&mut answer).await);
                     }
                 }
             }
