@@ -59,9 +59,9 @@ start_gateway() {
     DATABASE_URL=$DB_URL JWT_SECRET=$SECRET GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$PORT LOG_LEVEL=${GATEWAY_LOG_LEVEL:-error} \
     API_RATE_LIMIT_PER_SECOND=10000000 DATABASE_MAX_CONNECTIONS=$POOL ALERT_LIST_CACHE_MS=$1 \
     GATEWAY_MAX_CONNECTIONS_PER_ADDRESS=100000 GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS=100000 \
-        "$PRICEALERT_BIN" gateway &
+        ${GATEWAY_WRAPPER:-} "$PRICEALERT_BIN" gateway &
     GATEWAY_PID=$!
-    for _ in $(seq 1 150); do curl -sf "$BASE/health" >/dev/null && return; sleep 0.2; done
+    for _ in $(seq 1 300); do curl -sf "$BASE/health" >/dev/null && return; sleep 0.2; done
     echo "the gateway did not start" >&2
     exit 1
 }
@@ -210,9 +210,70 @@ drain_outbox() {
     echo "pgbench left $backlog changes in the outbox; relayed in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 }
 
+# CALLGRIND=n: instructions per request instead of the rest, counted by valgrind's callgrind,
+# which repeats to within a fraction of a percent whatever else the machine does (the other
+# runs here move by tens of percent). For PRICEALERT_BIN, then AGAINST_BIN if set: the gateway
+# under callgrind, list cache off; every one of 200 users reads its list once (user cache
+# filled), counters zeroed, then n GET /alerts of those users in a seeded order over one
+# connection, counters dumped. Prints instructions per request, and per request in token
+# verification, in the list read and in rendering its JSON. CALLGRIND_DIR=dir keeps the profiles (callgrind_annotate).
+if [ -n "${CALLGRIND:-}" ]; then
+    CALLGRIND_DIR=${CALLGRIND_DIR:-$WORK}; mkdir -p "$CALLGRIND_DIR"
+    echo; echo "## $(date -u '+%F %H:%M UTC'), instructions per GET /alerts (list cache off), $CALLGRIND requests"
+    for bin in "$PRICEALERT_BIN" ${AGAINST_BIN:-}; do
+        stop_gateway
+        PRICEALERT_BIN=$bin GATEWAY_WRAPPER="valgrind -q --tool=callgrind --callgrind-out-file=$CALLGRIND_DIR/callgrind.%p" start_gateway 0
+        python3 - "$USERS_FILE" "$PORT" 200 0 <<'PY'
+import http.client, sys
+users = [line.split()[1] for line in open(sys.argv[1])][: int(sys.argv[3])]
+connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[2]))
+for token in users:
+    connection.request("GET", "/alerts", headers={"Authorization": "Bearer " + token})
+    assert connection.getresponse().read() is not None
+PY
+        callgrind_control -z "$GATEWAY_PID" >/dev/null
+        python3 - "$USERS_FILE" "$PORT" 200 "$CALLGRIND" <<'PY'
+import http.client, random, sys
+users = [line.split()[1] for line in open(sys.argv[1])][: int(sys.argv[3])]
+order = random.Random(19)
+connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[2]))
+for _ in range(int(sys.argv[4])):
+    connection.request("GET", "/alerts", headers={"Authorization": "Bearer " + order.choice(users)})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+PY
+        callgrind_control -d "$GATEWAY_PID" >/dev/null
+        stop_gateway
+        dump=$(ls -t "$CALLGRIND_DIR"/callgrind.*.1 | head -1)
+        callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null | python3 -c '
+import re, sys
+requests, total, parts = int(sys.argv[1]), None, {"token verification": 0, "the list read": 0}
+for line in sys.stdin:
+    m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*)", line)
+    if not m:
+        continue
+    ir, symbol = int(m.group(1).replace(",", "")), m.group(2)
+    if "PROGRAM TOTALS" in symbol:
+        total = ir
+    elif re.search(r"JwtKeys>?::verify", symbol):
+        parts["token verification"] = max(parts["token verification"], ir)
+    elif re.search(r"Store>?::list_alerts", symbol):
+        parts["the list read"] = max(parts["the list read"], ir)
+    elif re.search(r"routes::alerts::render\b", symbol):
+        parts["its JSON"] = max(parts["its JSON"], ir)
+print(f"{sys.argv[2]}: {total / requests:,.0f} instructions per request; " +
+      ", ".join(f"{name} {ir / requests:,.0f} ({100 * ir / total:.1f} %)" for name, ir in parts.items()))
+' "$CALLGRIND" "$bin"
+    done
+    exit 0
+fi
+
 # AGAINST_BIN=path: a before/after run of the writes instead of the rest. Each round runs the
 # mix (list cache on) and POST /alerts alone on PRICEALERT_BIN and on AGAINST_BIN, in the order
 # A B, then B A, so the machine's drift falls on both alike, then pgbench's create; ROUNDS rounds.
+# AGAINST_RUNS="mix post" (the default) picks the runs from mix, get (GET /alerts alone, list
+# cache on: the gateway's own work, little of PostgreSQL's) and post.
 if [ -n "${AGAINST_BIN:-}" ]; then
     echo; echo "## $(date -u '+%F %H:%M UTC'), before/after: A = $PRICEALERT_BIN, B = $AGAINST_BIN, ${DURATION}s per run after ${WARMUP}s of warm-up, $CONNECTIONS connections, gateway pool $POOL"
     binaries=("$PRICEALERT_BIN" "$AGAINST_BIN")
@@ -221,16 +282,27 @@ if [ -n "${AGAINST_BIN:-}" ]; then
         for which in "${order[@]}"; do
             label=$([ "$which" = 0 ] && echo A || echo B)
             PRICEALERT_BIN=${binaries[$which]}
-            stop_gateway; start_gateway "$MIX_CACHE_MS"
-            wrk_run "round $round, $label: mix 80/15/5, list cache on" 80 15
-            server_latency
-            stop_gateway; start_gateway 0
-            wrk_run "round $round, $label: POST /alerts alone" 0 100
-            server_latency
-            drain_outbox
+            for run in ${AGAINST_RUNS:-mix post}; do
+                case $run in
+                mix)
+                    stop_gateway; start_gateway "$MIX_CACHE_MS"
+                    wrk_run "round $round, $label: mix 80/15/5, list cache on" 80 15 ;;
+                get)
+                    stop_gateway; start_gateway "$MIX_CACHE_MS"
+                    wrk_run "round $round, $label: GET /alerts alone, list cache on" 100 0 ;;
+                post)
+                    stop_gateway; start_gateway 0
+                    wrk_run "round $round, $label: POST /alerts alone" 0 100 ;;
+                *) echo "AGAINST_RUNS: unknown run $run (mix, get, post)" >&2; exit 1 ;;
+                esac
+                server_latency
+                [ "$run" = get ] || drain_outbox
+            done
         done
-        pgbench_run "round $round: the same insert with its quota check and outbox row" "$WORK/create.sql" "$CONNECTIONS"
-        drain_outbox
+        if [[ " ${AGAINST_RUNS:-mix post} " == *" post "* ]]; then
+            pgbench_run "round $round: the same insert with its quota check and outbox row" "$WORK/create.sql" "$CONNECTIONS"
+            drain_outbox
+        fi
     done
     exit 0
 fi
