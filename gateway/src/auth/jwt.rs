@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use shared::domain::UserId;
 
-use super::verified_tokens::{Holds, VerifiedTokens};
+use super::verified_tokens::{Holds, Verified, VerifiedTokens};
 
 /// What a token carries, as issued.
 #[derive(Debug, Serialize)]
@@ -34,16 +34,6 @@ struct VerifiedClaims {
     nbf: Option<i64>,
     #[serde(default)]
     gen: i64,
-}
-
-/// What a valid token says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verified {
-    pub user_id: UserId,
-    /// The account's token generation when the token was issued.
-    pub generation: i64,
-    /// `exp`, seconds since the epoch: a long-lived WebSocket stops trusting the token then.
-    pub expires_at: i64,
 }
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ pub mod secret;
 mod user_cache;
 mod verified_tokens;
 
-pub use jwt::{JwtKeys, Verified};
+pub use jwt::JwtKeys;
 pub use password::Passwords;
 pub use user_cache::{UserCache, UserTicket};
+pub use verified_tokens::Verified;

@@ -11,13 +11,22 @@
 //! and claims glued to a signature once seen.
 
 use quick_cache::sync::Cache;
+use shared::domain::UserId;
 use std::sync::Arc;
-
-use super::jwt::Verified;
 
 /// Verified tokens kept at most; beyond that the least useful go (S3-FIFO). At ~300 bytes an
 /// entry, about 30 MB.
 const CAPACITY: usize = 100_000;
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user_id: UserId,
+    /// The account's token generation when the token was issued.
+    pub generation: i64,
+    /// `exp`, seconds since the epoch: a long-lived WebSocket stops trusting the token then.
+    pub expires_at: i64,
+}
 
 /// A verified token's claims and the times between which it holds.
 #[derive(Debug, Clone, Copy)]
