@@ -216,7 +216,8 @@ drain_outbox() {
 # under callgrind, list cache off; every one of 200 users reads its list once (user cache
 # filled), counters zeroed, then n GET /alerts of those users in a seeded order over one
 # connection, counters dumped. Prints instructions per request, and per request in token
-# verification, in the list read and in rendering its JSON. CALLGRIND_DIR=dir keeps the profiles (callgrind_annotate).
+# verification, in the list read and in rendering its JSON. CALLGRIND_DIR=dir keeps the
+# profiles, for callgrind_annotate.
 if [ -n "${CALLGRIND:-}" ]; then
     CALLGRIND_DIR=${CALLGRIND_DIR:-$WORK}; mkdir -p "$CALLGRIND_DIR"
     echo; echo "## $(date -u '+%F %H:%M UTC'), instructions per GET /alerts (list cache off), $CALLGRIND requests"
@@ -229,9 +230,11 @@ users = [line.split()[1] for line in open(sys.argv[1])][: int(sys.argv[3])]
 connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[2]))
 for token in users:
     connection.request("GET", "/alerts", headers={"Authorization": "Bearer " + token})
-    assert connection.getresponse().read() is not None
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
 PY
-        callgrind_control -z "$GATEWAY_PID" >/dev/null
+        callgrind_control -z "$GATEWAY_PID" >/dev/null 2>&1
         python3 - "$USERS_FILE" "$PORT" 200 "$CALLGRIND" <<'PY'
 import http.client, random, sys
 users = [line.split()[1] for line in open(sys.argv[1])][: int(sys.argv[3])]
@@ -243,12 +246,12 @@ for _ in range(int(sys.argv[4])):
     response.read()
     assert response.status == 200, response.status
 PY
-        callgrind_control -d "$GATEWAY_PID" >/dev/null
+        callgrind_control -d "$GATEWAY_PID" >/dev/null 2>&1
         stop_gateway
         dump=$(ls -t "$CALLGRIND_DIR"/callgrind.*.1 | head -1)
         callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null | python3 -c '
 import re, sys
-requests, total, parts = int(sys.argv[1]), None, {"token verification": 0, "the list read": 0}
+requests, total, parts = int(sys.argv[1]), None, {"token verification": 0, "the list read": 0, "its JSON": 0}
 for line in sys.stdin:
     m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*)", line)
     if not m:
